@@ -1,0 +1,36 @@
+# kubectl-datadog. `make test` is what CI runs (.ci/run); `make unit` is the fast loop.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: install unit e2e-binaries e2e test binary dist demo demo-stop bench clean
+
+# The virtualenv with the plugin (editable), the test tools and PyInstaller.
+$(VENV)/.installed: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test,build]'
+	touch $@
+
+install: $(VENV)/.installed
+
+# Fast tests on fakes: no cluster, no binaries.
+unit: install
+	$(PY) -m pytest -q -m "not e2e and not krew" tests
+
+# kube-apiserver, kube-controller-manager, etcd, kwok and krew, built from Go modules into
+# ~/.cache/kubectl-datadog/e2e (first run ~15 min on 2 cores, then seconds).
+e2e-binaries:
+	scripts/e2e-build-binaries all >/dev/null
+
+e2e: install e2e-binaries
+	$(PY) -m pytest -q -m "e2e or krew" tests
+
+# Everything: unit tests, the real-cluster suite and the krew checks.
+test: install e2e-binaries
+	KUBECTL_DATADOG_REQUIRE_E2E=1 $(PY) -m pytest -q tests
+
+clean:
+	rm -rf build dist *.egg-info

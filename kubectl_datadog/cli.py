@@ -1,0 +1,98 @@
+"""The command line: root group, the flags every command shares, and THE error boundary.
+
+Commands are registered explicitly (PyInstaller follows static imports only). Nothing here imports
+the kubernetes client; the command modules import it lazily through App.cluster().
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from typing import Sequence
+
+import click
+
+from kubectl_datadog import __version__
+from kubectl_datadog.app import App
+from kubectl_datadog.cli_options import EXIT_CODES_HELP
+from kubectl_datadog.errors import ExitCode, PluginError
+
+PROG = "kubectl datadog"
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+@click.group(context_settings=CONTEXT_SETTINGS, epilog=EXIT_CODES_HELP)
+@click.version_option(__version__, "--version", prog_name="kubectl-datadog", message="%(prog)s %(version)s")
+@click.option("--debug", is_flag=True, help="Show tracebacks for unexpected errors.")
+@click.pass_context
+def root(ctx: click.Context, debug: bool) -> None:
+    """Troubleshoot the Datadog Cluster Agent and node Agents. Read-only.
+
+    Finds the Datadog install by itself (Helm, Operator or plain manifests, in any namespace)
+    and answers in one command what the troubleshooting guide makes you exec into pods for.
+
+    \b
+    Examples:
+      kubectl datadog leader
+      kubectl datadog hpa-explain nginxext -n default
+      kubectl datadog metamap gke-node-1 -o json
+      kubectl datadog env-check --fail-on warning
+    """
+    ctx.ensure_object(App)
+
+
+def _register() -> None:
+    from kubectl_datadog.commands.leader import leader
+
+    root.add_command(leader)
+
+
+_register()
+
+
+def _debug_requested(argv: Sequence[str]) -> bool:
+    return "--debug" in argv or os.environ.get("KUBECTL_DATADOG_DEBUG", "") not in ("", "0")
+
+
+def run(argv: Sequence[str], app: App | None = None) -> int:
+    """Run the CLI and map every outcome to a documented exit code. The one error boundary."""
+    debug = _debug_requested(argv)
+    err = app.err if app else sys.stderr
+    try:
+        rv = root.main(args=list(argv), prog_name=PROG, standalone_mode=False, obj=app or App())
+        return int(rv) if isinstance(rv, int) else ExitCode.OK
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except PluginError as exc:
+        if debug:
+            traceback.print_exc(file=err)
+        err.write(exc.line() + "\n")
+        return int(exc.exit_code)
+    except click.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx else PROG
+        message = exc.format_message()
+        err.write(f"error: {message[:1].lower() + message[1:]} (see '{where} --help')\n")
+        return ExitCode.USAGE
+    except click.ClickException as exc:
+        err.write(f"error: {exc.format_message()}\n")
+        return int(exc.exit_code)
+    except (click.Abort, KeyboardInterrupt):
+        err.write("\n")
+        return ExitCode.INTERRUPTED
+    except BrokenPipeError:
+        # `kubectl datadog ... | head`: stop quietly; point stdout at devnull so the interpreter's
+        # final flush does not raise again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return ExitCode.ERROR
+    except Exception as exc:  # noqa: BLE001 - a bug: one line, traceback only on request
+        if debug:
+            traceback.print_exc(file=err)
+        err.write(f"error: internal error: {type(exc).__name__}: {exc}"
+                  + ("" if debug else " (rerun with --debug for a traceback)") + "\n")
+        return ExitCode.ERROR
+
+
+def main() -> None:
+    argv = sys.argv[1:]
+    sys.exit(run(argv))

@@ -1,0 +1,219 @@
+"""Find the Datadog install(s): Cluster Agent and node Agent pods of Helm (old and new labels),
+Operator and plain-manifest installs, in any namespace, with server-side label selectors.
+
+Phase 1 lists every candidate selector at once (one round trip); phase 2 only runs for what phase 1
+could not settle (old Helm agents known only by their DaemonSet, env values from ConfigMaps).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from typing import Iterable
+
+from kubectl_datadog.cluster import CONFIGMAPS, DAEMONSETS, PODS, Cluster
+from kubectl_datadog.cluster.selectors import match_labels_selector
+from kubectl_datadog.collect import gather
+from kubectl_datadog.errors import NoInstall, SeveralInstalls
+from kubectl_datadog.install import AGENT_CONTAINER, DCA_CONTAINER, DcaSettings, Install
+from kubectl_datadog.objects import EnvVar, Pod, resolve_field
+
+# Operator and Helm >= 3.140 set agent.datadoghq.com/component; every Helm chart sets
+# app.kubernetes.io/component on the DCA; plain manifests from the docs use app=datadog-*.
+DCA_SELECTORS = ("agent.datadoghq.com/component=cluster-agent", "app.kubernetes.io/component=cluster-agent",
+                 "app=datadog-cluster-agent")
+AGENT_SELECTORS = ("agent.datadoghq.com/component=agent", "app.kubernetes.io/component=agent", "app=datadog-agent")
+
+
+def _dca_container(pod: Pod) -> str:
+    if pod.container(DCA_CONTAINER):
+        return DCA_CONTAINER
+    named = next((c.name for c in pod.containers if "cluster-agent" in c.image), "")
+    return named or (pod.containers[0].name if pod.containers else DCA_CONTAINER)
+
+
+def _deployment_of(pod: Pod, env: dict[str, EnvVar]) -> str:
+    declared = env.get("CLUSTER_AGENT_DEPLOYMENT")
+    if declared and declared.value:
+        return declared.value
+    if pod.owner_kind == "ReplicaSet":
+        pth = pod.labels.get("pod-template-hash")
+        if pth and pod.owner_name.endswith("-" + pth):
+            return pod.owner_name[: -len(pth) - 1]
+        return re.sub(r"-[a-z0-9]{5,10}$", "", pod.owner_name)
+    return pod.owner_name or pod.labels.get("app", "") or pod.name
+
+
+def _flavor(pod: Pod, env: dict[str, EnvVar]) -> str:
+    managed = pod.labels.get("app.kubernetes.io/managed-by", "").lower()
+    if managed == "datadog-operator" or "DATADOGAGENT_CR_NAME" in env or "agent.datadoghq.com/name" in pod.labels:
+        return "operator"
+    if managed == "helm" or "helm.sh/chart" in pod.labels or "CHART_RELEASE_NAME" in env:
+        return "helm"
+    return "manifest"
+
+
+def _install_name(pod: Pod, env: dict[str, EnvVar], flavor: str, deployment: str) -> str:
+    if flavor == "operator":
+        dda = env.get("DATADOGAGENT_CR_NAME")
+        return (dda.value if dda and dda.value else "") or pod.labels.get("agent.datadoghq.com/name", "") \
+            or deployment.removesuffix("-cluster-agent")
+    daemonset = env.get("AGENT_DAEMONSET")
+    if daemonset and daemonset.value:
+        return daemonset.value
+    return deployment.removesuffix("-cluster-agent") or deployment
+
+
+def _unique(pods: Iterable[dict]) -> list[Pod]:
+    seen: dict[tuple[str, str], Pod] = {}
+    for obj in pods:
+        pod = Pod.from_dict(obj)
+        seen.setdefault((pod.namespace, pod.name), pod)
+    return sorted(seen.values(), key=lambda p: (p.namespace, p.name))
+
+
+def discover(cluster: Cluster, *, namespace: str | None = None, dca_selector: str = "",
+             agent_selector: str = "", need_agents: bool = True) -> list[Install]:
+    """Every install visible with these filters, sorted. Raises what the pod lists raise
+    (e.g. Forbidden to list pods: without pods nothing can be checked)."""
+    dca_sels = (dca_selector,) if dca_selector else DCA_SELECTORS
+    agent_sels = ((agent_selector,) if agent_selector else AGENT_SELECTORS) if need_agents else ()
+    calls = {f"dca:{s}": (lambda s=s: list(cluster.list(PODS, namespace, label_selector=s))) for s in dca_sels}
+    calls.update({f"agent:{s}": (lambda s=s: list(cluster.list(PODS, namespace, label_selector=s)))
+                  for s in agent_sels})
+    got = gather(calls)
+    dca_pods = _unique(o for k, f in got.items() if k.startswith("dca:") for o in f.require())
+    agent_pods = [p for p in _unique(o for k, f in got.items() if k.startswith("agent:") for o in f.require())
+                  if p.container(AGENT_CONTAINER) or agent_selector]
+    dca_names = {(p.namespace, p.name) for p in dca_pods}
+    agent_pods = [p for p in agent_pods if (p.namespace, p.name) not in dca_names]
+
+    groups: dict[tuple[str, str], list[Pod]] = {}
+    for pod in dca_pods:
+        env = _env_of(pod, _dca_container(pod))
+        groups.setdefault((pod.namespace, _deployment_of(pod, env)), []).append(pod)
+
+    installs: list[Install] = []
+    for (ns, deployment), pods in sorted(groups.items()):
+        lead = pods[0]
+        container = _dca_container(lead)
+        env = _env_of(lead, container)
+        flavor = _flavor(lead, env)
+        installs.append(Install(namespace=ns, name=_install_name(lead, env, flavor, deployment), flavor=flavor,
+                                dca_deployment=deployment, dca_pods=tuple(pods), agent_pods=(),
+                                dca_container=container))
+    # Node Agents belong to the install in their namespace; Agents without a DCA form their own.
+    for ns in sorted({p.namespace for p in agent_pods}):
+        pods = tuple(p for p in agent_pods if p.namespace == ns)
+        same_ns = [i for i in installs if i.namespace == ns]
+        if not same_ns:
+            flavor = _flavor(pods[0], _env_of(pods[0], AGENT_CONTAINER))
+            owner = pods[0].owner_name if pods[0].owner_kind == "DaemonSet" else pods[0].labels.get("app", "datadog")
+            installs.append(Install(namespace=ns, name=owner, flavor=flavor, dca_deployment="", dca_pods=(),
+                                    agent_pods=pods))
+        else:
+            for inst in same_ns:
+                idx = installs.index(inst)
+                installs[idx] = replace(inst, agent_pods=_agents_for(inst, pods, len(same_ns)))
+    installs.sort(key=lambda i: (i.namespace, i.dca_deployment, i.name))
+    if need_agents and not agent_selector:
+        installs = _old_helm_agents(cluster, installs)
+    return [_with_settings(cluster, i) for i in installs]
+
+
+def _agents_for(inst: Install, pods: tuple[Pod, ...], installs_in_ns: int) -> tuple[Pod, ...]:
+    """With two installs in one namespace, give each the Agents of its own DaemonSet."""
+    if installs_in_ns == 1:
+        return pods
+    daemonset = _env_of(inst.dca_pods[0], inst.dca_container).get("AGENT_DAEMONSET")
+    want = daemonset.value if daemonset and daemonset.value else inst.name
+    return tuple(p for p in pods if p.owner_name == want)
+
+
+def _old_helm_agents(cluster: Cluster, installs: list[Install]) -> list[Install]:
+    """Helm charts before 3.140 label node Agents only `app: <fullname>`; find them through the
+    DaemonSet the DCA names in AGENT_DAEMONSET."""
+    todo = {}
+    for inst in installs:
+        if inst.agent_pods or not inst.dca_pods:
+            continue
+        daemonset = _env_of(inst.dca_pods[0], inst.dca_container).get("AGENT_DAEMONSET")
+        if daemonset and daemonset.value:
+            todo[inst.namespace + "/" + inst.dca_deployment] = (inst, daemonset.value)
+    if not todo:
+        return installs
+    got = gather({k: (lambda i=i, ds=ds: cluster.get(DAEMONSETS, ds, i.namespace)) for k, (i, ds) in todo.items()})
+    selectors = {}
+    for key, fetched in got.items():
+        ds_obj = fetched.value
+        labels = ((ds_obj or {}).get("spec") or {}).get("selector", {}).get("matchLabels") if ds_obj else None
+        if labels:
+            selectors[key] = match_labels_selector(labels)
+    pods_got = gather({k: (lambda k=k, s=s: list(cluster.list(PODS, todo[k][0].namespace, label_selector=s)))
+                       for k, s in selectors.items()})
+    out = []
+    for inst in installs:
+        key = inst.namespace + "/" + inst.dca_deployment
+        fetched = pods_got.get(key)
+        if fetched is not None and fetched.value:
+            inst = replace(inst, agent_pods=tuple(_unique(fetched.value)))
+        out.append(inst)
+    return out
+
+
+def _env_of(pod: Pod, container: str) -> dict[str, EnvVar]:
+    c = pod.container(container) or (pod.containers[0] if pod.containers else None)
+    if c is None:
+        return {}
+    env = c.env_map()
+    for name, var in env.items():
+        if var.source == "field":
+            env[name] = replace(var, value=resolve_field(pod, var.ref_name))
+    return env
+
+
+def _with_settings(cluster: Cluster, inst: Install) -> Install:
+    """Read the DCA settings from its pod spec, resolving ConfigMap-sourced env values when allowed."""
+    if not inst.dca_pods:
+        return inst
+    env = _env_of(inst.dca_pods[0], inst.dca_container)
+    wanted = sorted({v.ref_name for v in env.values() if v.source == "configmap" and v.ref_name})
+    notes: list[str] = []
+    if wanted:
+        got = gather({n: (lambda n=n: cluster.get(CONFIGMAPS, n, inst.namespace)) for n in wanted})
+        for name, var in list(env.items()):
+            if var.source != "configmap":
+                continue
+            fetched = got[var.ref_name]
+            if fetched.error is not None:
+                notes.append(f"cannot read {var.name} from configmap {var.ref_name}: {fetched.error.message}")
+                continue
+            data = ((fetched.value or {}).get("data") or {})
+            env[name] = replace(var, value=data.get(var.ref_key))
+    return replace(inst, settings=DcaSettings.from_env(env, inst.namespace), notes=tuple(notes))
+
+
+def agent_env(pod: Pod) -> dict[str, EnvVar]:
+    """The node Agent container's env, with field references resolved."""
+    return _env_of(pod, AGENT_CONTAINER)
+
+
+def dca_env(inst: Install, pod: Pod | None = None) -> dict[str, EnvVar]:
+    target = pod or (inst.dca_pods[0] if inst.dca_pods else None)
+    return _env_of(target, inst.dca_container) if target else {}
+
+
+def pick_install(installs: list[Install], *, namespace_hint: str | None = None) -> Install:
+    """The one install to inspect, or a clear error listing the choices."""
+    if not installs:
+        raise NoInstall("no Datadog install found (no Cluster Agent or node Agent pods matched the Helm, "
+                        "Operator or manifest labels)",
+                        hint="pass --install-namespace, --dca-selector or --agent-selector if yours is labelled "
+                             "differently")
+    with_dca = [i for i in installs if i.dca_pods] or installs
+    if len(with_dca) == 1:
+        return with_dca[0]
+    choices = ", ".join(i.label for i in with_dca)
+    namespaces = {i.namespace for i in with_dca}
+    how = "--install-namespace NS" if len(namespaces) == len(with_dca) else "--dca-selector SELECTOR"
+    raise SeveralInstalls(f"found {len(with_dca)} Datadog installs: {choices}", hint=f"pick one with {how}")

@@ -1,0 +1,172 @@
+"""Collect what `leader` needs: the lock objects, the DCA and Agent pods, the DCA service account's
+permissions, and (with exec) the leader's own `status`."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from kubectl_datadog.app import App
+from kubectl_datadog.cluster import CONFIGMAPS, LEASES, AccessCheck, Cluster
+from kubectl_datadog.collect import Fetched, gather
+from kubectl_datadog.collect.exec import ExecOutcome, run_dca_cli
+from kubectl_datadog.collect.install import agent_env, discover, pick_install
+from kubectl_datadog.errors import Forbidden
+from kubectl_datadog.install import DEFAULT_LEASE_NAME, Install
+from kubectl_datadog.output.humanize import parse_time
+
+LEADER_ANNOTATION = "control-plane.alpha.kubernetes.io/leader"
+
+
+@dataclass(frozen=True)
+class LockRecord:
+    kind: str  # "Lease" | "ConfigMap"
+    namespace: str
+    name: str
+    exists: bool
+    holder: str = ""
+    lease_duration: int | None = None
+    acquired: datetime | None = None
+    renewed: datetime | None = None
+    transitions: int | None = None
+    created: datetime | None = None
+    forbidden: Forbidden | None = None
+    problem: str = ""  # e.g. an annotation that is not valid JSON
+
+    @property
+    def ref(self) -> str:
+        return f"{self.kind.lower()}/{self.namespace}/{self.name}"
+
+    @property
+    def kubectl_get(self) -> str:
+        return f"kubectl -n {self.namespace} get {self.kind.lower()} {self.name} -o yaml"
+
+    def to_dict(self) -> dict[str, object]:
+        return {"kind": self.kind, "namespace": self.namespace, "name": self.name, "exists": self.exists,
+                "holderIdentity": self.holder or None, "leaseDurationSeconds": self.lease_duration,
+                "acquireTime": self.acquired, "renewTime": self.renewed, "leaderTransitions": self.transitions,
+                "readable": self.forbidden is None}
+
+
+def lock_from_lease(obj: dict, namespace: str, name: str) -> LockRecord:
+    spec = obj.get("spec") or {}
+    meta = obj.get("metadata") or {}
+    return LockRecord("Lease", namespace, name, True, spec.get("holderIdentity") or "",
+                      spec.get("leaseDurationSeconds"), parse_time(spec.get("acquireTime")),
+                      parse_time(spec.get("renewTime")), spec.get("leaseTransitions"),
+                      parse_time(meta.get("creationTimestamp")))
+
+
+def lock_from_configmap(obj: dict, namespace: str, name: str) -> LockRecord:
+    meta = obj.get("metadata") or {}
+    created = parse_time(meta.get("creationTimestamp"))
+    raw = (meta.get("annotations") or {}).get(LEADER_ANNOTATION)
+    if not raw:
+        return LockRecord("ConfigMap", namespace, name, True, created=created)
+    try:
+        rec = json.loads(raw)
+    except ValueError:
+        return LockRecord("ConfigMap", namespace, name, True, created=created,
+                          problem=f"the {LEADER_ANNOTATION} annotation is not valid JSON")
+    return LockRecord("ConfigMap", namespace, name, True, rec.get("holderIdentity") or "",
+                      rec.get("leaseDurationSeconds"), parse_time(rec.get("acquireTime")),
+                      parse_time(rec.get("renewTime")), rec.get("leaderTransitions"), created)
+
+
+@dataclass(frozen=True)
+class LeaderSnapshot:
+    install: Install
+    configured_kind: str  # "Lease" | "ConfigMap": what the DCA's settings select
+    locks: tuple[LockRecord, ...]  # configured lock first, then the other kind and the legacy name
+    agents_with_leader_election: tuple[str, ...]  # node Agent pods with DD_LEADER_ELECTION=true
+    dca_access: tuple[tuple[AccessCheck, bool | None], ...]
+    status: ExecOutcome | None  # the holder's `status`, when exec ran
+
+
+def _lock_kind(setting: str, leases_served: bool | None) -> str:
+    if setting == "lease":
+        return "Lease"
+    if setting == "configmap":
+        return "ConfigMap"
+    return "Lease" if leases_served is not False else "ConfigMap"
+
+
+def _leases_served(cluster: Cluster) -> bool | None:
+    try:
+        doc = cluster.get_raw("/apis/coordination.k8s.io/v1")
+    except Exception:  # noqa: BLE001 - discovery failing means "unknown", the DCA then tries Leases
+        return None
+    return any(r.get("name") == "leases" for r in doc.get("resources") or [])
+
+
+def _read_lock(cluster: Cluster, kind: str, namespace: str, name: str) -> LockRecord:
+    resource = LEASES if kind == "Lease" else CONFIGMAPS
+    try:
+        obj = cluster.get(resource, name, namespace)
+    except Forbidden as exc:
+        return LockRecord(kind, namespace, name, False, forbidden=exc)
+    if obj is None:
+        return LockRecord(kind, namespace, name, False)
+    return lock_from_lease(obj, namespace, name) if kind == "Lease" else lock_from_configmap(obj, namespace, name)
+
+
+def dca_access_checks(install: Install, kind: str) -> list[AccessCheck]:
+    s = install.settings
+    if s is None or not install.dca_pods:
+        return []
+    user = f"system:serviceaccount:{install.namespace}:{install.dca_pods[0].service_account}"
+    group, plural = ("coordination.k8s.io", "leases") if kind == "Lease" else ("", "configmaps")
+    ns = s.resources_namespace
+    checks = [AccessCheck("get", plural, group, ns, s.lease_name, user),
+              AccessCheck("update", plural, group, ns, s.lease_name, user),
+              AccessCheck("create", plural, group, ns, None, user)]
+    if s.collect_events:
+        checks += [AccessCheck("watch", "events", "", None, None, user),
+                   AccessCheck("get", "configmaps", "", ns, s.token_configmap, user),
+                   AccessCheck("update", "configmaps", "", ns, s.token_configmap, user)]
+    return checks
+
+
+def collect_leader(app: App) -> LeaderSnapshot:
+    cluster = app.cluster()
+    opts = app.opts
+    installs = discover(cluster, namespace=opts.install_namespace or opts.namespace,
+                        dca_selector=opts.dca_selector, agent_selector=opts.agent_selector)
+    install = pick_install(installs)
+    s = install.settings
+    ns = s.resources_namespace if s else install.namespace
+    name = s.lease_name if s else DEFAULT_LEASE_NAME
+    setting = s.lock_resource if s else "configmap"
+
+    candidates = [("Lease", name), ("ConfigMap", name)]
+    if name != DEFAULT_LEASE_NAME:
+        candidates += [("ConfigMap", DEFAULT_LEASE_NAME), ("Lease", DEFAULT_LEASE_NAME)]
+    calls = {f"{k}/{n}": (lambda k=k, n=n: _read_lock(cluster, k, ns, n)) for k, n in candidates}
+    if setting == "":
+        calls["served"] = lambda: _leases_served(cluster)
+    # Which kind will be used is known before the reads when the setting is explicit, so the access
+    # reviews can run in the same round; in auto mode ask about both kinds.
+    kinds = [_lock_kind(setting, None)] if setting else ["Lease", "ConfigMap"]
+    checks = [c for k in kinds for c in dca_access_checks(install, k)]
+    calls["access"] = lambda: cluster.access(checks)
+    got = gather(calls)
+    served = got["served"].value if "served" in got else None
+    kind = _lock_kind(setting, served)
+    access = got["access"].get() or []
+    wanted = {(c.resource, c.verb, c.name) for c in dca_access_checks(install, kind)}
+    dca_access = tuple((c, a) for c, a in zip(checks, access) if (c.resource, c.verb, c.name) in wanted)
+
+    locks = [got[f"{k}/{n}"].require() for k, n in candidates]
+    locks.sort(key=lambda lk: (lk.name != name, lk.kind != kind))
+
+    agents_le = tuple(sorted(p.name for p in install.agent_pods
+                             if (v := agent_env(p).get("DD_LEADER_ELECTION")) is not None
+                             and (v.value or "").strip().lower() in ("true", "1", "yes", "on", "t")))
+
+    status = None
+    holder = next((lk.holder for lk in locks if lk.holder), "")
+    target = next((p for p in install.dca_pods if p.name == holder and p.phase == "Running"), None)
+    if opts.exec_allowed and target is not None:
+        status = run_dca_cli(cluster, install, target, ["status"], timeout=opts.request_timeout)
+    return LeaderSnapshot(install, kind, tuple(locks), agents_le, dca_access, status)

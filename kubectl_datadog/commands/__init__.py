@@ -1,0 +1,1 @@
+"""Thin Click commands: parse -> collect -> diagnose -> render."""

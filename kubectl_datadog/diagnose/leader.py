@@ -1,0 +1,281 @@
+"""Who leads the Cluster Agents, is the lock fresh, and can events be collected. Pure.
+
+Verdicts, in the order they win:
+  disabled          leader election is off on the DCA
+  no-leader         the lock does not exist or names no holder
+  stale             renewTime + leaseDuration is in the past: nobody is renewing
+  holder-gone       the holder is not a current DCA pod (a dead pod's identity)
+  holder-not-ready  the holder pod exists but is not Ready
+  flapping          leadership changed within the last 3 lease durations, and the lock has averaged
+                    more than 4 transitions an hour since it was created
+  healthy
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from kubectl_datadog.collect.leader import LeaderSnapshot, LockRecord
+from kubectl_datadog.model import Finding, Severity, sort_findings
+from kubectl_datadog.objects import Pod
+from kubectl_datadog.output.humanize import ago
+from kubectl_datadog.textformats.status import check_counters, leader_election
+
+FLAP_RATE_PER_HOUR = 4
+
+
+@dataclass(frozen=True)
+class Replica:
+    pod: Pod
+    role: str  # leader | follower | not-ready | terminating
+
+    def to_dict(self) -> dict[str, object]:
+        return {"name": self.pod.name, "node": self.pod.node or None, "phase": self.pod.phase,
+                "ready": self.pod.ready, "role": self.role, "ip": self.pod.ip or None,
+                "created": self.pod.created}
+
+
+@dataclass(frozen=True)
+class LeaderReport:
+    namespace: str
+    lock: LockRecord  # the lock the DCA uses (or the one that holds the leadership)
+    verdict: str
+    expires: datetime | None
+    replicas: tuple[Replica, ...]
+    findings: tuple[Finding, ...]
+    snapshot: LeaderSnapshot
+
+    def to_dict(self) -> dict[str, object]:
+        snap = self.snapshot
+        status = snap.status
+        le = leader_election(status.stdout) if status is not None and status.ok else None
+        return {
+            "install": snap.install.to_dict(),
+            "lock": self.lock.to_dict(),
+            "configuredLockKind": snap.configured_kind,
+            "verdict": self.verdict,
+            "expires": self.expires,
+            "replicas": [r.to_dict() for r in self.replicas],
+            "otherLocks": [lk.to_dict() for lk in snap.locks if lk is not self.lock and lk.exists],
+            "nodeAgentsWithLeaderElection": list(snap.agents_with_leader_election),
+            "clusterAgentPermissions": [{"check": c.describe(), "allowed": a} for c, a in snap.dca_access],
+            "status": None if status is None else {
+                **status.to_dict(),
+                "leaderElection": None if le is None else {
+                    "status": le.status, "leaderName": le.leader, "acquired": le.acquired, "renewed": le.renewed,
+                    "transitions": le.transitions, "error": le.error or None}},
+        }
+
+
+def _effective_lock(snap: LeaderSnapshot) -> tuple[LockRecord, list[Finding]]:
+    """The configured lock, unless it is empty while the same-named lock of the other kind is held
+    (a DCA older than 7.47 ignores the Lease setting, for example): then report the one in use."""
+    configured = snap.locks[0]
+    if configured.holder:
+        return configured, []
+    other = next((lk for lk in snap.locks[1:] if lk.name == configured.name and lk.holder), None)
+    if other is None:
+        return configured, []
+    return other, [Finding(
+        "leader-lock-kind-mismatch", Severity.WARNING, other.ref,
+        f"the DCA settings select a {configured.kind} lock, but the {other.kind} of that name holds the "
+        f"leadership ({other.holder})",
+        "make DD_LEADER_ELECTION_DEFAULT_RESOURCE match what every DCA replica runs (Leases need DCA 7.47+)",
+        other.kubectl_get)]
+
+
+def _role(pod: Pod, holder: str) -> str:
+    if pod.deleting:
+        return "terminating"
+    if pod.name == holder:
+        return "leader"
+    return "follower" if pod.ready else "not-ready"
+
+
+def explain(snap: LeaderSnapshot, *, now: datetime) -> LeaderReport:
+    inst = snap.install
+    s = inst.settings
+    findings: list[Finding] = []
+    lock, extra = _effective_lock(snap)
+    findings += extra
+    subject = lock.ref
+    by_name = {p.name: p for p in inst.dca_pods}
+    holder_pod = by_name.get(lock.holder)
+    duration = lock.lease_duration or (s.lease_duration if s else 60)
+    expires = lock.renewed + timedelta(seconds=duration) if lock.renewed else None
+    dca_ref = f"deployment/{inst.namespace}/{inst.dca_deployment}" if inst.dca_deployment else f"namespace/{inst.namespace}"
+    logs_cmd = f"kubectl -n {inst.namespace} logs deploy/{inst.dca_deployment} | grep -i leader" if inst.dca_deployment else ""
+
+    if not inst.dca_pods:
+        findings.append(Finding("dca-not-found", Severity.ERROR, f"namespace/{inst.namespace}",
+                                "no Cluster Agent pod was found for this install, so nobody can lead",
+                                "deploy the Cluster Agent, or pass --dca-selector if it is labelled differently",
+                                f"kubectl -n {inst.namespace} get deploy,pods"))
+
+    if s is not None and not s.leader_election:
+        verdict = "disabled"
+        findings.append(Finding(
+            "leader-election-disabled", Severity.ERROR if len(inst.dca_pods) > 1 else Severity.WARNING, dca_ref,
+            "DD_LEADER_ELECTION is not true on the Cluster Agent: Kubernetes events are not collected and "
+            "several replicas would all act as leader",
+            "set DD_LEADER_ELECTION=true (Helm: datadog.leaderElection=true)",
+            f"kubectl -n {inst.namespace} get deploy {inst.dca_deployment} -o yaml | grep -A1 DD_LEADER_ELECTION"))
+    elif lock.forbidden is not None:
+        verdict = "unknown"
+        findings.append(Finding("rbac-forbidden", Severity.WARNING, subject,
+                                f"cannot read the lock: {lock.forbidden.message}",
+                                f"ask for get on {lock.kind.lower()}s in {lock.namespace}",
+                                f"kubectl auth can-i get {lock.kind.lower()}s -n {lock.namespace}"))
+    elif not lock.exists:
+        verdict = "no-leader"
+        findings.append(Finding("leader-no-lock", Severity.ERROR, subject,
+                                f"the {lock.kind} {lock.name} that the DCA uses as its lock does not exist: "
+                                "no replica has ever led",
+                                "check the DCA logs for leader election errors and its RBAC on the lock",
+                                logs_cmd or lock.kubectl_get))
+    elif lock.problem:
+        verdict = "no-leader"
+        findings.append(Finding("leader-record-invalid", Severity.ERROR, subject, lock.problem,
+                                "delete the annotation; the DCA writes a new record", lock.kubectl_get))
+    elif not lock.holder:
+        verdict = "no-leader"
+        findings.append(Finding("leader-no-holder", Severity.ERROR, subject,
+                                "the lock names no holder: no Cluster Agent replica is leading",
+                                "check the DCA logs for leader election errors", logs_cmd or lock.kubectl_get))
+    elif expires is not None and expires < now:
+        verdict = "stale"
+        findings.append(Finding(
+            "leader-stale", Severity.ERROR, subject,
+            f"{lock.holder} last renewed the lock {ago(lock.renewed, now)}; with a {duration}s lease it "
+            f"expired {ago(expires, now)} and nobody took over",
+            "check that the DCA pods are running and can update the lock (RBAC, API server reachability)",
+            logs_cmd or lock.kubectl_get))
+    elif holder_pod is None:
+        verdict = "holder-gone"
+        findings.append(Finding(
+            "leader-holder-gone", Severity.ERROR, subject,
+            f"the holder {lock.holder} is not a current Cluster Agent pod (a deleted pod's identity?)",
+            "wait for the lease to expire, or restart the DCA; check DD_POD_NAME is set from metadata.name",
+            f"kubectl -n {inst.namespace} get pods -o wide | grep cluster-agent"))
+    elif not holder_pod.ready or holder_pod.deleting:
+        verdict = "holder-not-ready"
+        findings.append(Finding(
+            "leader-holder-not-ready", Severity.WARNING, f"pod/{holder_pod.namespace}/{holder_pod.name}",
+            f"the leader {holder_pod.name} is {holder_pod.phase}"
+            + (", terminating" if holder_pod.deleting else ", not Ready"),
+            "check its readiness probe and logs", f"kubectl -n {holder_pod.namespace} describe pod {holder_pod.name}"))
+    elif _flapping(lock, duration, now):
+        verdict = "flapping"
+        findings.append(Finding(
+            "leader-flapping", Severity.WARNING, subject,
+            f"leadership changed hands {ago(lock.acquired, now)} and {lock.transitions} times since the lock "
+            f"was created {ago(lock.created, now)}",
+            "look for DCA restarts (OOM, probes) and for other processes competing for the lock",
+            f"kubectl -n {inst.namespace} get pods -l app.kubernetes.io/component=cluster-agent"))
+    else:
+        verdict = "healthy"
+
+    findings += _legacy_lock(snap, lock, now)
+    findings += _event_prerequisites(snap)
+    findings += _status_findings(snap, lock)
+    replicas = tuple(Replica(p, _role(p, lock.holder)) for p in inst.dca_pods)
+    return LeaderReport(inst.namespace, lock, verdict, expires, replicas, sort_findings(findings), snap)
+
+
+def _flapping(lock: LockRecord, duration: int, now: datetime) -> bool:
+    if lock.acquired is None or lock.created is None or not lock.transitions:
+        return False
+    recent = (now - lock.acquired).total_seconds() < 3 * duration
+    hours = max((now - lock.created).total_seconds() / 3600, 1 / 60)
+    return recent and lock.transitions / hours > FLAP_RATE_PER_HOUR
+
+
+def _legacy_lock(snap: LeaderSnapshot, used: LockRecord, now: datetime) -> list[Finding]:
+    """A second lock with a live holder means DCAs configured differently compete (e.g. an old
+    release still using the pre-7.37 `datadog-leader-election` name)."""
+    out = []
+    for lk in snap.locks:
+        if lk is used or not lk.holder or lk.name == used.name:
+            continue
+        duration = lk.lease_duration or 60
+        if lk.renewed is not None and lk.renewed + timedelta(seconds=duration) >= now:
+            out.append(Finding(
+                "leader-second-lock-active", Severity.WARNING, lk.ref,
+                f"another lock, {lk.kind} {lk.name}, is also being renewed (holder {lk.holder}): Cluster Agents "
+                "with different lock settings are running",
+                "find the DCA that uses it and align DD_LEADER_LEASE_NAME across replicas", lk.kubectl_get))
+    return out
+
+
+def _event_prerequisites(snap: LeaderSnapshot) -> list[Finding]:
+    inst, s = snap.install, snap.install.settings
+    out: list[Finding] = []
+    dca_ref = f"deployment/{inst.namespace}/{inst.dca_deployment}"
+    if s is not None and s.leader_election and not s.collect_events:
+        out.append(Finding(
+            "events-collection-disabled", Severity.INFO, dca_ref,
+            "DD_COLLECT_KUBERNETES_EVENTS is not true on the Cluster Agent: Kubernetes events are not collected",
+            "set DD_COLLECT_KUBERNETES_EVENTS=true (Helm: datadog.collectEvents=true) if you want them"))
+    if snap.agents_with_leader_election and inst.dca_pods:
+        names = snap.agents_with_leader_election
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        out.append(Finding(
+            "agents-leader-election", Severity.WARNING, f"namespace/{inst.namespace}",
+            f"leader election is enabled on {len(names)} node Agent(s) ({shown}) although a Cluster Agent runs: "
+            "they compete with the DCA for the lock",
+            "remove DD_LEADER_ELECTION from the node Agent DaemonSet",
+            f"kubectl -n {inst.namespace} exec {names[0]} -c agent -- env | grep DD_LEADER_ELECTION"))
+    denied = [c for c, allowed in snap.dca_access if allowed is False]
+    unknown = [c for c, allowed in snap.dca_access if allowed is None]
+    for c in denied:
+        sa = (c.user or "").split(":")[-1]
+        out.append(Finding(
+            "dca-rbac-missing", Severity.ERROR, f"serviceaccount/{inst.namespace}/{sa}",
+            f"the Cluster Agent's service account cannot {c.describe()}",
+            "add the rule to the DCA's (Cluster)Role; the Helm chart and the Operator create it",
+            f"kubectl auth can-i {c.verb} {c.resource}{'.' + c.group if c.group else ''}"
+            + (f"/{c.name}" if c.name else "") + (f" -n {c.namespace}" if c.namespace else "")
+            + f" --as {c.user}"))
+    if unknown:
+        out.append(Finding(
+            "dca-rbac-unchecked", Severity.INFO, f"namespace/{inst.namespace}",
+            "could not check the Cluster Agent's permissions: you may not create subjectaccessreviews",
+            "run with a user allowed to create subjectaccessreviews.authorization.k8s.io"))
+    return out
+
+
+def _status_findings(snap: LeaderSnapshot, lock: LockRecord) -> list[Finding]:
+    status = snap.status
+    if status is None:
+        return []
+    subject = f"pod/{status.pod}"
+    if not status.ok:
+        return [Finding("exec-failed", Severity.INFO, subject,
+                        f"could not read the leader's own status: {status.problem}",
+                        "use --no-exec to skip, or grant pods/exec", status.command)]
+    out: list[Finding] = []
+    le = leader_election(status.stdout)
+    if le is not None and le.status == "Failing":
+        out.append(Finding("dca-leader-election-failing", Severity.ERROR, subject,
+                           f"the DCA reports leader election Failing: {le.error or 'no error given'}",
+                           "check the DCA's RBAC on its lock and its connection to the API server", status.command))
+    elif le is not None and le.leader and lock.holder and le.leader != lock.holder:
+        out.append(Finding("dca-leader-mismatch", Severity.WARNING, subject,
+                           f"the DCA believes {le.leader} leads, but the lock names {lock.holder}",
+                           "the DCA may read a different lock; compare DD_LEADER_LEASE_NAME across replicas",
+                           status.command))
+    s = snap.install.settings
+    counters = check_counters(status.stdout, "kubernetes_apiserver")
+    if s is not None and s.collect_events:
+        if counters is None:
+            out.append(Finding("events-check-not-running", Severity.WARNING, subject,
+                               "the kubernetes_apiserver check is not running on the leader: no events are collected",
+                               "check the DCA's confd for kubernetes_apiserver.d and its logs", status.command))
+        elif counters.last_error:
+            out.append(Finding("events-check-error", Severity.WARNING, subject,
+                               f"the kubernetes_apiserver check fails: {counters.last_error}",
+                               "check the DCA's RBAC: it needs to list and watch events", status.command))
+    return out
+
+

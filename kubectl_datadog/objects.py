@@ -1,0 +1,203 @@
+"""Typed views of the Kubernetes objects the commands read, parsed from plain API dicts.
+
+Parsing lives here, once, for the real client and the fake alike. Secrets never pass through
+these types as plain strings: see model.SecretValue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Mapping
+
+from kubectl_datadog.output.humanize import parse_time
+
+TRUE_STRINGS = {"1", "t", "true", "yes", "y", "on"}  # viper/cast.ToBool, as the agents parse env
+
+
+def as_bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() in TRUE_STRINGS
+
+
+@dataclass(frozen=True)
+class EnvVar:
+    """One env var of a container spec. `value` is the literal or resolved value (never for
+    secrets); `source` says where it comes from: value, secret, configmap, field, resource."""
+
+    name: str
+    value: str | None
+    source: str = "value"
+    ref_name: str = ""  # Secret/ConfigMap name, or the fieldPath
+    ref_key: str = ""
+
+    def describe_source(self) -> str:
+        if self.source == "secret":
+            return f"secret {self.ref_name}/{self.ref_key}" if self.ref_key else f"secret {self.ref_name}"
+        if self.source == "configmap":
+            return f"configmap {self.ref_name}/{self.ref_key}" if self.ref_key else f"configmap {self.ref_name}"
+        if self.source == "field":
+            return f"field {self.ref_name}"
+        return self.source
+
+
+def parse_env(container: Mapping[str, Any]) -> tuple[EnvVar, ...]:
+    out: list[EnvVar] = []
+    for src in container.get("envFrom") or []:
+        prefix = src.get("prefix") or ""
+        if src.get("secretRef"):
+            out.append(EnvVar(f"{prefix}*", None, "secret", src["secretRef"].get("name", "")))
+        elif src.get("configMapRef"):
+            out.append(EnvVar(f"{prefix}*", None, "configmap", src["configMapRef"].get("name", "")))
+    for e in container.get("env") or []:
+        name = e.get("name", "")
+        vf = e.get("valueFrom")
+        if not vf:
+            out.append(EnvVar(name, str(e.get("value", ""))))
+        elif vf.get("secretKeyRef"):
+            r = vf["secretKeyRef"]
+            out.append(EnvVar(name, None, "secret", r.get("name", ""), r.get("key", "")))
+        elif vf.get("configMapKeyRef"):
+            r = vf["configMapKeyRef"]
+            out.append(EnvVar(name, None, "configmap", r.get("name", ""), r.get("key", "")))
+        elif vf.get("fieldRef"):
+            out.append(EnvVar(name, None, "field", vf["fieldRef"].get("fieldPath", "")))
+        else:
+            out.append(EnvVar(name, None, "resource", str(next(iter(vf), ""))))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class Container:
+    name: str
+    image: str
+    env: tuple[EnvVar, ...]
+    ports: tuple[tuple[str, int], ...]  # (name, containerPort)
+    ready: bool = False
+    restarts: int = 0
+
+    def env_map(self) -> dict[str, EnvVar]:
+        return {e.name: e for e in self.env if not e.name.endswith("*")}
+
+
+@dataclass(frozen=True)
+class Pod:
+    namespace: str
+    name: str
+    uid: str
+    node: str
+    phase: str
+    ready: bool
+    ip: str
+    labels: Mapping[str, str]
+    containers: tuple[Container, ...]
+    owner_kind: str
+    owner_name: str
+    created: datetime | None
+    deleting: bool
+    host_network: bool
+    service_account: str
+    enable_service_links: bool
+
+    @property
+    def ref(self) -> str:
+        return f"pod/{self.namespace}/{self.name}"
+
+    def container(self, name: str) -> Container | None:
+        return next((c for c in self.containers if c.name == name), None)
+
+    @property
+    def ready_count(self) -> str:
+        return f"{sum(c.ready for c in self.containers)}/{len(self.containers)}"
+
+    @classmethod
+    def from_dict(cls, obj: Mapping[str, Any]) -> "Pod":
+        meta, spec, status = obj.get("metadata") or {}, obj.get("spec") or {}, obj.get("status") or {}
+        statuses = {s.get("name"): s for s in status.get("containerStatuses") or []}
+        containers = []
+        for c in spec.get("containers") or []:
+            st = statuses.get(c.get("name")) or {}
+            ports = tuple((p.get("name", ""), int(p.get("containerPort", 0))) for p in c.get("ports") or [])
+            containers.append(Container(c.get("name", ""), c.get("image", ""), parse_env(c), ports,
+                                        bool(st.get("ready")), int(st.get("restartCount") or 0)))
+        conditions = {c.get("type"): c.get("status") for c in status.get("conditions") or []}
+        owner = next(iter(meta.get("ownerReferences") or []), {})
+        return cls(
+            namespace=meta.get("namespace", ""), name=meta.get("name", ""), uid=meta.get("uid", ""),
+            node=spec.get("nodeName", "") or "", phase=status.get("phase", "") or "Unknown",
+            ready=conditions.get("Ready") == "True", ip=status.get("podIP", "") or "",
+            labels=dict(meta.get("labels") or {}), containers=tuple(containers),
+            owner_kind=owner.get("kind", ""), owner_name=owner.get("name", ""),
+            created=parse_time(meta.get("creationTimestamp")), deleting=bool(meta.get("deletionTimestamp")),
+            host_network=bool(spec.get("hostNetwork")), service_account=spec.get("serviceAccountName", "")
+            or "default", enable_service_links=spec.get("enableServiceLinks", True) is not False)
+
+
+def resolve_field(pod: Pod, path: str) -> str | None:
+    return {"metadata.name": pod.name, "metadata.namespace": pod.namespace, "spec.nodeName": pod.node,
+            "status.podIP": pod.ip, "spec.serviceAccountName": pod.service_account}.get(path)
+
+
+@dataclass(frozen=True)
+class ServicePort:
+    name: str
+    port: int
+    target_port: str  # number or name, as a string
+    protocol: str = "TCP"
+
+
+@dataclass(frozen=True)
+class Service:
+    namespace: str
+    name: str
+    cluster_ip: str
+    ports: tuple[ServicePort, ...]
+    selector: Mapping[str, str]
+    created: datetime | None = None
+    type: str = "ClusterIP"
+
+    @classmethod
+    def from_dict(cls, obj: Mapping[str, Any]) -> "Service":
+        meta, spec = obj.get("metadata") or {}, obj.get("spec") or {}
+        ports = tuple(ServicePort(p.get("name", "") or "", int(p.get("port", 0)),
+                                  str(p.get("targetPort", p.get("port", ""))), p.get("protocol", "TCP"))
+                      for p in spec.get("ports") or [])
+        return cls(meta.get("namespace", ""), meta.get("name", ""), spec.get("clusterIP", "") or "", ports,
+                   dict(spec.get("selector") or {}), parse_time(meta.get("creationTimestamp")),
+                   spec.get("type", "ClusterIP"))
+
+
+@dataclass(frozen=True)
+class Condition:
+    type: str
+    status: str
+    reason: str = ""
+    message: str = ""
+    last_transition: datetime | None = None
+    last_update: datetime | None = None
+
+    @classmethod
+    def from_dict(cls, c: Mapping[str, Any]) -> "Condition":
+        return cls(str(c.get("type", "")), str(c.get("status", "")), str(c.get("reason", "") or ""),
+                   str(c.get("message", "") or ""), parse_time(c.get("lastTransitionTime")),
+                   parse_time(c.get("lastUpdateTime")))
+
+
+def conditions(obj: Mapping[str, Any]) -> dict[str, Condition]:
+    return {c.type: c for c in (Condition.from_dict(x) for x in (obj.get("status") or {}).get("conditions") or [])}
+
+
+@dataclass(frozen=True)
+class ObjectMeta:
+    namespace: str
+    name: str
+    labels: Mapping[str, str] = field(default_factory=dict)
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    created: datetime | None = None
+
+    @classmethod
+    def from_dict(cls, obj: Mapping[str, Any]) -> "ObjectMeta":
+        meta = obj.get("metadata") or {}
+        return cls(meta.get("namespace", "") or "", meta.get("name", ""), dict(meta.get("labels") or {}),
+                   dict(meta.get("annotations") or {}), parse_time(meta.get("creationTimestamp")))

@@ -1,0 +1,1 @@
+"""Presentation: one view model and one renderer for table, wide, json and yaml."""

@@ -1,0 +1,140 @@
+"""One view model per command result, one renderer for every output format.
+
+json/yaml serialize the report's data (not the table cells) in a versioned envelope, so scripts can
+rely on it; tables are kubectl-style; findings follow the tables. Results go to `out` only.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from typing import Any, Callable, Sequence, TextIO
+
+from kubectl_datadog.model import Finding
+from kubectl_datadog.output.humanize import NONE, rfc3339
+
+API_VERSION = "kubectl-datadog/v1alpha1"
+FORMATS = ("table", "wide", "json", "yaml")
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str  # UPPERCASE, kubectl style
+    value: Callable[[Any], object]
+    wide: bool = False  # only with -o wide
+
+
+@dataclass(frozen=True)
+class Table:
+    columns: Sequence[Column]
+    rows: Sequence[Any]
+    title: str = ""  # printed above the table when it is not the first section
+    wide_only: bool = False
+
+
+@dataclass(frozen=True)
+class Text:
+    """A preformatted block (e.g. hpa-explain's arithmetic), printed as is in table/wide mode."""
+
+    text: str
+    wide_only: bool = False
+
+
+@dataclass(frozen=True)
+class View:
+    kind: str  # the json/yaml `kind`, e.g. "LeaderReport"
+    data: dict[str, Any]  # everything behind the tables, for json/yaml
+    sections: Sequence[Table | Text]
+    findings: Sequence[Finding] = ()
+    empty_message: str = ""  # stderr, when every table is empty (kubectl: "No resources found ...")
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def to_plain(value: Any) -> Any:
+    """Dataclasses, enums, datetimes and tuples to JSON-able values (numbers stay numbers)."""
+    if hasattr(value, "to_dict"):
+        return to_plain(value.to_dict())
+    if isinstance(value, dict):
+        return {str(k): to_plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = [to_plain(v) for v in value]
+        return sorted(items) if isinstance(value, (set, frozenset)) else items
+    if isinstance(value, datetime):
+        return rfc3339(value)
+    if isinstance(value, Enum):
+        return value.name.lower() if isinstance(value.value, int) else value.value
+    if hasattr(value, "__dataclass_fields__"):
+        return {k: to_plain(getattr(value, k)) for k in value.__dataclass_fields__}
+    return value
+
+
+def document(view: View) -> dict[str, Any]:
+    doc: dict[str, Any] = {"apiVersion": API_VERSION, "kind": view.kind}
+    if view.metadata:
+        doc["metadata"] = to_plain(view.metadata)
+    doc.update(to_plain(view.data))
+    doc["findings"] = [f.to_dict() for f in view.findings]
+    return doc
+
+
+def _cell(value: object) -> str:
+    if value is None or value == "":
+        return NONE
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value) if value else NONE
+    return str(value)
+
+
+def render(view: View, fmt: str, out: TextIO, err: TextIO, *, no_headers: bool = False) -> None:
+    if fmt == "json":
+        out.write(json.dumps(document(view), indent=2, ensure_ascii=False) + "\n")
+        return
+    if fmt == "yaml":
+        import yaml
+
+        out.write(yaml.safe_dump(document(view), sort_keys=False, allow_unicode=True, width=1_000_000))
+        return
+    from kubectl_datadog.output.table import kubectl_table
+
+    wide = fmt == "wide"
+    blocks: list[str] = []
+    any_rows = False
+    for section in view.sections:
+        if section.wide_only and not wide:
+            continue
+        if isinstance(section, Text):
+            if section.text:
+                blocks.append(section.text.rstrip("\n"))
+            continue
+        if not section.rows:
+            continue
+        any_rows = True
+        cols = [c for c in section.columns if wide or not c.wide]
+        text = kubectl_table([c.header for c in cols], [[_cell(c.value(r)) for c in cols] for r in section.rows],
+                             no_headers=no_headers)
+        if blocks and section.title:
+            text = f"{section.title}\n{text}"
+        blocks.append(text)
+    if view.findings:
+        blocks.append(findings_text(view.findings))
+    if not any_rows and view.empty_message:
+        err.write(view.empty_message + "\n")
+    if blocks:
+        out.write("\n\n".join(blocks) + "\n")
+
+
+def findings_text(findings: Sequence[Finding]) -> str:
+    lines = ["Findings:"]
+    for f in findings:
+        sev = f.severity.label.upper()
+        lines.append(f"  {sev:<8} {f.code}   {f.subject}")
+        lines.append(f"           {f.message}")
+        if f.hint:
+            lines.append(f"           Fix:    {f.hint}")
+        if f.command:
+            lines.append(f"           Verify: {f.command}")
+    return "\n".join(lines)
