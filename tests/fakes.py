@@ -11,19 +11,14 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any, Iterator, Sequence
-
-import yaml
 
 from kubectl_datadog.cluster import KNOWN_RESOURCES, AccessCheck, Context, ExecResult, Resource
 from kubectl_datadog.cluster.selectors import parse_field_selector, parse_label_selector
 from kubectl_datadog.errors import ApiError, Forbidden, NotFound, Unreachable
+from tests.scenario import Scenario, load_scenario, scenario_names  # noqa: F401 - re-exported for tests
 
-SCENARIOS = Path(__file__).parent / "scenarios"
 FIXTURE_NOW = datetime(2026, 11, 27, 12, 0, 0, tzinfo=timezone.utc)
-SCENARIO_KEYS = {"description", "unreadyPods", "externalMetrics", "forbidden", "externalMetricsDown",
-                 "accessReviews", "discovery"}
 
 
 @dataclass(frozen=True)
@@ -39,24 +34,11 @@ def _key(api_version: str, kind: str) -> tuple[str, str]:
     return api_version, kind
 
 
-def load_objects(path: Path) -> list[dict[str, Any]]:
-    docs: list[dict[str, Any]] = []
-    with open(path, encoding="utf-8") as fh:
-        for doc in yaml.safe_load_all(fh):
-            if not doc:
-                continue
-            if doc.get("kind") == "List":
-                docs.extend(doc.get("items") or [])
-            else:
-                docs.append(doc)
-    return docs
-
-
 @dataclass
 class FakeCluster:
     objects: list[dict[str, Any]] = field(default_factory=list)
     scenario: dict[str, Any] = field(default_factory=dict)
-    directory: Path | None = None
+    source: Scenario | None = None
     context_namespace: str = "default"
     unreachable: bool = False
     calls: list[Call] = field(default_factory=list)
@@ -64,15 +46,8 @@ class FakeCluster:
 
     @classmethod
     def from_scenario(cls, name: str, **kw: Any) -> "FakeCluster":
-        directory = SCENARIOS / name
-        objects = load_objects(directory / "objects.yaml")
-        scenario: dict[str, Any] = {}
-        if (directory / "scenario.yaml").exists():
-            scenario = yaml.safe_load((directory / "scenario.yaml").read_text()) or {}
-            unknown = set(scenario) - SCENARIO_KEYS
-            if unknown:
-                raise ValueError(f"{name}/scenario.yaml: unknown keys {sorted(unknown)}")
-        return cls(objects=objects, scenario=scenario, directory=directory, **kw)
+        sc = load_scenario(name)
+        return cls(objects=sc.objects, scenario=sc.config, source=sc, **kw)
 
     # --- helpers --------------------------------------------------------------------------
     def _record(self, call: Call) -> None:
@@ -173,11 +148,12 @@ class FakeCluster:
         self._check_allowed("create", "pods/exec", namespace, pod)
         if self.get_quiet(namespace, pod) is None:
             return ExecResult("", "", None, f'pod "{pod}" not found (it may have been deleted)')
-        base = (self.directory / "pods" / namespace / pod / "exec") if self.directory else None
         key = "_".join(argv)
-        if base is None or not (base / f"{key}.out").exists():
+        found = self.source.pod_file(namespace, pod, "exec", f"{key}.out") if self.source else None
+        if found is None:
             return ExecResult("", "", 127, f'exec: "{argv[0]}": executable file not found in $PATH')
-        out = (base / f"{key}.out").read_text()
+        base = found.parent
+        out = found.read_text()
         err = (base / f"{key}.err").read_text() if (base / f"{key}.err").exists() else ""
         rc = int((base / f"{key}.rc").read_text().strip()) if (base / f"{key}.rc").exists() else 0
         return ExecResult(out, err, rc, "" if rc == 0 else f"command terminated with exit code {rc}")
@@ -192,8 +168,8 @@ class FakeCluster:
         self._check_reachable()
         self._record(Call("get", "pods/log", namespace, pod, container))
         self._check_allowed("get", "pods/log", namespace, pod)
-        path = (self.directory / "pods" / namespace / pod / "logs" / f"{container}.log") if self.directory else None
-        if path is None or not path.exists():
+        path = self.source.pod_file(namespace, pod, "logs", f"{container}.log") if self.source else None
+        if path is None:
             raise ApiError(f'container "{container}" in pod "{pod}" has no logs', status=400, reason="BadRequest")
         lines = path.read_text().splitlines()
         if tail_lines is not None:
@@ -221,16 +197,12 @@ def writes(calls: list[Call]) -> list[Call]:
     return [c for c in calls if c.verb not in ("get", "list", "watch") and c.resource not in allowed]
 
 
-def scenario_names() -> list[str]:
-    return sorted(p.name for p in SCENARIOS.iterdir() if (p / "objects.yaml").exists())
-
-
 def secret_values(name: str) -> list[str]:
     """Every secret value in a scenario (decoded Secret data and stringData), to assert they never leak."""
     import base64
 
     values = []
-    for obj in load_objects(SCENARIOS / name / "objects.yaml"):
+    for obj in load_scenario(name).objects:
         if obj.get("kind") != "Secret":
             continue
         for v in (obj.get("data") or {}).values():
