@@ -280,7 +280,7 @@ def _wait_pods(cluster, pods: list[dict], timeout: float = 60) -> None:
         items = cluster.api.get("/api/v1/pods")["items"]
         ready = {(i["metadata"]["namespace"], i["metadata"]["name"]) for i in items
                  if any(c["type"] == "Ready" and c["status"] == "True"
-                        for c in i.get("status", {}).get("conditions") or [])}
+                        for c in (i.get("status") or {}).get("conditions") or [])}
         return want <= ready
     cluster.api.wait_for(f"{len(want)} pods Ready (kwok)", all_ready, timeout=timeout)
 
@@ -395,7 +395,7 @@ def _wait_apiservice_available(cluster, timeout: float = 60) -> None:
     def available() -> bool:
         a = cluster.api.read("apiregistration.k8s.io/v1", "APIService", EXTERNAL_METRICS_APISERVICE)
         return any(c["type"] == "Available" and c["status"] == "True"
-                   for c in a.get("status", {}).get("conditions") or [])
+                   for c in (a.get("status") or {}).get("conditions") or [])
     t0 = time.monotonic()
     cluster.api.wait_for(f"APIService {EXTERNAL_METRICS_APISERVICE} Available", available, timeout=timeout)
     log(f"APIService {EXTERNAL_METRICS_APISERVICE} Available in {time.monotonic() - t0:.1f}s")
@@ -410,7 +410,7 @@ def _wait_hpas(cluster, hpas: list[dict], timeout: float = 60) -> None:
         md = h["metadata"]
         cluster.api.wait_for(
             f"HPA {md.get('namespace', 'default')}/{md['name']} processed by the HPA controller",
-            lambda: cluster.api.read(h["apiVersion"], "HorizontalPodAutoscaler", md["name"],
-                                     md.get("namespace", "default")).get("status", {}).get("conditions"),
+            lambda: (cluster.api.read(h["apiVersion"], "HorizontalPodAutoscaler", md["name"],
+                                      md.get("namespace", "default")).get("status") or {}).get("conditions"),
             timeout=timeout)
     log(f"HPA controller processed {len(hpas)} HPA(s) in {time.monotonic() - t0:.1f}s")

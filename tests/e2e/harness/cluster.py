@@ -213,13 +213,18 @@ class Cluster:
             binaries.binary("kube-controller-manager"), f"--kubeconfig={kc}",
             f"--authentication-kubeconfig={kc}", f"--authorization-kubeconfig={kc}",
             "--controllers=endpoints-controller,endpointslice-controller,"
-            "horizontal-pod-autoscaler-controller,serviceaccount-controller",
+            "horizontal-pod-autoscaler-controller,serviceaccount-controller,"
+            # fills the built-in aggregated ClusterRoles (view, edit, admin) with their rules
+            "clusterrole-aggregation-controller",
             "--leader-elect=false", "--horizontal-pod-autoscaler-sync-period=5s",
             "--bind-address=127.0.0.1", f"--secure-port={self.ports['kcm']}",
         ])
-        # Ready when the serviceaccount controller has created default/default.
-        self._wait("kube-controller-manager", "running", lambda: self._exists("v1", "ServiceAccount", "default",
-                                                                               "default"), timeout=60)
+        # Ready when the serviceaccount controller has created default/default and the built-in
+        # `view` ClusterRole has been aggregated (the viewer user depends on it).
+        self._wait("kube-controller-manager", "running",
+                   lambda: self._exists("v1", "ServiceAccount", "default", "default") and bool(
+                       self.api.read("rbac.authorization.k8s.io/v1", "ClusterRole", "view").get("rules")),
+                   timeout=60)
 
     def _stage_config(self) -> Path:
         """kwok's fast pod/node stages, with a selector term that leaves held objects alone."""
@@ -346,7 +351,7 @@ class Cluster:
         def established() -> bool:
             crd = self.api.read("apiextensions.k8s.io/v1", "CustomResourceDefinition", name)
             return any(c["type"] == "Established" and c["status"] == "True"
-                       for c in crd.get("status", {}).get("conditions", []))
+                       for c in (crd.get("status") or {}).get("conditions") or [])
         self.api.wait_for(f"CRD {name} Established", established, timeout=timeout)
 
     # -- small API helpers ----------------------------------------------------------------------
@@ -393,6 +398,17 @@ class Cluster:
         """Run the real kubectl as `user`; returns CompletedProcess with text stdout/stderr."""
         return subprocess.run([binaries.kubectl(), *args], env=self.env(user), capture_output=True, text=True,
                               timeout=timeout, check=check, input=input)
+
+    def run(self, argv: "list[str]", *, user: str = "admin", timeout: float = 60, input: Optional[str] = None,
+            env: Optional[dict] = None) -> subprocess.CompletedProcess:
+        """Run any command (e.g. ["kubectl-datadog", "leader"]) as `user` against this cluster."""
+        return subprocess.run(argv, env=self.env(user, env), capture_output=True, text=True, timeout=timeout,
+                              input=input)
+
+    def healthy(self) -> bool:
+        """All component processes still run (a fault test may have stopped one)."""
+        return self._started and all(n in self.procs and self.procs[n].alive()
+                                     for n in ("etcd", "kube-apiserver", "kube-controller-manager", "kwok"))
 
     def audit_events(self, user: Optional[str] = None, settle: float = 0.3) -> list[dict]:
         """Audit events (one per request, ResponseComplete stage), optionally only those of `user`."""
