@@ -1,0 +1,115 @@
+"""`leader` through the real CLI boundary on FakeCluster scenarios: verdicts, goldens, exit codes."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import invoke_cli
+from tests.fakes import secret_values, writes
+
+FORMATS = ["table", "wide", "json", "yaml"]
+VERDICTS = {
+    "helm": "healthy",
+    "operator": "healthy",
+    "legacy": "healthy",
+    "leader-lease": "healthy",
+    "leader-stale": "stale",
+    "leader-no-lock": "no-leader",
+    "leader-holder-gone": "holder-gone",
+    "leader-holder-not-ready": "holder-not-ready",
+    "leader-flapping": "flapping",
+    "leader-disabled": "disabled",
+    "leader-forbidden": "unknown",
+    "leader-rbac": "healthy",
+    "leader-noexec": "healthy",
+}
+
+
+@pytest.mark.parametrize("scenario", sorted(VERDICTS))
+def test_verdict(scenario: str) -> None:
+    r = invoke_cli("leader", "-o", "json", scenario=scenario)
+    assert r.exit_code == 0, r.stderr
+    assert r.json["verdict"] == VERDICTS[scenario]
+    assert r.json["kind"] == "LeaderReport" and r.json["apiVersion"] == "kubectl-datadog/v1alpha1"
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("scenario", sorted(VERDICTS))
+def test_golden(scenario: str, fmt: str, golden) -> None:
+    r = invoke_cli("leader", "-o", fmt, scenario=scenario)
+    assert r.exit_code == 0
+    assert r.stderr == ""
+    golden.check(f"leader/{scenario}.{fmt}", r.stdout)
+
+
+@pytest.mark.parametrize("scenario", sorted(VERDICTS))
+def test_read_only_and_no_secrets(scenario: str) -> None:
+    r = invoke_cli("leader", "-o", "yaml", scenario=scenario)
+    assert writes(r.fake.calls) == []
+    for value in secret_values(scenario):
+        assert value not in r.stdout and value not in r.stderr
+
+
+def test_lease_lock_is_read_from_the_lease_not_the_empty_configmap() -> None:
+    r = invoke_cli("leader", "-o", "json", scenario="leader-lease")
+    assert r.json["lock"]["kind"] == "Lease"
+    assert r.json["lock"]["holderIdentity"] == "datadog-cluster-agent-8568545574-x9tc9"
+
+
+def test_wide_lists_every_replica_with_its_role() -> None:
+    r = invoke_cli("leader", "-o", "wide", scenario="helm")
+    rows = [line.split() for line in r.stdout.splitlines() if line.startswith("datadog-cluster-agent-")]
+    assert {(row[0], row[3]) for row in rows} == {("datadog-cluster-agent-8568545574-x9tc9", "leader"),
+                                                  ("datadog-cluster-agent-8568545574-q2m7d", "follower")}
+
+
+def test_exec_reads_the_leaders_status() -> None:
+    r = invoke_cli("leader", "-o", "json", scenario="helm")
+    assert r.json["status"]["leaderElection"]["status"] == "Running"
+    execs = [c for c in r.fake.calls if c.resource == "pods/exec"]
+    assert [(c.name, c.detail) for c in execs] == [("datadog-cluster-agent-8568545574-x9tc9",
+                                                    "datadog-cluster-agent status")]
+
+
+def test_no_exec_keeps_it_api_only() -> None:
+    r = invoke_cli("leader", "--no-exec", "-o", "json", scenario="helm")
+    assert r.json["status"] is None
+    assert not [c for c in r.fake.calls if c.resource == "pods/exec"]
+
+
+def test_denied_exec_is_a_finding_not_a_crash() -> None:
+    r = invoke_cli("leader", "-o", "json", scenario="leader-noexec")
+    assert r.exit_code == 0
+    codes = {f["code"]: f for f in r.json["findings"]}
+    assert "exec-failed" in codes and "pods/exec" in codes["exec-failed"]["message"]
+
+
+def test_falls_back_to_agent_binary_when_the_image_has_no_datadog_cluster_agent() -> None:
+    # The operator fixture's DCA image only answers `agent status` (as the current docs run it).
+    r = invoke_cli("leader", "-o", "json", scenario="operator")
+    assert r.json["status"]["command"] == ["agent", "status"]
+    assert r.json["status"]["leaderElection"]["leaderName"] == "datadog-cluster-agent-8568545574-x9tc9"
+    tried = [c.detail for c in r.fake.calls if c.resource == "pods/exec"]
+    assert tried == ["datadog-cluster-agent status", "agent status"]
+
+
+def test_discovery_reads_the_lock_name_from_the_dca_env() -> None:
+    r = invoke_cli("leader", "-o", "json", scenario="helm")
+    gets = {(c.resource, c.name) for c in r.fake.calls if c.verb == "get"}
+    assert ("configmaps", "datadog-leader-election") in gets
+    assert r.json["install"]["flavor"] == "helm"
+
+
+@pytest.mark.parametrize(("scenario", "fail_on", "code"), [
+    ("helm", "error", 0), ("helm", "info", 0), ("leader-stale", "error", 3), ("leader-stale", "never", 0),
+    ("leader-flapping", "error", 0), ("leader-flapping", "warning", 3), ("leader-forbidden", "info", 3),
+])
+def test_fail_on_exit_codes(scenario: str, fail_on: str, code: int) -> None:
+    assert invoke_cli("leader", "--fail-on", fail_on, scenario=scenario).exit_code == code
+
+
+def test_leader_flags_on_agents_and_rbac() -> None:
+    r = invoke_cli("leader", "-o", "json", scenario="leader-rbac")
+    codes = sorted(f["code"] for f in r.json["findings"])
+    assert codes == ["agents-leader-election", "dca-rbac-missing", "dca-rbac-missing"]
+    assert any("watch events" in f["message"] for f in r.json["findings"])
