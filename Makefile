@@ -30,7 +30,7 @@ e2e: install e2e-binaries
 
 # Everything: unit tests, the real-cluster suite and the krew checks.
 test: install e2e-binaries
-	KUBECTL_DATADOG_REQUIRE_E2E=1 $(PY) -m pytest -q tests
+	KUBECTL_DATADOG_E2E_REQUIRED=1 $(PY) -m pytest -q tests
 
 clean:
 	rm -rf build dist *.egg-info

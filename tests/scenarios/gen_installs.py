@@ -162,6 +162,43 @@ def endpoints(name: str, ns: str, port_name: str, port: int, targets: list[tuple
     ]
 
 
+def dca_rbac(name: str, ns: str, sa: str, lock: str, token_cm: str, labels: dict | None = None,
+             drop: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """The DCA's ClusterRole and binding, with the rules the Helm chart gives it (reference 5.1).
+    `drop` removes rules by a short name (e.g. "watch-events", "update-lock") for broken scenarios."""
+    rules = {
+        "core-read": {"apiGroups": [""], "resources": ["services", "endpoints", "pods", "nodes", "namespaces",
+                                                       "componentstatuses", "limitranges"],
+                      "verbs": ["get", "list", "watch"]},
+        "watch-events": {"apiGroups": [""], "resources": ["events"], "verbs": ["get", "list", "watch", "create"]},
+        "endpointslices": {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"],
+                           "verbs": ["get", "list", "watch"]},
+        "hpas": {"apiGroups": ["autoscaling"], "resources": ["horizontalpodautoscalers"], "verbs": ["list", "watch"]},
+        "get-lock": {"apiGroups": [""], "resources": ["configmaps"],
+                     "resourceNames": sorted({lock, "datadog-leader-election", token_cm, "datadogtoken",
+                                              "datadog-custom-metrics"}), "verbs": ["get"]},
+        "update-lock": {"apiGroups": [""], "resources": ["configmaps"],
+                        "resourceNames": sorted({lock, "datadog-leader-election", token_cm, "datadogtoken",
+                                                 "datadog-custom-metrics"}), "verbs": ["update"]},
+        "create-configmaps": {"apiGroups": [""], "resources": ["configmaps", "events"], "verbs": ["create"]},
+        "leases": {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "resourceNames": [lock],
+                   "verbs": ["get", "update"]},
+        "create-leases": {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]},
+        "datadogmetrics": {"apiGroups": ["datadoghq.com"], "resources": ["datadogmetrics"],
+                           "verbs": ["list", "create", "delete", "watch"]},
+    }
+    role = f"{name}-cluster-agent"
+    return [
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+         "metadata": meta(role, None, f"clusterrole-{role}", labels),
+         "rules": [r for k, r in rules.items() if k not in drop]},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+         "metadata": meta(role, None, f"clusterrolebinding-{role}", labels),
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+         "subjects": [{"kind": "ServiceAccount", "name": sa, "namespace": ns}]},
+    ]
+
+
 def install(flavor: str) -> list[dict[str, Any]]:
     """A healthy install: DCA Deployment (2 replicas, leader x9tc9) and 2 node Agents."""
     if flavor == "helm":
@@ -314,6 +351,8 @@ def install(flavor: str) -> list[dict[str, Any]]:
     objs.append(configmap_lock(lock_name, ns, dca_pods[0][0]))
     for sa in {dca_spec["serviceAccountName"], agent_spec["serviceAccountName"]}:
         objs.append({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(sa, ns, f"sa-{sa}", common or None)})
+    token_cm = dict(dca_env).get("DD_CLUSTER_AGENT_TOKEN_NAME", "datadogtoken")
+    objs += dca_rbac(name, ns, dca_spec["serviceAccountName"], lock_name, token_cm, common or None)
     objs += endpoints(svc_name, ns, port_name, 5005, dca_pods, common or None)
     objs += endpoints(metrics_svc, ns, "metricsapi", metrics_port, dca_pods, common or None)
     return objs
