@@ -472,5 +472,9 @@ class Cluster:
         f = d / f"{key}.delay"
         f.unlink(missing_ok=True) if seconds <= 0 else f.write_text(f"{seconds}\n")
 
+    def cluster_ip(self, namespace: str, service: str) -> str:
+        """The ClusterIP a Service got here (fixture IPs move when the service CIDR differs)."""
+        return self.api.read("v1", "Service", service, namespace)["spec"]["clusterIP"]
+
     def in_service_cidr(self, ip: str) -> bool:
         return ipaddress.ip_address(ip) in ipaddress.ip_network(self.service_cidr)
