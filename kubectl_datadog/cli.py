@@ -43,8 +43,10 @@ def root(ctx: click.Context, debug: bool) -> None:
 
 def _register() -> None:
     from kubectl_datadog.commands.leader import leader
+    from kubectl_datadog.commands.metamap import metamap
 
     root.add_command(leader)
+    root.add_command(metamap)
 
 
 _register()

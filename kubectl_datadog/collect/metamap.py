@@ -1,0 +1,308 @@
+"""Collect what `metamap` needs: the pod -> services map computed from the API the way the DCA's
+metadata controller does, and/or the DCA's own `metamap` answer from the leader pod.
+
+Large clusters are the normal case (thousands of nodes, a hundred thousand endpoints), so the
+Endpoints/EndpointSlices are listed page by page and each item is reduced to (node, namespace,
+pod, service) entries as it arrives; the raw dicts are dropped with their page, and filters
+(NODE, -n, --pod) apply while streaming so memory follows the answer, not the cluster.
+
+What the DCA maps (reference 2.1, datadog-agent metadata_controller.go):
+- Endpoints mode: `subsets[].addresses[]` (ready addresses) whose targetRef is a Pod with a name
+  and namespace, and that carry a nodeName. `notReadyAddresses` are not mapped (the reference's
+  DCA); newer DCAs map them too, so they are kept aside (`not_ready`) to explain such a difference
+  instead of calling it stale. Addresses without targetRef (old leader-election Endpoints) are
+  skipped.
+- EndpointSlice mode: slices labelled `kubernetes.io/service-name`; every `endpoints[]` entry with
+  a Pod targetRef, whatever its `conditions.ready` (the DCA does not check it), and a nodeName
+  (the DCA files nodeName-less entries under the node "", which no node ever asks for).
+Nodes come from the API's node list: a node with no entry shows as an empty node, like the DCA's.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from typing import Any, Callable, Iterator, Mapping
+
+from kubectl_datadog.app import App
+from kubectl_datadog.cluster import ENDPOINTS, ENDPOINTSLICES, NODES, Cluster
+from kubectl_datadog.collect import gather
+from kubectl_datadog.collect.exec import ExecOutcome, run_dca_cli
+from kubectl_datadog.collect.install import discover, pick_install
+from kubectl_datadog.collect.leader import _leases_served, _lock_kind, _read_lock
+from kubectl_datadog.errors import Forbidden, NoInstall, NotFound, PluginError
+from kubectl_datadog.install import Install
+from kubectl_datadog.objects import Pod
+from kubectl_datadog.textformats.metamap import MetaMap, MetamapParseError, parse_metamap
+
+SERVICE_NAME_LABEL = "kubernetes.io/service-name"
+MODES = ("auto", "endpoints", "endpointslices")
+SOURCES = ("api", "dca", "both")
+
+# (node, namespace, pod, service, ready)
+Entry = tuple[str, str, str, str, bool]
+
+
+def _pod_ref(target: Any) -> tuple[str, str] | None:
+    if not isinstance(target, Mapping) or target.get("kind") != "Pod":
+        return None
+    ns, name = target.get("namespace") or "", target.get("name") or ""
+    return (ns, name) if ns and name else None
+
+
+def endpoints_entries(obj: Mapping[str, Any], skipped: Counter[str] | None = None) -> Iterator[Entry]:
+    """The entries one Endpoints object gives the DCA (ready=False for notReadyAddresses)."""
+    svc = (obj.get("metadata") or {}).get("name") or ""
+    for subset in obj.get("subsets") or []:
+        for key, ready in (("addresses", True), ("notReadyAddresses", False)):
+            for addr in subset.get(key) or []:
+                ref = _pod_ref(addr.get("targetRef"))
+                if ref is None:
+                    if skipped is not None:
+                        skipped["noPodTargetRef"] += 1
+                    continue
+                node = addr.get("nodeName")
+                if not node:
+                    if skipped is not None:
+                        skipped["noNodeName"] += 1
+                    continue
+                yield node, ref[0], ref[1], svc, ready
+
+
+def slice_entries(obj: Mapping[str, Any], skipped: Counter[str] | None = None) -> Iterator[Entry]:
+    """The entries one EndpointSlice gives the DCA; `ready` is reported, not filtered on."""
+    svc = ((obj.get("metadata") or {}).get("labels") or {}).get(SERVICE_NAME_LABEL) or ""
+    if not svc:
+        if skipped is not None:
+            skipped["sliceWithoutServiceName"] += 1
+        return
+    for ep in obj.get("endpoints") or []:
+        ref = _pod_ref(ep.get("targetRef"))
+        if ref is None:
+            if skipped is not None:
+                skipped["noPodTargetRef"] += 1
+            continue
+        node = ep.get("nodeName")
+        if not node:
+            if skipped is not None:
+                skipped["noNodeName"] += 1
+            continue
+        yield node, ref[0], ref[1], svc, (ep.get("conditions") or {}).get("ready") is not False
+
+
+@dataclass
+class ApiMap:
+    """The map as the DCA should hold it, computed from the API."""
+
+    mode: str  # endpoints | endpointslices
+    map: MetaMap
+    nodes: frozenset[str] | None  # every node the API lists (None: not listed or not allowed)
+    nodes_forbidden: Forbidden | None = None
+    not_ready: set[tuple[str, str, str, str]] = field(default_factory=set)  # Endpoints mode only
+    objects: int = 0  # Endpoints or EndpointSlices read
+    skipped: Counter[str] = field(default_factory=Counter)
+
+    def to_dict(self) -> dict[str, object]:
+        return {"mode": self.mode, "objectsRead": self.objects, "nodesListed": self.nodes is not None,
+                "skippedAddresses": dict(sorted(self.skipped.items())),
+                "notReadyAddresses": len(self.not_ready)}
+
+
+@dataclass(frozen=True)
+class Filters:
+    node: str | None = None
+    namespace: str | None = None
+    pod: str | None = None  # exact name or shell-style pattern
+
+    def keep(self, node: str, namespace: str, pod: str) -> bool:
+        return ((self.node is None or node == self.node)
+                and (self.namespace is None or namespace == self.namespace)
+                and (self.pod is None or pod == self.pod or fnmatchcase(pod, self.pod)))
+
+    @property
+    def narrowed(self) -> bool:
+        """A namespace or pod filter: empty nodes answer nothing that was asked."""
+        return self.namespace is not None or self.pod is not None
+
+
+def reduce_into(target: ApiMap, items: Iterator[Mapping[str, Any]], filters: Filters) -> None:
+    """Stream list items into the map: nothing of an item outlives this loop iteration."""
+    entries: Callable[[Mapping[str, Any], Counter[str]], Iterator[Entry]] = (
+        slice_entries if target.mode == "endpointslices" else endpoints_entries)
+    include_not_ready = target.mode == "endpointslices"
+    for obj in items:
+        target.objects += 1
+        for node, ns, pod, svc, ready in entries(obj, target.skipped):
+            if not filters.keep(node, ns, pod):
+                continue
+            if ready or include_not_ready:
+                target.map.add(node, ns, pod, svc)
+            else:
+                target.not_ready.add((sys.intern(node), sys.intern(ns), pod, sys.intern(svc)))
+
+
+def compute_api_map(cluster: Cluster, mode: str, filters: Filters) -> ApiMap:
+    """List nodes and Endpoints/EndpointSlices concurrently, reducing as the pages come."""
+    resource = ENDPOINTSLICES if mode == "endpointslices" else ENDPOINTS
+    result = ApiMap(mode, MetaMap(), None)
+
+    def objects() -> None:
+        reduce_into(result, cluster.list(resource, filters.namespace), filters)
+
+    def node_names() -> frozenset[str]:
+        fs = f"metadata.name={filters.node}" if filters.node else ""
+        return frozenset(sys.intern((o.get("metadata") or {}).get("name") or "")
+                         for o in cluster.list(NODES, field_selector=fs))
+
+    calls: dict[str, Callable[[], Any]] = {"objects": objects}
+    if not filters.narrowed:
+        calls["nodes"] = node_names
+    got = gather(calls)
+    got["objects"].require()  # without the endpoints there is no map: Forbidden is the caller's
+    if "nodes" in got:
+        fetched = got["nodes"]
+        if fetched.forbidden is not None:
+            result.nodes_forbidden = fetched.forbidden
+        else:
+            result.nodes = fetched.get()
+            for name in sorted(result.nodes or ()):
+                result.map.add_node(name)
+    return result
+
+
+@dataclass(frozen=True)
+class DcaAnswer:
+    """The DCA's own `metamap`, run in the leader (or, failing that, a Ready replica)."""
+
+    pod: str  # namespace/name the exec ran in ("" when no pod could be chosen)
+    chosen_because: str  # "leader" | why another pod was used
+    outcome: ExecOutcome | None
+    map: MetaMap | None
+    parse_error: str = ""
+
+    @property
+    def problem(self) -> str:
+        if not self.pod:
+            return self.chosen_because
+        if self.outcome is None:
+            return "exec did not run"
+        if self.map is None and self.outcome.ok:
+            return f"cannot read the DCA's answer: {self.parse_error}"
+        if self.map is None:
+            return self.outcome.problem
+        return ""
+
+    def to_dict(self) -> dict[str, object]:
+        return {"pod": self.pod or None, "chosenBecause": self.chosen_because,
+                "exec": self.outcome.to_dict() if self.outcome else None,
+                "parseError": self.parse_error or None}
+
+
+def choose_dca_pod(cluster: Cluster, install: Install) -> tuple[Pod | None, str]:
+    """The leader, found through the lock the DCA uses (the leader command's lock reading);
+    otherwise the first Running and Ready replica, saying why."""
+    s = install.settings
+    running = [p for p in install.dca_pods if p.phase == "Running" and not p.deleting]
+    fallback = next((p for p in running if p.ready), None)
+    why = "no replica is Running and Ready"
+    if s is not None and s.leader_election:
+        kind = _lock_kind(s.lock_resource, _leases_served(cluster) if not s.lock_resource else None)
+        other = "ConfigMap" if kind == "Lease" else "Lease"
+        try:
+            locks = [_read_lock(cluster, k, s.resources_namespace, s.lease_name) for k in (kind, other)]
+        except PluginError as exc:
+            locks = []
+            why = f"cannot read the leader lock ({exc.message})"
+        holder = next((lk.holder for lk in locks if lk.holder), "")
+        forbidden = next((lk.forbidden for lk in locks if lk.forbidden is not None), None)
+        leader = next((p for p in running if p.name == holder), None)
+        if leader is not None:
+            return leader, "leader"
+        if holder:
+            why = f"the lock holder {holder} is not a running Cluster Agent pod"
+        elif forbidden is not None:
+            why = f"cannot read the leader lock ({forbidden.message})"
+        elif locks:
+            why = "the lock names no leader"
+    elif s is not None:
+        why = "leader election is disabled"
+    if fallback is not None:
+        return fallback, f"{why}; used a Ready replica"
+    return None, why
+
+
+def ask_dca(app: App, install: Install, node: str | None) -> DcaAnswer:
+    cluster = app.cluster()
+    pod, why = choose_dca_pod(cluster, install)
+    if pod is None:
+        return DcaAnswer("", why, None, None)
+    args = ["metamap"] + ([node] if node else [])
+    outcome = run_dca_cli(cluster, install, pod, args, timeout=app.opts.request_timeout)
+    ref = f"{pod.namespace}/{pod.name}"
+    if not outcome.ok:
+        return DcaAnswer(ref, why, outcome, None)
+    try:
+        return DcaAnswer(ref, why, outcome, parse_metamap(outcome.stdout))
+    except MetamapParseError as exc:
+        return DcaAnswer(ref, why, outcome, None, str(exc))
+
+
+@dataclass(frozen=True)
+class MetamapSnapshot:
+    source: str  # api | dca | both
+    filters: Filters
+    mode: str  # the mode used for the API map (endpoints | endpointslices), "" without one
+    mode_reason: str  # "--mode", "install setting DD_KUBERNETES_USE_ENDPOINT_SLICES=...", ...
+    install: Install | None
+    api: ApiMap | None
+    api_forbidden: Forbidden | None
+    dca: DcaAnswer | None
+
+
+def resolve_mode(requested: str, install: Install | None) -> tuple[str, str]:
+    if requested != "auto":
+        return requested, "--mode"
+    if install is not None and install.settings is not None:
+        on = install.settings.use_endpoint_slices
+        return ("endpointslices" if on else "endpoints",
+                f"DD_KUBERNETES_USE_ENDPOINT_SLICES={'true' if on else 'false'} on the Cluster Agent")
+    return "endpoints", "no Cluster Agent found: the agent's default (Endpoints)"
+
+
+def collect_metamap(app: App, *, source: str, mode: str, filters: Filters) -> MetamapSnapshot:
+    cluster = app.cluster()
+    opts = app.opts
+    install: Install | None = None
+    if source != "api" or mode == "auto":
+        try:
+            install = pick_install(discover(cluster, namespace=opts.install_namespace, dca_selector=opts.dca_selector,
+                                            agent_selector=opts.agent_selector, need_agents=False))
+        except NoInstall:
+            if source != "api":
+                raise
+        if source != "api" and (install is None or not install.dca_pods):
+            raise NoInstall("no Cluster Agent pod found, so there is no DCA to ask for its map",
+                            hint="use --source api, or pass --install-namespace/--dca-selector")
+    used_mode, reason = resolve_mode(mode, install)
+
+    calls: dict[str, Callable[[], Any]] = {}
+    if source in ("api", "both"):
+        calls["api"] = lambda: compute_api_map(cluster, used_mode, filters)
+    if source in ("dca", "both"):
+        assert install is not None
+        calls["dca"] = lambda: ask_dca(app, install, filters.node)
+    got = gather(calls)
+    api = api_forbidden = None
+    if "api" in got:
+        if source == "both" and got["api"].forbidden is not None:
+            api_forbidden = got["api"].forbidden
+        else:
+            api = got["api"].require()
+    dca = got["dca"].require() if "dca" in got else None
+    if source == "api" and api is not None and filters.node and api.nodes is not None and not api.nodes \
+            and not api.map.nodes:
+        raise NotFound(f'node "{filters.node}" not found', hint="list them with: kubectl get nodes")
+    return MetamapSnapshot(source, filters, used_mode if api is not None or api_forbidden else "", reason,
+                           install, api, api_forbidden, dca)

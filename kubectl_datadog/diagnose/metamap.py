@@ -1,0 +1,244 @@
+"""The pod -> services map, and where the DCA's copy disagrees with the API. Pure.
+
+Differences (`--source both`), one row per pod (or node) that differs:
+  stale      the DCA tags the pod with a kube_service the API no longer maps to it
+  missing    the API maps the pod to a service the DCA's map lacks
+  not-ready  the DCA maps a notReadyAddresses entry (newer DCAs do; the node Agent skips
+             kube_service on pods that are not Ready anyway)
+  node-missing  the API lists the node but the DCA's map has no entry for it: the node Agent
+             there gets no kube_service tag at all
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kubectl_datadog.collect.metamap import MetamapSnapshot
+from kubectl_datadog.model import Finding, Severity, sort_findings
+from kubectl_datadog.textformats.metamap import MetaMap
+
+MAX_POD_FINDINGS = 20  # the diff table lists every pod; findings stay readable on big clusters
+_NODE_WARNING_PREFIX = "Node "
+
+
+@dataclass(frozen=True)
+class MapRow:
+    node: str
+    namespace: str
+    pod: str
+    services: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DiffRow:
+    node: str
+    namespace: str
+    pod: str
+    api: tuple[str, ...]
+    dca: tuple[str, ...]
+    difference: str  # stale | missing | stale+missing | not-ready | node-missing
+
+    def to_dict(self) -> dict[str, object]:
+        return {"node": self.node, "namespace": self.namespace or None, "pod": self.pod or None,
+                "api": list(self.api), "dca": list(self.dca), "difference": self.difference}
+
+
+@dataclass(frozen=True)
+class MetamapReport:
+    snapshot: MetamapSnapshot
+    map: MetaMap  # what the table shows: the API's map (api, both) or the DCA's (dca)
+    dca_map: MetaMap | None  # the DCA's, filtered like the API's
+    differences: tuple[DiffRow, ...]
+    findings: tuple[Finding, ...]
+
+    def rows(self) -> list[MapRow]:
+        return [MapRow(*r) for r in self.map.rows()]
+
+    def to_dict(self) -> dict[str, object]:
+        snap = self.snapshot
+        f = snap.filters
+        doc: dict[str, object] = {
+            "source": snap.source,
+            "mode": snap.mode or None,
+            "modeReason": snap.mode_reason if snap.mode else None,
+            "filters": {"node": f.node, "namespace": f.namespace, "pod": f.pod},
+            "install": snap.install.to_dict() if snap.install else None,
+            "summary": {"nodes": len(self.map.nodes), "pods": self.map.pod_count},
+            **self.map.to_dict(),
+        }
+        if snap.api is not None:
+            doc["api"] = snap.api.to_dict()
+        if snap.dca is not None:
+            dca: dict[str, object] = snap.dca.to_dict()
+            if snap.source == "both" and self.dca_map is not None:
+                dca.update(self.dca_map.to_dict())
+            elif self.dca_map is not None:
+                dca.update({"warnings": list(self.dca_map.warnings), "errors": self.dca_map.errors or None})
+            doc["dca"] = dca
+        if snap.source == "both":
+            doc["differences"] = [d.to_dict() for d in self.differences]
+        return doc
+
+
+def _kubectl_endpoints(mode: str, namespace: str, service: str) -> str:
+    if mode == "endpointslices":
+        return f"kubectl -n {namespace} get endpointslices -l kubernetes.io/service-name={service} -o yaml"
+    return f"kubectl -n {namespace} get endpoints {service} -o yaml"
+
+
+def compare(api: MetaMap, dca: MetaMap, *, api_nodes: frozenset[str] | None,
+            not_ready: set[tuple[str, str, str, str]] | frozenset[tuple[str, str, str, str]] = frozenset(),
+            ) -> list[DiffRow]:
+    """Every pod (and node) on which the two maps disagree, sorted by node, namespace, pod."""
+    out: list[DiffRow] = []
+    missing_nodes = {n for n in (api_nodes or ()) if n not in dca.nodes}
+    for node in missing_nodes:
+        pods = sum(len(p) for p in api.nodes.get(node, {}).values())
+        out.append(DiffRow(node, "", "", (f"{pods} pods",) if pods else (), (), "node-missing"))
+    for node in sorted(set(api.nodes) | set(dca.nodes)):
+        if node in missing_nodes:
+            continue
+        a_ns, d_ns = api.nodes.get(node, {}), dca.nodes.get(node, {})
+        for ns in sorted(set(a_ns) | set(d_ns)):
+            a_pods, d_pods = a_ns.get(ns, {}), d_ns.get(ns, {})
+            for pod in sorted(set(a_pods) | set(d_pods)):
+                a, d = a_pods.get(pod, set()), d_pods.get(pod, set())
+                if a == d:
+                    continue
+                stale = {s for s in d - a if (node, ns, pod, s) not in not_ready}
+                explained = (d - a) - stale
+                missing = a - d
+                kinds = (["stale"] if stale else []) + (["missing"] if missing else [])
+                out.append(DiffRow(node, ns, pod, tuple(sorted(a)), tuple(sorted(d)),
+                                   "+".join(kinds) if kinds else ("not-ready" if explained else "stale")))
+    out.sort(key=lambda r: (r.node, r.namespace, r.pod))
+    return out
+
+
+def _diff_findings(rows: list[DiffRow], mode: str, dca_command: str) -> list[Finding]:
+    out: list[Finding] = []
+    pod_rows = [r for r in rows if r.difference not in ("node-missing",)]
+    for r in rows:
+        if r.difference == "node-missing":
+            out.append(Finding(
+                "metamap-node-missing", Severity.WARNING, f"node/{r.node}",
+                f"the DCA's map has no entry for node {r.node}: the node Agent there gets no kube_service tags"
+                + (f" ({r.api[0]} have services)" if r.api else ""),
+                "the DCA adds nodes it learns from the API; check its logs and its RBAC on nodes", dca_command))
+    for r in pod_rows[:MAX_POD_FINDINGS]:
+        subject = f"pod/{r.namespace}/{r.pod}"
+        api_set, dca_set = set(r.api), set(r.dca)
+        if r.difference == "not-ready":
+            out.append(Finding(
+                "metamap-not-ready-mapped", Severity.INFO, subject,
+                f"the DCA maps the not-ready address of {r.pod} to {', '.join(sorted(dca_set - api_set))} "
+                "(newer DCAs include notReadyAddresses)",
+                "nothing to do: the node Agent adds no kube_service tag to a pod that is not Ready", dca_command))
+            continue
+        stale, missing = sorted(dca_set - api_set), sorted(api_set - dca_set)
+        if stale:
+            out.append(Finding(
+                "metamap-stale-service", Severity.WARNING, subject,
+                f"the DCA tags {r.pod} on {r.node} with " + ", ".join(f"kube_service:{s}" for s in stale)
+                + " but the API no longer maps it there",
+                "the DCA's map is out of date: check the DCA logs for metadata controller errors and its "
+                "list/watch RBAC on endpoints and endpointslices",
+                _kubectl_endpoints(mode, r.namespace, stale[0])))
+        if missing:
+            out.append(Finding(
+                "metamap-missing-service", Severity.WARNING, subject,
+                f"the API maps {r.pod} on {r.node} to " + ", ".join(missing)
+                + " but the DCA's map has no " + ", ".join(f"kube_service:{s}" for s in missing),
+                "the DCA has not caught up with these endpoints: check its logs and its list/watch RBAC on "
+                "endpoints and endpointslices", _kubectl_endpoints(mode, r.namespace, missing[0])))
+    if len(pod_rows) > MAX_POD_FINDINGS:
+        out.append(Finding(
+            "metamap-more-differences", Severity.WARNING, "metamap/differences",
+            f"{len(pod_rows) - MAX_POD_FINDINGS} more pods differ between the DCA's map and the API",
+            "see the differences table, or -o json for all of them"))
+    return out
+
+
+def _dca_findings(snap: MetamapSnapshot, dca_map: MetaMap | None) -> list[Finding]:
+    dca = snap.dca
+    if dca is None:
+        return []
+    subject = f"pod/{dca.pod}" if dca.pod else f"namespace/{snap.install.namespace if snap.install else ''}"
+    command = dca.outcome.command if dca.outcome else ""
+    out: list[Finding] = []
+    if dca.map is None:
+        out.append(Finding("dca-metamap-unavailable", Severity.WARNING, subject,
+                           f"could not get the DCA's own map: {dca.problem}",
+                           "use --source api, or check exec permissions and the DCA pod", command))
+        return out
+    if dca.chosen_because != "leader":
+        out.append(Finding("dca-metamap-not-leader", Severity.INFO, subject,
+                           f"asked {dca.pod.partition('/')[2]} for its map because {dca.chosen_because}",
+                           "run `kubectl datadog leader` to see the leadership"))
+    if dca.map.errors:
+        out.append(Finding("dca-metamap-error", Severity.ERROR, subject,
+                           f"the DCA could not build its map: {dca.map.errors}",
+                           "check the DCA's logs and its RBAC on nodes (it lists them for the map)", command))
+    for w in (dca_map or dca.map).warnings:
+        node = w[len(_NODE_WARNING_PREFIX):].split(" ", 1)[0] if w.startswith(_NODE_WARNING_PREFIX) else ""
+        if snap.filters.node and node and node != snap.filters.node:
+            continue
+        out.append(Finding("dca-metamap-warning", Severity.WARNING, f"node/{node}" if node else subject, w,
+                           "the DCA has no map for this node yet: its metadata controller may be failing; "
+                           "check the DCA logs", command))
+    return out
+
+
+def _api_findings(snap: MetamapSnapshot) -> list[Finding]:
+    out: list[Finding] = []
+    api = snap.api
+    if snap.api_forbidden is not None:
+        out.append(Finding("rbac-forbidden", Severity.WARNING, "metamap/api",
+                           f"cannot compute the map from the API: {snap.api_forbidden.message}",
+                           "ask for list on endpoints and endpointslices.discovery.k8s.io",
+                           f"kubectl auth can-i list {snap.api_forbidden.resource}"))
+    if snap.mode and snap.install is None and snap.mode_reason.startswith("no Cluster Agent"):
+        out.append(Finding("metamap-no-install", Severity.INFO, "metamap/api",
+                           "no Cluster Agent found, so the map is computed from Endpoints (the agent's default)",
+                           "pass --mode endpointslices if your DCA sets DD_KUBERNETES_USE_ENDPOINT_SLICES=true"))
+    if api is None:
+        return out
+    if api.nodes_forbidden is not None:
+        out.append(Finding("rbac-forbidden", Severity.WARNING, "metamap/nodes",
+                           f"cannot list nodes ({api.nodes_forbidden.message}): nodes without mapped pods are "
+                           "not shown and nodes missing from the DCA's map are not checked",
+                           "ask for list on nodes", "kubectl auth can-i list nodes"))
+    if api.nodes is not None:
+        f = snap.filters
+        if f.node and f.node not in api.nodes:
+            out.append(Finding("metamap-node-not-found", Severity.ERROR, f"node/{f.node}",
+                               f"the API lists no node {f.node}", "list them with: kubectl get nodes",
+                               f"kubectl get node {f.node}"))
+        for node in sorted(n for n in api.map.nodes if n not in api.nodes):
+            pods = sum(len(p) for p in api.map.nodes[node].values())
+            out.append(Finding("metamap-unknown-node", Severity.INFO, f"node/{node}",
+                               f"{pods} endpoint pod(s) name node {node}, which the API does not list: the DCA "
+                               "serves no map for it", "these endpoints are stale; the endpoints controller "
+                               "should remove them", f"kubectl get node {node}"))
+    return out
+
+
+def explain(snap: MetamapSnapshot) -> MetamapReport:
+    f = snap.filters
+    dca_map = snap.dca.map.filtered(node=f.node, namespace=f.namespace, pod=f.pod) \
+        if snap.dca is not None and snap.dca.map is not None else None
+    findings = _api_findings(snap) + _dca_findings(snap, dca_map)
+    diffs: list[DiffRow] = []
+    if snap.source == "both" and snap.api is not None and dca_map is not None and not dca_map.errors:
+        api_map = snap.api.map
+        api_nodes = snap.api.nodes if not f.narrowed else None
+        diffs = compare(api_map, dca_map, api_nodes=api_nodes, not_ready=snap.api.not_ready)
+        command = snap.dca.outcome.command if snap.dca and snap.dca.outcome else ""
+        findings += _diff_findings(diffs, snap.mode, command)
+    if snap.api is not None:
+        shown = snap.api.map
+    elif dca_map is not None:
+        shown = dca_map
+    else:
+        shown = MetaMap()
+    return MetamapReport(snap, shown, dca_map, tuple(diffs), sort_findings(findings))
