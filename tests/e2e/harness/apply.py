@@ -271,8 +271,10 @@ def _unready_pod_status(fixture: Optional[dict], pod: dict) -> dict:
 
 def _wait_pods(cluster, pods: list[dict], timeout: float = 60) -> None:
     """Wait until kwok has made the pods it manages Ready."""
+    nodes = {n["metadata"]["name"] for n in cluster.api.get("/api/v1/nodes")["items"]}
     want = {(p["metadata"].get("namespace", "default"), p["metadata"]["name"]) for p in pods
-            if not (p["metadata"].get("labels") or {}).get(_hold_label()) and p.get("spec", {}).get("nodeName")}
+            if not (p["metadata"].get("labels") or {}).get(_hold_label())
+            and (p.get("spec") or {}).get("nodeName") in nodes}
     if not want:
         return
 
