@@ -1,0 +1,427 @@
+"""Collect what `env-check` needs: every install's node Agents and Cluster Agent, the Services and
+EndpointSlices of their namespaces, the auth-token Secrets (reduced to SecretValues at once), and,
+per Agent with bounded concurrency, its `agent status`, its real `env` and its log.
+
+Several installs: unlike `leader`, env-check checks every install it finds (each Agent against the
+DCA of its own install), because "two installs in one cluster" is one of the things it must judge;
+`--install-namespace` narrows it to one.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Mapping
+from urllib.parse import urlsplit
+
+from kubectl_datadog.app import App
+from kubectl_datadog.cluster import ENDPOINTSLICES, PODS, SECRETS, SERVICES, Cluster
+from kubectl_datadog.collect import Fetched, gather
+from kubectl_datadog.collect.exec import run_agent_cli
+from kubectl_datadog.collect.install import agent_env, dca_env, discover, pick_install
+from kubectl_datadog.errors import Forbidden, NotFound, PluginError
+from kubectl_datadog.install import AGENT_CONTAINER, Install
+from kubectl_datadog.model import SecretValue
+from kubectl_datadog.objects import EnvVar, Pod, Service
+from kubectl_datadog.textformats.agent_status import (DcaStatus, ProcessEnv, TagCollectorLog, dca_status,
+                                                      process_env, tag_collector_log)
+
+TOKEN_ENV = "DD_CLUSTER_AGENT_AUTH_TOKEN"
+DEFAULT_MAX_CONCURRENCY = 16  # per-Agent execs and log reads in flight; `xargs -P 10` is the usual script
+PROGRESS_MIN_AGENTS = 20  # below this the run is short enough that a progress line is only noise
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One per-Agent read (exec or logs): its parsed result, or why there is none."""
+
+    ok: bool
+    problem: str = ""  # one line, never containing output
+    forbidden: Forbidden | None = None
+    command: str = ""  # the kubectl command that reproduces it
+
+    def to_dict(self) -> dict[str, object]:
+        return {"ok": self.ok, "problem": self.problem or None, "command": self.command or None}
+
+
+@dataclass(frozen=True)
+class AgentProbes:
+    status: DcaStatus | None = None  # None: no "Datadog Cluster Agent" section (or no status)
+    status_probe: Probe | None = None  # None: not run (--no-exec, pod not running)
+    env: ProcessEnv | None = None
+    env_probe: Probe | None = None
+    log: TagCollectorLog | None = None
+    log_probe: Probe | None = None
+
+
+@dataclass(frozen=True)
+class TokenRef:
+    """Where a container's DD_CLUSTER_AGENT_AUTH_TOKEN comes from, and its value as a SecretValue."""
+
+    source: str  # secret | configmap | value | missing
+    namespace: str = ""
+    name: str = ""  # Secret/ConfigMap name
+    key: str = ""
+    value: SecretValue | None = None
+    problem: str = ""  # "" | not-found | key-missing | forbidden | unreadable
+    forbidden: Forbidden | None = None
+
+    @property
+    def describe(self) -> str:
+        if self.source in ("secret", "configmap"):
+            return f"{self.source} {self.namespace}/{self.name} key {self.key}"
+        return {"value": "literal value in the pod spec", "missing": "not set"}.get(self.source, self.source)
+
+    def to_dict(self) -> dict[str, object]:
+        return {"source": self.describe, "length": self.value.length if self.value else None,
+                "fingerprint": self.value.fingerprint if self.value else None, "problem": self.problem or None}
+
+
+@dataclass(frozen=True)
+class NamespaceObjects:
+    """Services and EndpointSlices of one namespace (ready endpoints per Service, with ports)."""
+
+    namespace: str
+    services: Mapping[str, Service] = field(default_factory=dict)
+    services_forbidden: Forbidden | None = None
+    endpoints: Mapping[str, tuple["ReadyEndpoint", ...]] = field(default_factory=dict)
+    slices_forbidden: Forbidden | None = None
+
+
+@dataclass(frozen=True)
+class ReadyEndpoint:
+    ip: str
+    pod: str  # targetRef name ("" when not a pod)
+    ready: bool
+    ports: tuple[tuple[str, int], ...]  # (port name, target port number)
+
+
+@dataclass(frozen=True)
+class AgentData:
+    pod: Pod
+    install: int  # index into EnvCheckSnapshot.installs
+    env: Mapping[str, EnvVar]  # the agent container's spec env (field refs resolved)
+    token: TokenRef
+    probes: AgentProbes
+
+
+@dataclass(frozen=True)
+class InstallData:
+    install: Install
+    dca_token: TokenRef | None  # None: no DCA pod
+
+
+@dataclass(frozen=True)
+class EnvCheckSnapshot:
+    installs: tuple[InstallData, ...]
+    agents: tuple[AgentData, ...]
+    namespaces: Mapping[str, NamespaceObjects]
+    selection: str  # "all", "node <n>", "pod <ns>/<name> (node <n>)"
+    exec_enabled: bool
+    logs_enabled: bool
+    since_seconds: int | None
+    tail_lines: int | None
+
+
+@dataclass(frozen=True)
+class EnvCheckOptions:
+    pod: str | None = None
+    node: str | None = None
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+    since_seconds: int | None = None
+    tail_lines: int | None = 2000
+    logs: bool = True
+
+
+# --- tokens -----------------------------------------------------------------------------------
+
+def token_ref(env: Mapping[str, EnvVar], envfrom: Iterable[EnvVar], namespace: str) -> TokenRef:
+    var = env.get(TOKEN_ENV)
+    if var is None:
+        # envFrom: a Secret/ConfigMap whose keys become env vars (with an optional prefix).
+        for src in envfrom:
+            prefix = src.name[:-1]
+            if TOKEN_ENV.startswith(prefix) and src.source in ("secret", "configmap"):
+                return TokenRef(src.source, namespace, src.ref_name, TOKEN_ENV[len(prefix):])
+        return TokenRef("missing")
+    if var.source in ("secret", "configmap"):
+        return TokenRef(var.source, namespace, var.ref_name, var.ref_key)
+    if var.source == "value":
+        return TokenRef("value", value=SecretValue(var.value or ""))
+    return TokenRef(var.source)
+
+
+def _envfrom(pod: Pod, container: str) -> list[EnvVar]:
+    c = pod.container(container)
+    return [e for e in (c.env if c else ()) if e.name.endswith("*")]
+
+
+def _read_token_source(cluster: Cluster, kind: str, namespace: str, name: str) -> dict[str, SecretValue]:
+    """Read a Secret or ConfigMap and keep only SecretValues: the raw data never leaves here."""
+    import base64
+
+    from kubectl_datadog.cluster import CONFIGMAPS
+
+    obj = cluster.get(SECRETS if kind == "secret" else CONFIGMAPS, name, namespace)
+    if obj is None:
+        raise NotFound(f"{kind} {namespace}/{name} not found")
+    out: dict[str, SecretValue] = {}
+    if kind == "secret":
+        for key, b64 in (obj.get("data") or {}).items():
+            out[key] = SecretValue(base64.b64decode(b64 or "").decode("utf-8", "replace"))
+        for key, text in (obj.get("stringData") or {}).items():
+            out[key] = SecretValue(str(text))
+    else:
+        for key, text in (obj.get("data") or {}).items():
+            out[key] = SecretValue(str(text))
+    return out
+
+
+def _resolve_tokens(cluster: Cluster, refs: Iterable[TokenRef]) -> dict[tuple[str, str, str], Fetched[Any]]:
+    wanted = sorted({(r.source, r.namespace, r.name) for r in refs if r.source in ("secret", "configmap") and r.name})
+    got = gather({f"{s}/{ns}/{n}": (lambda s=s, ns=ns, n=n: _read_token_source(cluster, s, ns, n))
+                  for s, ns, n in wanted})
+    return {(s, ns, n): got[f"{s}/{ns}/{n}"] for s, ns, n in wanted}
+
+
+def _with_value(ref: TokenRef, got: Mapping[tuple[str, str, str], Fetched[Any]]) -> TokenRef:
+    if ref.source not in ("secret", "configmap") or not ref.name:
+        return ref
+    fetched = got[(ref.source, ref.namespace, ref.name)]
+    if fetched.forbidden is not None:
+        return TokenRef(ref.source, ref.namespace, ref.name, ref.key, problem="forbidden", forbidden=fetched.forbidden)
+    if isinstance(fetched.error, NotFound):
+        return TokenRef(ref.source, ref.namespace, ref.name, ref.key, problem="not-found")
+    if fetched.error is not None:
+        raise fetched.error
+    value = (fetched.value or {}).get(ref.key)
+    if value is None:
+        return TokenRef(ref.source, ref.namespace, ref.name, ref.key, problem="key-missing")
+    return TokenRef(ref.source, ref.namespace, ref.name, ref.key, value=value)
+
+
+# --- services and endpoints -------------------------------------------------------------------
+
+def _ready_endpoints(slices: Iterable[Mapping[str, Any]]) -> dict[str, tuple[ReadyEndpoint, ...]]:
+    out: dict[str, list[ReadyEndpoint]] = {}
+    for sl in slices:
+        svc = ((sl.get("metadata") or {}).get("labels") or {}).get("kubernetes.io/service-name")
+        if not svc:
+            continue
+        ports = tuple((p.get("name") or "", int(p.get("port") or 0)) for p in sl.get("ports") or [])
+        for ep in sl.get("endpoints") or []:
+            ready = (ep.get("conditions") or {}).get("ready") is not False
+            ref = ep.get("targetRef") or {}
+            for ip in ep.get("addresses") or []:
+                out.setdefault(svc, []).append(ReadyEndpoint(ip, ref.get("name", "") if ref.get("kind") == "Pod"
+                                                             else "", ready, ports))
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def _namespace_objects(cluster: Cluster, namespaces: Iterable[str]) -> dict[str, NamespaceObjects]:
+    nss = sorted(set(namespaces))
+    calls: dict[str, Callable[[], Any]] = {}
+    for ns in nss:
+        calls[f"svc/{ns}"] = lambda ns=ns: [Service.from_dict(o) for o in cluster.list(SERVICES, ns)]
+        calls[f"eps/{ns}"] = lambda ns=ns: _ready_endpoints(cluster.list(ENDPOINTSLICES, ns))
+    got = gather(calls)
+    out = {}
+    for ns in nss:
+        svcs, eps = got[f"svc/{ns}"], got[f"eps/{ns}"]
+        out[ns] = NamespaceObjects(ns, {s.name: s for s in svcs.get() or []}, svcs.forbidden,
+                                   eps.get() or {}, eps.forbidden)
+    return out
+
+
+def url_namespace(url: str, default: str) -> str | None:
+    """The namespace a DD_CLUSTER_AGENT_URL's host names (`svc.ns[.svc...]`), if it is a DNS name."""
+    text = url if "://" in url else "https://" + url
+    try:
+        host = urlsplit(text).hostname or ""
+    except ValueError:
+        return None
+    if not host or host.replace(".", "").isdigit() or ":" in host:
+        return None
+    labels = host.split(".")
+    return labels[1] if len(labels) > 1 else default
+
+
+# --- per-Agent probes, with bounded concurrency -----------------------------------------------
+
+class _Progress:
+    """`checking node Agents: 12/500` on stderr, rewritten in place; only for a terminal."""
+
+    def __init__(self, app: App, total: int, enabled: bool) -> None:
+        self.app, self.total, self.enabled = app, total, enabled
+        self.done = 0
+        self.lock = threading.Lock()
+
+    def step(self) -> None:
+        if not self.enabled:
+            return
+        with self.lock:
+            self.done += 1
+            self.app.err.write(f"\rchecking node Agents: {self.done}/{self.total}")
+            self.app.err.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.app.err.write("\r\x1b[K")
+            self.app.err.flush()
+
+
+def _exec_probe(cluster: Cluster, pod: Pod, argv: list[str], timeout: float | None) -> tuple[str, Probe]:
+    if argv[0] == "agent":
+        outcome = run_agent_cli(cluster, pod, argv[1:], timeout=timeout)
+        if outcome.forbidden is not None:
+            return "", Probe(False, "exec is forbidden", outcome.forbidden, outcome.command)
+        return (outcome.stdout if outcome.ok else ""), Probe(outcome.ok, outcome.problem, None, outcome.command)
+    command = f"kubectl -n {pod.namespace} exec {pod.name} -c {AGENT_CONTAINER} -- {' '.join(argv)}"
+    try:
+        result = cluster.exec(pod.namespace, pod.name, AGENT_CONTAINER, argv, timeout=timeout)
+    except Forbidden as exc:
+        return "", Probe(False, "exec is forbidden", exc, command)
+    if result.ok:
+        return result.stdout, Probe(True, "", None, command)
+    problem = result.error or f"exited {result.exit_code}"
+    return "", Probe(False, f"`{' '.join(argv)}`: {problem}", None, command)
+
+
+def _log_probe(cluster: Cluster, pod: Pod, since: int | None, tail: int | None) -> tuple[str, Probe]:
+    command = (f"kubectl -n {pod.namespace} logs {pod.name} -c {AGENT_CONTAINER}"
+               + (f" --since={since}s" if since else "") + (f" --tail={tail}" if tail is not None else "")
+               + " | grep -iE 'cluster agent|tag collector'")
+    try:
+        return cluster.logs(pod.namespace, pod.name, AGENT_CONTAINER, since_seconds=since, tail_lines=tail), \
+            Probe(True, "", None, command)
+    except Forbidden as exc:
+        return "", Probe(False, "reading logs is forbidden", exc, command)
+    except PluginError as exc:
+        return "", Probe(False, f"no logs: {exc.message}", None, command)
+
+
+def probe_agents(app: App, pods: list[Pod], opts: EnvCheckOptions, *, exec_enabled: bool) -> dict[str, AgentProbes]:
+    """Run each running Agent's reads (status, env, logs) as separate tasks on a pool of
+    `max_concurrency` workers, so at most that many execs/log streams are open at once."""
+    cluster = app.cluster()
+    timeout = app.opts.request_timeout
+    tasks: list[tuple[str, str, Callable[[], tuple[str, Probe]]]] = []
+    for pod in pods:
+        if pod.phase != "Running" or pod.deleting:
+            continue
+        key = f"{pod.namespace}/{pod.name}"
+        if exec_enabled:
+            tasks.append((key, "status", lambda p=pod: _exec_probe(cluster, p, ["agent", "status"], timeout)))
+            tasks.append((key, "env", lambda p=pod: _exec_probe(cluster, p, ["env"], timeout)))
+        if opts.logs:
+            tasks.append((key, "logs", lambda p=pod: _log_probe(cluster, p, opts.since_seconds, opts.tail_lines)))
+    agents = len({k for k, _, _ in tasks})
+    progress = _Progress(app, agents, app.err_is_terminal and agents >= PROGRESS_MIN_AGENTS)
+    remaining: dict[str, int] = {}
+    for key, _, _ in tasks:
+        remaining[key] = remaining.get(key, 0) + 1
+    results: dict[tuple[str, str], tuple[str, Probe]] = {}
+    lock = threading.Lock()
+
+    def run(key: str, what: str, fn: Callable[[], tuple[str, Probe]]) -> None:
+        text, probe = fn()
+        # Parse right away so raw output (which holds env secrets) is not kept for hundreds of pods.
+        with lock:
+            results[(key, what)] = (text, probe)
+            remaining[key] -= 1
+            finished = remaining[key] == 0
+        if finished:
+            progress.step()
+
+    try:
+        if tasks:
+            with ThreadPoolExecutor(max_workers=max(1, min(opts.max_concurrency, len(tasks)))) as pool:
+                for fut in [pool.submit(run, *t) for t in tasks]:
+                    fut.result()
+    finally:
+        progress.close()
+
+    out: dict[str, AgentProbes] = {}
+    for key in remaining:
+        status_text, status_probe = results.get((key, "status"), ("", None))  # type: ignore[arg-type]
+        env_text, env_probe = results.get((key, "env"), ("", None))  # type: ignore[arg-type]
+        log_text, log_probe = results.get((key, "logs"), ("", None))  # type: ignore[arg-type]
+        out[key] = AgentProbes(
+            status=dca_status(status_text) if status_probe is not None and status_probe.ok else None,
+            status_probe=status_probe,
+            env=process_env(env_text) if env_probe is not None and env_probe.ok else None, env_probe=env_probe,
+            log=tag_collector_log(log_text) if log_probe is not None and log_probe.ok else None,
+            log_probe=log_probe)
+    return out
+
+
+# --- the whole collection ---------------------------------------------------------------------
+
+def _select_node(app: App, opts: EnvCheckOptions) -> tuple[str | None, str]:
+    if opts.pod:
+        ns = app.namespace
+        obj = app.cluster().get(PODS, opts.pod, ns)
+        if obj is None:
+            raise NotFound(f'pod "{opts.pod}" not found in the namespace "{ns}"',
+                           hint="pass -n NAMESPACE for a pod in another namespace")
+        pod = Pod.from_dict(obj)
+        if not pod.node:
+            raise NotFound(f"pod {ns}/{opts.pod} is not scheduled on a node yet")
+        return pod.node, f"pod {ns}/{opts.pod} (node {pod.node})"
+    if opts.node:
+        return opts.node, f"node {opts.node}"
+    return None, "all"
+
+
+def collect_env_check(app: App, opts: EnvCheckOptions) -> EnvCheckSnapshot:
+    cluster = app.cluster()
+    node, selection = _select_node(app, opts)
+    # -n is the POD's namespace when POD is given; otherwise it narrows the installs, as in `leader`.
+    scope = app.opts.install_namespace or (None if opts.pod else app.opts.namespace)
+    installs = discover(cluster, namespace=scope, dca_selector=app.opts.dca_selector,
+                        agent_selector=app.opts.agent_selector)
+    if not installs:
+        pick_install(installs)  # raises the shared "no Datadog install found" error
+    chosen: list[tuple[int, Pod]] = []
+    for idx, inst in enumerate(installs):
+        chosen += [(idx, p) for p in inst.agent_pods if node is None or p.node == node]
+    if not chosen:
+        where = f" on node {node}" if node else ""
+        raise NotFound(f"no node Agent pod found{where}",
+                       hint="check the node name, or pass --agent-selector if your Agents are labelled differently")
+
+    agent_refs = {}
+    for idx, pod in chosen:
+        agent_refs[(pod.namespace, pod.name)] = token_ref(agent_env(pod), _envfrom(pod, AGENT_CONTAINER),
+                                                          pod.namespace)
+    dca_refs: dict[int, TokenRef] = {}
+    for idx, inst in enumerate(installs):
+        if inst.dca_pods:
+            dca_refs[idx] = token_ref(dca_env(inst), _envfrom(inst.dca_pods[0], inst.dca_container), inst.namespace)
+
+    namespaces = {inst.namespace for inst in installs} | {p.namespace for _, p in chosen}
+    for _, pod in chosen:
+        url = agent_env(pod).get("DD_CLUSTER_AGENT_URL")
+        if url is not None and url.value:
+            other = url_namespace(url.value, pod.namespace)
+            if other:
+                namespaces.add(other)
+
+    got_tokens: dict[tuple[str, str, str], Fetched[Any]] = {}
+    phase = gather({"tokens": lambda: _resolve_tokens(cluster, [*agent_refs.values(), *dca_refs.values()]),
+                    "objects": lambda: _namespace_objects(cluster, namespaces)})
+    got_tokens = phase["tokens"].require()
+    ns_objects = phase["objects"].require()
+
+    probes = probe_agents(app, [p for _, p in chosen], opts, exec_enabled=app.opts.exec_allowed) \
+        if (app.opts.exec_allowed or opts.logs) else {}
+
+    agents = tuple(
+        AgentData(pod, idx, agent_env(pod), _with_value(agent_refs[(pod.namespace, pod.name)], got_tokens),
+                  probes.get(f"{pod.namespace}/{pod.name}", AgentProbes()))
+        for idx, pod in sorted(chosen, key=lambda t: (t[1].node, t[1].namespace, t[1].name)))
+    install_data = tuple(InstallData(inst, _with_value(dca_refs[i], got_tokens) if i in dca_refs else None)
+                         for i, inst in enumerate(installs))
+    return EnvCheckSnapshot(install_data, agents, ns_objects, selection, app.opts.exec_allowed, opts.logs,
+                            opts.since_seconds, opts.tail_lines)

@@ -1,0 +1,628 @@
+"""Can every node Agent find and authenticate to its Cluster Agent? Pure.
+
+Per Agent, in the order the Agent itself goes (reference section 4):
+  1. is the DCA enabled on it (DD_CLUSTER_AGENT_ENABLED);
+  2. how it finds the DCA: DD_CLUSTER_AGENT_URL (https only), else the service-link env vars
+     `<SVC>_SERVICE_HOST/_PORT` of DD_CLUSTER_AGENT_KUBERNETES_SERVICE_NAME, which Kubernetes injects
+     only if that Service existed (in the pod's namespace) when the pod started and enableServiceLinks
+     is on. With exec the real `env` decides; without, it is predicted from creation times;
+  3. does that endpoint reach the DCA: a Service that selects the DCA pods, on a port that forwards
+     to the DCA's cmd port (5005), with ready endpoints;
+  4. the auth token: set, at least 32 characters, the same as the DCA's (compared by fingerprint);
+  5. with exec, the Agent's own view (`agent status`) and, from its log, whether the tag collector
+     uses the DCA or fell back to local service mapping.
+
+Verdict per Agent: ok, warning, error (the worst finding that concerns it), or dca-disabled when
+no Cluster Agent is deployed and the Agent does not use one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from kubectl_datadog.collect.env_check import (AgentData, EnvCheckSnapshot, InstallData, NamespaceObjects, Probe,
+                                               TokenRef)
+from kubectl_datadog.install import DEFAULT_SERVICE_NAME, Install
+from kubectl_datadog.model import Finding, SecretValue, Severity, sort_findings, worst
+from kubectl_datadog.objects import Pod, Service, ServicePort, as_bool
+from kubectl_datadog.textformats.agent_status import service_link_prefix
+
+MIN_TOKEN_LENGTH = 32  # authTokenMinimalLen, datadog-agent pkg/api/security
+DEFAULT_CMD_PORT = 5005
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where the Agent will connect, and what that resolves to."""
+
+    source: str  # url | service-links | service-links (predicted) | none
+    url: str = ""
+    service: Service | None = None  # the Service the endpoint resolves to, if any
+    port: int | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        return {"source": self.source, "url": self.url or None,
+                "service": f"{self.service.namespace}/{self.service.name}" if self.service else None}
+
+
+@dataclass(frozen=True)
+class AgentRow:
+    pod: Pod
+    install: Install
+    dca_install: Install | None  # the install whose DCA this Agent should talk to
+    dca_enabled: bool
+    endpoint: Endpoint
+    token: str  # ok | too-short | mismatch | missing | not-found | key-missing | forbidden | unknown | n/a
+    token_ref: TokenRef
+    connected: str  # yes | no | unknown | "" (not checked: --no-exec)
+    dca_version: str
+    tag_collector: str  # connected | fallback | failing | unknown | "" (not read)
+    verdict: str
+    findings: tuple[Finding, ...]  # every finding that concerns this Agent, install-level ones included
+
+    def to_dict(self) -> dict[str, object]:
+        return {"namespace": self.pod.namespace, "name": self.pod.name, "node": self.pod.node or None,
+                "install": self.install.label, "clusterAgent": self.dca_install.label if self.dca_install else None,
+                "dcaEnabled": self.dca_enabled, "endpoint": self.endpoint.to_dict(), "token": self.token,
+                "tokenSource": self.token_ref.to_dict(), "connected": self.connected or None,
+                "dcaVersion": self.dca_version or None, "tagCollector": self.tag_collector or None,
+                "verdict": self.verdict, "findings": sorted({f.code for f in self.findings})}
+
+
+@dataclass(frozen=True)
+class EnvCheckReport:
+    rows: tuple[AgentRow, ...]
+    findings: tuple[Finding, ...]
+    snapshot: EnvCheckSnapshot
+
+    @property
+    def counts(self) -> dict[str, int]:
+        out = {"ok": 0, "warning": 0, "error": 0, "dca-disabled": 0}
+        for r in self.rows:
+            out[r.verdict] = out.get(r.verdict, 0) + 1
+        return out
+
+    def summary_line(self) -> str:
+        c = self.counts
+        installs = sorted({r.install.label for r in self.rows})
+        text = (f"{len(self.rows)} node Agent(s) checked in {len(installs)} install(s) ({', '.join(installs)}): "
+                f"{c['ok']} ok, {c['warning']} warning, {c['error']} error")
+        if c["dca-disabled"]:
+            text += f", {c['dca-disabled']} without a Cluster Agent"
+        snap = self.snapshot
+        if not snap.exec_enabled:
+            text += "; the Agents' own view was not read (--no-exec)"
+        return text + "."
+
+    def to_dict(self) -> dict[str, object]:
+        snap = self.snapshot
+        return {"selection": snap.selection,
+                "installs": [{**i.install.to_dict(), "clusterAgentToken": i.dca_token.to_dict() if i.dca_token else None}
+                             for i in snap.installs],
+                "summary": {"agents": len(self.rows), **self.counts},
+                "exec": snap.exec_enabled,
+                "logs": {"read": snap.logs_enabled, "sinceSeconds": snap.since_seconds, "tailLines": snap.tail_lines},
+                "agents": [r.to_dict() for r in self.rows]}
+
+
+# --- the DCA's Service ------------------------------------------------------------------------
+
+def _cmd_port(inst: Install) -> int:
+    return inst.settings.cmd_port if inst.settings else DEFAULT_CMD_PORT
+
+
+def _target_number(sp: ServicePort, inst: Install) -> int | None:
+    if sp.target_port.isdigit():
+        return int(sp.target_port)
+    for pod in inst.dca_pods[:1]:
+        for c in pod.containers:
+            for name, number in c.ports:
+                if name == sp.target_port:
+                    return number
+    return None
+
+
+def _selects(svc: Service, pods: tuple[Pod, ...]) -> bool:
+    return bool(svc.selector) and any(all(p.labels.get(k) == v for k, v in svc.selector.items()) for p in pods)
+
+
+def service_problem(svc: Service, port: int | None, inst: Install, nso: NamespaceObjects | None) -> tuple[str, str]:
+    """("", "") when `svc` (on `port`, or on any port) reaches the DCA of `inst`; else a kind
+    (selector | port | endpoints) and the reason, phrased to follow "Service ns/name ..."."""
+    cmd = _cmd_port(inst)
+    if svc.selector and inst.dca_pods and not _selects(svc, inst.dca_pods):
+        sel = ",".join(f"{k}={v}" for k, v in sorted(svc.selector.items()))
+        return "selector", f"selects no Cluster Agent pod (selector {sel})"
+    ports = [sp for sp in svc.ports if port is None or sp.port == port]
+    if not ports:
+        return "port", f"has no port {port}"
+    good = [sp for sp in ports if _target_number(sp, inst) == cmd]
+    if not good:
+        sp = ports[0]
+        return "port", (f"forwards port {sp.port} to {sp.target_port}, but the Cluster Agent listens on {cmd} "
+                        "(cluster_agent.cmd_port)")
+    if nso is not None and nso.slices_forbidden is None:
+        dca_names = {p.name for p in inst.dca_pods}
+        names = {sp.name for sp in good}
+        ready = [e for e in nso.endpoints.get(svc.name, ())
+                 if e.ready and (not dca_names or e.pod in dca_names)
+                 and any(n in names and number == cmd for n, number in e.ports)]
+        if not ready:
+            return "endpoints", f"has no ready endpoint on a Cluster Agent pod at port {cmd}"
+    return "", ""
+
+
+def _install_findings(data: InstallData, nso: NamespaceObjects | None) -> tuple[list[Finding], list[Finding]]:
+    """(findings about the DCA's Service, findings about the DCA's token): both concern every Agent
+    that talks to this DCA."""
+    inst = data.install
+    if not inst.dca_pods or inst.settings is None:
+        return [], []
+    ns, name = inst.namespace, inst.settings.service_name
+    svc_findings: list[Finding] = []
+    ref = f"service/{ns}/{name}"
+    if nso is not None and nso.services_forbidden is not None:
+        svc_findings.append(_forbidden("list", "services", ns, "the Cluster Agent's Service could not be checked",
+                                       Severity.WARNING))
+    elif nso is not None:
+        svc = nso.services.get(name)
+        if svc is None:
+            svc_findings.append(Finding(
+                "dca-service-missing", Severity.ERROR, ref,
+                f"the Service {name} that the Cluster Agent is known by (DD_CLUSTER_AGENT_KUBERNETES_SERVICE_NAME) "
+                "does not exist: Agents that find the DCA through it cannot connect",
+                "recreate it (Helm and the Operator manage it), then restart the Agents so they get its env vars",
+                f"kubectl -n {ns} get service {name}"))
+        else:
+            kind, reason = service_problem(svc, None, inst, nso)
+            code = {"selector": "dca-service-selector-mismatch", "port": "dca-service-wrong-port",
+                    "endpoints": "dca-service-no-endpoints"}.get(kind)
+            if code:
+                svc_findings.append(Finding(
+                    code, Severity.ERROR, ref, f"the Cluster Agent's Service {name} {reason}",
+                    {"selector": "make the Service's selector match the Cluster Agent pod labels",
+                     "port": f"point the Service's targetPort at the Cluster Agent's port {_cmd_port(inst)}",
+                     "endpoints": "check that the Cluster Agent pods are Ready and listening on their cmd port"}[kind],
+                    f"kubectl -n {ns} get endpointslices -l kubernetes.io/service-name={name} -o wide"))
+        if nso.slices_forbidden is not None:
+            svc_findings.append(_forbidden("list", "endpointslices.discovery.k8s.io", ns,
+                                           "the Service's endpoints could not be checked", Severity.WARNING))
+    token_findings: list[Finding] = []
+    tok = data.dca_token
+    dca_ref = f"deployment/{ns}/{inst.dca_deployment}"
+    if tok is not None:
+        token_findings += _token_source_findings(tok, dca_ref, "the Cluster Agent")
+        if tok.value is not None and tok.value.length < MIN_TOKEN_LENGTH:
+            token_findings.append(_too_short(tok, dca_ref, "the Cluster Agent"))
+    return svc_findings, token_findings
+
+
+# --- tokens -----------------------------------------------------------------------------------
+
+def _forbidden(verb: str, resource: str, ns: str, consequence: str, severity: Severity) -> Finding:
+    return Finding("rbac-forbidden", severity, f"namespace/{ns}",
+                   f"cannot {verb} {resource} in the namespace {ns}: {consequence}",
+                   f"ask for {verb} on {resource} in {ns}, or accept the gap",
+                   f"kubectl auth can-i {verb} {resource} -n {ns}")
+
+
+def _token_source_findings(tok: TokenRef, owner: str, who: str) -> list[Finding]:
+    if tok.source == "missing":
+        return [Finding("token-missing", Severity.ERROR, owner,
+                        f"{who} has no DD_CLUSTER_AGENT_AUTH_TOKEN: unless a cluster_agent.auth_token file is "
+                        "mounted, the Agents and the Cluster Agent cannot authenticate each other",
+                        "set DD_CLUSTER_AGENT_AUTH_TOKEN from the same Secret on the Agents and the Cluster Agent")]
+    subject = f"{tok.source}/{tok.namespace}/{tok.name}"
+    get = f"kubectl -n {tok.namespace} get {tok.source} {tok.name} -o jsonpath='{{.data}}' | jq 'keys'"
+    if tok.problem == "not-found":
+        return [Finding("token-secret-missing", Severity.ERROR, subject,
+                        f"the {tok.source} {tok.name} that {who}'s DD_CLUSTER_AGENT_AUTH_TOKEN comes from does not "
+                        "exist: pods starting now fail with CreateContainerConfigError",
+                        "recreate it (Helm: clusterAgent.token or tokenExistingSecret; the Operator recreates it)",
+                        f"kubectl -n {tok.namespace} get {tok.source} {tok.name}")]
+    if tok.problem == "key-missing":
+        return [Finding("token-secret-key-missing", Severity.ERROR, subject,
+                        f"the {tok.source} {tok.name} has no key {tok.key}, which {who}'s DD_CLUSTER_AGENT_AUTH_TOKEN "
+                        "reads", "add the key, or point secretKeyRef.key at the right one", get)]
+    if tok.problem == "forbidden":
+        resource = "secrets" if tok.source == "secret" else "configmaps"
+        return [_forbidden("get", resource, tok.namespace,
+                           f"{who}'s auth token ({tok.describe}) could not be checked", Severity.WARNING)]
+    return []
+
+
+def _too_short(tok: TokenRef, owner: str, who: str) -> Finding:
+    length = tok.value.length if tok.value else 0
+    return Finding("token-too-short", Severity.ERROR, owner,
+                   f"{who}'s auth token ({tok.describe}) is {length} characters; at least {MIN_TOKEN_LENGTH} are "
+                   "required, so it is refused",
+                   f"use a token of {MIN_TOKEN_LENGTH}+ characters a-zA-Z0-9 on both sides (Helm: clusterAgent.token)",
+                   f"kubectl -n {tok.namespace} get {tok.source} {tok.name} -o jsonpath='{{.data.{tok.key}}}' "
+                   "| base64 -d | wc -c" if tok.source == "secret" else "")
+
+
+def _fp(value: SecretValue | None) -> str:
+    return value.fingerprint if value else "unknown"
+
+
+# --- endpoint resolution ----------------------------------------------------------------------
+
+def _env_value(agent: AgentData, name: str) -> str | None:
+    """The process's value when exec read it, else the pod spec's."""
+    env = agent.probes.env
+    if env is not None:
+        return env.get(name)
+    var = agent.env.get(name)
+    return var.value if var is not None else None
+
+
+def _find_service(host: str, pod_ns: str, nss: dict[str, NamespaceObjects]) -> tuple[Service | None, str, str]:
+    """(service, namespace, name) for a URL host: a ClusterIP, or a `svc.ns[.svc.cluster.local]` name."""
+    if host.replace(".", "").isdigit() or ":" in host:
+        for nso in nss.values():
+            for svc in nso.services.values():
+                if svc.cluster_ip == host:
+                    return svc, svc.namespace, svc.name
+        return None, "", ""
+    labels = host.split(".")
+    ns = labels[1] if len(labels) > 1 else pod_ns
+    nso = nss.get(ns)
+    return (nso.services.get(labels[0]) if nso else None), ns, labels[0]
+
+
+def _resolve(agent: AgentData, nss: dict[str, NamespaceObjects]) -> tuple[Endpoint, list[Finding]]:
+    pod = agent.pod
+    subject = f"pod/{pod.namespace}/{pod.name}"
+    url = (_env_value(agent, "DD_CLUSTER_AGENT_URL") or "").strip()
+    if url:
+        full = url if "://" in url else "https://" + url
+        parts = urlsplit(full)
+        if parts.scheme != "https":
+            return Endpoint("url", full), [Finding(
+                "agent-dca-url-not-https", Severity.ERROR, subject,
+                f"DD_CLUSTER_AGENT_URL is {url}: the Agent accepts only https (\"not a https scheme\")",
+                "use https://<service>.<namespace>.svc:5005, or unset it to use the service-link env vars",
+                f"kubectl -n {pod.namespace} exec {pod.name} -c agent -- agent status")]
+        host = parts.hostname or ""
+        try:
+            port = parts.port or 443
+        except ValueError:
+            port = None
+        svc, ns, name = _find_service(host, pod.namespace, nss)
+        if svc is None:
+            if ns and name:
+                return Endpoint("url", full, None, port), [Finding(
+                    "agent-dca-service-missing", Severity.ERROR, subject,
+                    f"DD_CLUSTER_AGENT_URL names the Service {ns}/{name}, which does not exist",
+                    "point DD_CLUSTER_AGENT_URL at the Cluster Agent's Service",
+                    f"kubectl -n {ns} get service {name}")]
+            return Endpoint("url", full, None, port), [Finding(
+                "agent-dca-url-unverified", Severity.WARNING, subject,
+                f"DD_CLUSTER_AGENT_URL points at {host}, which is no Service ClusterIP visible here: cannot verify "
+                "that it reaches the Cluster Agent", "prefer the Service's DNS name",
+                f"kubectl -n {pod.namespace} exec {pod.name} -c agent -- agent status")]
+        return Endpoint("url", full, svc, port), []
+
+    name = _env_value(agent, "DD_CLUSTER_AGENT_KUBERNETES_SERVICE_NAME")
+    name = DEFAULT_SERVICE_NAME if name is None else name.strip()
+    if not name:
+        return Endpoint("none"), [Finding(
+            "agent-dca-endpoint-unset", Severity.ERROR, subject,
+            "DD_CLUSTER_AGENT_URL and DD_CLUSTER_AGENT_KUBERNETES_SERVICE_NAME are both empty: the Agent cannot "
+            "find the Cluster Agent", "set DD_CLUSTER_AGENT_KUBERNETES_SERVICE_NAME to the Cluster Agent's Service")]
+    nso = nss.get(pod.namespace)
+    svc = nso.services.get(name) if nso else None
+    prefix = service_link_prefix(name)
+    links = f"{prefix}_SERVICE_HOST/_PORT"
+    restart = f"kubectl -n {pod.namespace} rollout restart daemonset {pod.owner_name}" if pod.owner_kind == "DaemonSet" \
+        else f"kubectl -n {pod.namespace} delete pod {pod.name}"
+    env_cmd = f"kubectl -n {pod.namespace} exec {pod.name} -c agent -- env | grep {prefix}_SERVICE"
+    if svc is None and nso is not None and nso.services_forbidden is not None:
+        return Endpoint("service-links"), []  # reported once per namespace as rbac-forbidden
+    if svc is None:
+        return Endpoint("service-links"), [Finding(
+            "agent-dca-service-missing", Severity.ERROR, subject,
+            f"DD_CLUSTER_AGENT_KUBERNETES_SERVICE_NAME is {name}, but there is no Service {name} in the "
+            f"namespace {pod.namespace}",
+            "set it to the Cluster Agent's Service name (Helm: <release>-cluster-agent)",
+            f"kubectl -n {pod.namespace} get services")]
+    first_port = svc.ports[0].port if svc.ports else None
+    env = agent.probes.env
+    if env is not None:
+        host, port_text = env.service_link(name)
+        if not host or not port_text:
+            cause = _missing_links_cause(pod, svc)
+            return Endpoint("service-links"), [Finding(
+                "agent-service-links-missing", Severity.ERROR, subject,
+                f"{links} are not set in the Agent container ({cause}): the Agent cannot find the Cluster Agent",
+                "restart the Agents now that the Service exists, or set DD_CLUSTER_AGENT_URL", restart)]
+        port = int(port_text) if port_text.isdigit() else None
+        endpoint = Endpoint("service-links", f"https://{host}:{port_text}", svc, port)
+        if host != svc.cluster_ip or port != first_port:
+            return endpoint, [Finding(
+                "agent-dca-endpoint-stale", Severity.ERROR, subject,
+                f"the Agent's {links} point at {host}:{port_text}, but the Service {name} is now "
+                f"{svc.cluster_ip}:{first_port}: it was re-created after the Agent started",
+                "restart the Agents so they get the Service's current address", restart)]
+        return endpoint, []
+    # Without exec: predict what Kubernetes injected when the pod started.
+    if svc.cluster_ip in ("", "None"):
+        cause = "the Service is headless: no service-link vars exist for it"
+    elif not pod.enable_service_links:
+        cause = "enableServiceLinks is false on the pod"
+    elif svc.created is not None and pod.created is not None and svc.created > pod.created:
+        cause = "the Service was created after the pod started"
+    else:
+        return Endpoint("service-links (predicted)", f"https://{svc.cluster_ip}:{first_port}", svc, first_port), []
+    return Endpoint("service-links (predicted)"), [Finding(
+        "agent-service-links-missing", Severity.ERROR, subject,
+        f"{links} cannot be set in the Agent container ({cause}): the Agent cannot find the Cluster Agent",
+        "restart the Agents now that the Service exists, or set DD_CLUSTER_AGENT_URL", env_cmd)]
+
+
+def _missing_links_cause(pod: Pod, svc: Service) -> str:
+    if not pod.enable_service_links:
+        return "enableServiceLinks is false on the pod"
+    if svc.created is not None and pod.created is not None and svc.created > pod.created:
+        return "the Service was created after the pod started"
+    return "the Service did not exist when the pod started"
+
+
+def _endpoint_findings(agent: AgentData, ep: Endpoint, dca: InstallData | None, installs: tuple[InstallData, ...],
+                       nss: dict[str, NamespaceObjects]) -> list[Finding]:
+    """Does the resolved Service reach this Agent's own DCA? Problems of the DCA's own Service are
+    reported once for the install; here only a different Service is judged."""
+    if dca is None or ep.service is None or dca.install.settings is None:
+        return []
+    inst = dca.install
+    svc = ep.service
+    pod = agent.pod
+    subject = f"pod/{pod.namespace}/{pod.name}"
+    if svc.namespace == inst.namespace and svc.name == inst.settings.service_name:
+        return []  # the DCA's own Service: judged once for the install
+    other = next((d.install for d in installs if d is not dca and d.install.dca_pods
+                  and _selects(svc, d.install.dca_pods)), None)
+    if other is not None and not _selects(svc, inst.dca_pods):
+        return [Finding(
+            "agent-dca-other-install", Severity.ERROR, subject,
+            f"the Agent's DCA endpoint resolves to the Service {svc.namespace}/{svc.name} of another install "
+            f"({other.label}), not to its own Cluster Agent ({inst.label})",
+            f"point the Agents at {inst.namespace}/{inst.settings.service_name}",
+            f"kubectl -n {pod.namespace} get pod {pod.name} -o yaml | grep -A1 DD_CLUSTER_AGENT")]
+    kind, reason = service_problem(svc, ep.port, inst, nss.get(svc.namespace))
+    if kind:
+        return [Finding(
+            "agent-dca-service-mismatch", Severity.ERROR, subject,
+            f"the Agent's DCA endpoint resolves to the Service {svc.namespace}/{svc.name}, which {reason}; the "
+            f"Cluster Agent serves on {inst.namespace}/{inst.settings.service_name}",
+            f"set DD_CLUSTER_AGENT_KUBERNETES_SERVICE_NAME={inst.settings.service_name} on the Agents",
+            f"kubectl -n {svc.namespace} get endpointslices -l kubernetes.io/service-name={svc.name}")]
+    return []
+
+
+# --- one Agent --------------------------------------------------------------------------------
+
+def _dca_for(agent: AgentData, ep: Endpoint, snap: EnvCheckSnapshot) -> InstallData | None:
+    """Its own install's DCA; an install without one uses the DCA its URL names, if any."""
+    own = snap.installs[agent.install]
+    if own.install.dca_pods:
+        return own
+    if ep.service is not None:
+        for d in snap.installs:
+            if d.install.dca_pods and _selects(ep.service, d.install.dca_pods):
+                return d
+    return None
+
+
+def _probe_findings(probe: Probe | None, pod: Pod, what: str) -> list[Finding]:
+    if probe is None or probe.ok:
+        return []
+    if probe.forbidden is not None:
+        verb, resource = ("get", "pods/log") if what == "logs" else ("create", "pods/exec")
+        return [Finding("rbac-forbidden", Severity.INFO, f"namespace/{pod.namespace}",
+                        f"cannot {verb} {resource} in the namespace {pod.namespace}: the Agents' {what} was not read",
+                        "use --no-exec to skip the Agents' own view" if what != "logs" else "use --no-logs to skip",
+                        f"kubectl auth can-i {verb} {resource} -n {pod.namespace}")]
+    if what == "logs":
+        return []  # no logs (a new container) is "unknown", not a problem
+    return [Finding("exec-failed", Severity.INFO, f"pod/{pod.namespace}/{pod.name}",
+                    f"could not read the Agent's {what}: {probe.problem}",
+                    "use --no-exec to skip, or check the agent container", probe.command)]
+
+
+def check_agent(agent: AgentData, snap: EnvCheckSnapshot,
+                install_findings: dict[int, tuple[list[Finding], list[Finding]]]) -> AgentRow:
+    pod = agent.pod
+    own = snap.installs[agent.install]
+    subject = f"pod/{pod.namespace}/{pod.name}"
+    findings: list[Finding] = []
+    enabled = as_bool(_env_value(agent, "DD_CLUSTER_AGENT_ENABLED"))
+    probes = agent.probes
+    findings += _probe_findings(probes.status_probe, pod, "status")
+    findings += _probe_findings(probes.env_probe, pod, "env")
+    findings += _probe_findings(probes.log_probe, pod, "logs")
+
+    if not enabled:
+        dca_present = any(d.install.dca_pods for d in snap.installs if d.install.namespace == pod.namespace)
+        if dca_present:
+            findings.append(Finding(
+                "agent-dca-disabled", Severity.ERROR, subject,
+                "DD_CLUSTER_AGENT_ENABLED is not true on the Agent although a Cluster Agent runs: the Agent does "
+                "not use it (no kube_service tags from the DCA, no cluster checks)",
+                "set DD_CLUSTER_AGENT_ENABLED=true on the Agents (Helm: clusterAgent.enabled=true)",
+                f"kubectl -n {pod.namespace} get pod {pod.name} -o yaml | grep -A1 DD_CLUSTER_AGENT_ENABLED"))
+        verdict = _verdict(findings) if dca_present else "dca-disabled"
+        return AgentRow(pod, own.install, None, False, Endpoint("none"), "n/a", agent.token, "", "", "",
+                        verdict, sort_findings(findings))
+
+    nss = dict(snap.namespaces)
+    endpoint, ep_findings = _resolve(agent, nss)
+    findings += ep_findings
+    dca = _dca_for(agent, endpoint, snap)
+    if dca is None:
+        findings.append(Finding(
+            "dca-not-found", Severity.ERROR, f"namespace/{pod.namespace}",
+            f"DD_CLUSTER_AGENT_ENABLED is true on the Agents, but no Cluster Agent runs in the namespace "
+            f"{pod.namespace}", "deploy the Cluster Agent, point DD_CLUSTER_AGENT_URL at one, or pass --dca-selector",
+            f"kubectl -n {pod.namespace} get deploy,pods"))
+        svc_f: list[Finding] = []
+        tok_f: list[Finding] = []
+    else:
+        svc_f, tok_f = install_findings[snap.installs.index(dca)]
+    findings += svc_f
+    findings += _endpoint_findings(agent, endpoint, dca, snap.installs, nss)
+
+    token, token_findings = _token_state(agent, dca, tok_f)
+    findings += token_findings
+
+    connected, version = "", ""
+    status = probes.status
+    if probes.status_probe is not None:
+        connected = "unknown"
+        if probes.status_probe.ok and status is None:
+            findings.append(Finding(
+                "agent-status-no-dca-section", Severity.WARNING, subject,
+                "`agent status` has no Datadog Cluster Agent section: the running Agent does not have the Cluster "
+                "Agent enabled", "check datadog.yaml and the env of the running container",
+                probes.status_probe.command))
+        elif status is not None:
+            version = status.version
+            if status.detection_error:
+                connected = "no"
+                findings.append(Finding(
+                    "agent-dca-not-detected", Severity.ERROR, subject,
+                    f"the Agent could not detect the Cluster Agent's endpoint: {status.detection_error}",
+                    "fix how the Agent finds the DCA (see the other findings)", probes.status_probe.command))
+            elif status.connection_error:
+                connected = "no"
+                findings.append(Finding(
+                    "agent-dca-unreachable", Severity.ERROR, subject,
+                    f"the Agent could not reach the Cluster Agent at {status.endpoint or '?'}: "
+                    f"{status.connection_error}",
+                    "check the DCA Service's endpoints and the token (403 invalid session token: tokens differ)",
+                    probes.status_probe.command))
+            elif status.connected:
+                connected = "yes"
+                if status.version_unknown:
+                    findings.append(Finding(
+                        "agent-dca-version-unknown", Severity.WARNING, subject,
+                        "the Agent reached the Cluster Agent but could not read its version",
+                        "check the Cluster Agent's logs", probes.status_probe.command))
+
+    tag = ""
+    if probes.log is not None:
+        tag = probes.log.state
+        last = probes.log.last
+        if probes.log.state == "fallback" and last is not None:
+            findings.append(Finding(
+                "agent-tag-collector-fallback", Severity.ERROR, subject,
+                f"the Agent's log says it fell back to local service mapping: {last.text}",
+                "kube_service tags come from the node, not the DCA; fix the connection and restart the Agent",
+                _log_cmd(pod)))
+        elif probes.log.state == "failing" and last is not None and connected != "yes":
+            findings.append(Finding(
+                "agent-dca-init-failed", Severity.WARNING, subject,
+                f"the Agent's log reports a Cluster Agent error: {last.text}",
+                "fix the connection (see the other findings); the Agent retries", _log_cmd(pod)))
+
+    leader = _env_value(agent, "DD_LEADER_ELECTION")
+    if dca is not None and as_bool(leader):
+        findings.append(Finding(
+            "agents-leader-election", Severity.WARNING, f"namespace/{pod.namespace}",
+            "leader election is enabled on node Agents although a Cluster Agent runs: they compete with the DCA for "
+            "the lock", "remove DD_LEADER_ELECTION from the node Agent DaemonSet",
+            f"kubectl -n {pod.namespace} exec {pod.name} -c agent -- env | grep DD_LEADER_ELECTION"))
+
+    return AgentRow(pod, own.install, dca.install if dca else None, True, endpoint, token, agent.token, connected,
+                    version, tag, _verdict(findings), sort_findings(findings))
+
+
+def _log_cmd(pod: Pod) -> str:
+    return (f"kubectl -n {pod.namespace} logs {pod.name} -c agent | "
+            "grep -iE 'tag collector|cluster agent|service mapping'")
+
+
+def _token_state(agent: AgentData, dca: InstallData | None, dca_token_findings: list[Finding]) -> tuple[str, list[Finding]]:
+    pod = agent.pod
+    ref = agent.token
+    owner = f"daemonset/{pod.namespace}/{pod.owner_name}" if pod.owner_kind == "DaemonSet" else f"pod/{pod.namespace}/{pod.name}"
+    findings = _token_source_findings(ref, owner, "the Agent")
+    running = agent.probes.env.token if agent.probes.env is not None else None
+    value = ref.value
+    if running is not None and value is not None and running != value:
+        findings.append(Finding(
+            "agent-token-stale", Severity.ERROR, f"pod/{pod.namespace}/{pod.name}",
+            f"the running Agent's token ({running.fingerprint}) is not the one in {ref.describe} now "
+            f"({value.fingerprint}): the Secret changed after the Agent started",
+            "restart the Agents (and the Cluster Agent) so both read the current Secret",
+            f"kubectl -n {pod.namespace} rollout restart daemonset {pod.owner_name}"))
+    effective = running or value
+    findings += dca_token_findings
+    if ref.source == "missing" and running is None:
+        return "missing", findings
+    if effective is None:
+        return (ref.problem or "unknown"), findings
+    if effective.length < MIN_TOKEN_LENGTH:
+        shown = TokenRef(ref.source, ref.namespace, ref.name, ref.key, value=effective)
+        findings.append(_too_short(shown, owner, "the Agent"))
+        return "too-short", findings
+    dca_tok = dca.dca_token if dca else None
+    if dca_tok is None or dca_tok.value is None:
+        return ("unknown" if dca is not None else "n/a"), findings
+    if dca_tok.value != effective:
+        findings.append(Finding(
+            "token-mismatch", Severity.ERROR, owner,
+            f"the Agent's auth token ({ref.describe}, {_fp(effective)}) differs from the Cluster Agent's "
+            f"({dca_tok.describe}, {_fp(dca_tok.value)}): the DCA answers 403 invalid session token",
+            "take DD_CLUSTER_AGENT_AUTH_TOKEN from the same Secret on both, then restart both",
+            f"kubectl -n {pod.namespace} get pod {pod.name} -o jsonpath='{{.spec.containers[?(@.name==\"agent\")].env}}'"))
+        return "mismatch", findings
+    if dca_token_findings:
+        return "unknown" if dca_tok.value.length >= MIN_TOKEN_LENGTH else "too-short", findings
+    return "ok", findings
+
+
+def _verdict(findings: list[Finding]) -> str:
+    sev = worst(findings)
+    return {Severity.ERROR: "error", Severity.WARNING: "warning"}.get(sev, "ok")
+
+
+# --- grouping ---------------------------------------------------------------------------------
+
+def group_findings(rows: tuple[AgentRow, ...]) -> tuple[Finding, ...]:
+    """One finding per distinct problem, not per Agent: identical findings of several Agents become one
+    naming how many (and which) Agents, with the DaemonSet (or namespace) as subject."""
+    by_key: dict[tuple[str, Severity, str, str, str], list[tuple[Finding, Pod]]] = {}
+    for row in rows:
+        for f in row.findings:
+            by_key.setdefault((f.code, f.severity, f.subject if not f.subject.startswith("pod/") else "pod",
+                               f.message, f.hint), []).append((f, row.pod))
+    out: list[Finding] = []
+    for (code, sev, subj, message, hint), items in by_key.items():
+        first = items[0][0]
+        pods = sorted({p.name for _, p in items})
+        if subj != "pod" or len(pods) == 1:
+            out.append(first)
+            continue
+        owners = {(p.namespace, p.owner_kind, p.owner_name) for _, p in items}
+        if len(owners) == 1:
+            ns, kind, name = next(iter(owners))
+            subject = f"{kind.lower()}/{ns}/{name}" if kind else f"namespace/{ns}"
+        else:
+            nss = sorted({p.namespace for _, p in items})
+            subject = f"namespace/{nss[0]}" if len(nss) == 1 else "cluster"
+        shown = ", ".join(pods[:3]) + (f" and {len(pods) - 3} more" if len(pods) > 3 else "")
+        out.append(Finding(code, sev, subject, f"{len(pods)} Agents ({shown}): {message}", hint, first.command))
+    return sort_findings(out)
+
+
+def explain(snap: EnvCheckSnapshot, *, now: datetime) -> EnvCheckReport:
+    """`now` is unused today (creation times are compared with each other) but kept for the shared
+    diagnose signature."""
+    del now
+    install_findings = {i: _install_findings(d, snap.namespaces.get(d.install.namespace))
+                        for i, d in enumerate(snap.installs)}
+    rows = tuple(check_agent(a, snap, install_findings) for a in snap.agents)
+    return EnvCheckReport(rows, group_findings(rows), snap)
