@@ -34,3 +34,21 @@ test: install e2e-binaries
 
 clean:
 	rm -rf build dist *.egg-info
+
+# --- distribution (issue 8) --------------------------------------------------------------------
+.PHONY: bench-startup
+
+# One PyInstaller single-file executable, dist/kubectl-datadog, smoke-tested with `env -i`.
+binary: install
+	$(PY) scripts/build-binary
+
+# The archive for this machine (dist/kubectl-datadog_<version>_<os>_<arch>.tar.gz + .sha256) and
+# dist/plugin.yaml, the krew manifest for whatever archives dist/ holds.
+dist: install
+	$(PY) scripts/build-binary --package
+	$(PY) scripts/render-manifest
+
+# Start-up time of the binary beside a bare PyInstaller onefile and a minimal client (needs the
+# harness binaries for the cluster). Prints a table; asserts nothing.
+bench-startup: install e2e-binaries
+	$(PY) scripts/bench-startup
