@@ -320,11 +320,13 @@ def _install_pod_fixtures(cluster, sc: Scenario, pods: list[dict], text) -> None
     commands: set[str] = set()
     for p in pods:
         ns, name = p["metadata"].get("namespace", "default"), p["metadata"]["name"]
-        src = sc.pod_dir(ns, name)
+        srcs = sc.pod_dirs(ns, name)
         dst = cluster.dir / "pods" / ns / name
         exec_dst = dst / "exec"
         exec_dst.mkdir(parents=True, exist_ok=True)
-        if (src / "exec").is_dir():
+        for src in srcs:
+            if not (src / "exec").is_dir():
+                continue
             for f in (src / "exec").iterdir():
                 if f.is_file():
                     data = f.read_text()
@@ -337,13 +339,17 @@ def _install_pod_fixtures(cluster, sc: Scenario, pods: list[dict], text) -> None
                                "metadata": {"name": name, "namespace": ns},
                                "spec": {"execs": [{"local": {"workDir": str(exec_dst), "envs": [
                                    {"name": "DD_FIXTURE_DIR", "value": str(exec_dst)}]}}]}})
+        log_files: dict[str, Path] = {}  # container -> fixture, the overlay's winning
+        for src in srcs:
+            for f in sorted((src / "logs").glob("*.log")) if (src / "logs").is_dir() else []:
+                log_files[f.stem] = f
         logs = []
-        if (src / "logs").is_dir():
+        if log_files:
             (dst / "logs").mkdir(exist_ok=True)
-            for f in sorted((src / "logs").glob("*.log")):
+            for container, f in sorted(log_files.items()):
                 out = dst / "logs" / f.name
                 out.write_text(cri_log(text(f.read_text()).splitlines()))
-                logs.append({"containers": [f.stem], "logsFile": str(out), "follow": False})
+                logs.append({"containers": [container], "logsFile": str(out), "follow": False})
         if logs:
             _upsert_kwok(cluster, {"apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "Logs",
                                    "metadata": {"name": name, "namespace": ns}, "spec": {"logs": logs}})

@@ -33,9 +33,15 @@ class Scenario:
     external_metrics: list[dict] = field(default_factory=list)
     forbidden: list[dict] = field(default_factory=list)         # FakeCluster only
     external_metrics_down: bool = False
+    dirs: list[Path] = field(default_factory=list)  # this scenario's directory, then its bases
 
     def pod_dir(self, namespace: str, name: str) -> Path:
         return self.dir / "pods" / namespace / name
+
+    def pod_dirs(self, namespace: str, name: str) -> list[Path]:
+        """Fixture directories of a pod, base first, so an overlay's files win when copied last."""
+        return [d / "pods" / namespace / name for d in reversed(self.dirs or [self.dir])
+                if (d / "pods" / namespace / name).is_dir()]
 
 
 def scenario_path(name_or_dir: "str | Path") -> Path:
@@ -50,29 +56,28 @@ def scenario_path(name_or_dir: "str | Path") -> Path:
 
 
 def load_scenario(name_or_dir: "str | Path") -> Scenario:
+    """Load through the shared loader (tests/scenario.py), which also resolves `base:` overlays, so
+    the harness and FakeCluster see exactly the same objects and fixtures."""
+    import sys as _sys
+
+    repo = str(SCENARIOS_DIR.parents[1])
+    if repo not in _sys.path:
+        _sys.path.insert(0, repo)
+    from tests.scenario import load_scenario as shared_load
+
     d = scenario_path(name_or_dir)
-    objects: list[dict] = []
-    with open(d / "objects.yaml") as f:
-        for doc in yaml.safe_load_all(f):
-            if not doc:
-                continue
-            if doc.get("kind") == "List" or (doc.get("kind", "").endswith("List") and "items" in doc):
-                objects += [o for o in doc.get("items") or [] if o]
-            else:
-                objects.append(doc)
-    meta: dict = {}
-    if (d / "scenario.yaml").exists():
-        meta = yaml.safe_load((d / "scenario.yaml").read_text()) or {}
-        unknown = set(meta) - SCENARIO_KEYS
-        if unknown:
-            raise ValueError(f"{d / 'scenario.yaml'}: unknown keys {sorted(unknown)}")
+    if d.parent != SCENARIOS_DIR:
+        raise ValueError(f"{d}: scenarios must live in {SCENARIOS_DIR} (overlays resolve by name)")
+    shared = shared_load(d.name)
+    meta = shared.config
     return Scenario(
-        name=d.name, dir=d, objects=objects,
+        name=d.name, dir=d, objects=shared.objects,
         description=meta.get("description", ""),
         unready_pods=list(meta.get("unreadyPods") or []),
         external_metrics=list(meta.get("externalMetrics") or []),
         forbidden=list(meta.get("forbidden") or []),
         external_metrics_down=bool(meta.get("externalMetricsDown", False)),
+        dirs=list(shared.directories),
     )
 
 
