@@ -52,3 +52,14 @@ dist: install
 # harness binaries for the cluster). Prints a table; asserts nothing.
 bench-startup: install e2e-binaries
 	$(PY) scripts/bench-startup
+
+# The main job with no cluster of your own: a harness cluster seeded with a healthy Helm install,
+# the seed's nginxext HPA and a broken one; prints the KUBECONFIG export line.
+DEMO_DIR ?= $(HOME)/.cache/kubectl-datadog/demo
+demo: install e2e-binaries
+	@scripts/e2e-cluster up --dir $(DEMO_DIR) --scenario demo > $(DEMO_DIR).env
+	@. $(DEMO_DIR).env && echo '$$ kubectl datadog hpa-explain nginxext' && kubectl datadog hpa-explain nginxext; true
+	@echo; echo "The demo cluster runs. Point kubectl at it with:"; cat $(DEMO_DIR).env; echo "Stop it with: make demo-stop"
+
+demo-stop:
+	scripts/e2e-cluster down --dir $(DEMO_DIR)
