@@ -43,10 +43,12 @@ def root(ctx: click.Context, debug: bool) -> None:
 
 def _register() -> None:
     from kubectl_datadog.commands.env_check import env_check
+    from kubectl_datadog.commands.hpa_explain import hpa_explain
     from kubectl_datadog.commands.leader import leader
     from kubectl_datadog.commands.metamap import metamap
 
     root.add_command(env_check)
+    root.add_command(hpa_explain)
     root.add_command(leader)
     root.add_command(metamap)
 

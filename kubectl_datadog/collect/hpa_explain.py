@@ -1,0 +1,572 @@
+"""Collect what `hpa-explain` needs to walk an HPA's external-metric chain.
+
+Phase 1 (one round trip): the HPA(s), the autoscaling API versions, the HPA events, the APIService,
+the DatadogMetric CRD, and the Datadog install (discovery runs its own reads).
+Phase 2 (one round trip): the APIService's Service and its endpoints, the key Secrets, the leader
+lock, the metric sources (DatadogMetrics or the legacy ConfigMap) and the live values of the
+external metrics API, all at once.
+
+Parsing of the HPA shapes (autoscaling/v2, v2beta2, and v1 with its metrics annotation) lives here
+too, as pure functions, like the lock parsing in collect/leader.py.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Mapping
+from urllib.parse import quote
+
+from kubectl_datadog.app import App
+from kubectl_datadog.cluster import (APISERVICES, CONFIGMAPS, DATADOGMETRICS, ENDPOINTS, ENDPOINTSLICES, EVENTS,
+                                     HPAS_V1, HPAS_V2, SECRETS, SERVICES, Cluster, Resource)
+from kubectl_datadog.cluster.selectors import match_labels_selector
+from kubectl_datadog.collect import Fetched, gather
+from kubectl_datadog.collect.install import discover, pick_install
+from kubectl_datadog.collect.leader import LockRecord, _lock_kind, _read_lock
+from kubectl_datadog.errors import ApiError, Forbidden, NotFound, PluginError, SeveralInstalls, UsageError
+from kubectl_datadog.install import Install
+from kubectl_datadog.objects import Condition, EnvVar
+from kubectl_datadog.output.humanize import parse_time
+
+APISERVICE_NAME = "v1beta1.external.metrics.k8s.io"
+EXTERNAL_METRICS_PREFIX = "/apis/external.metrics.k8s.io/v1beta1/namespaces"
+HPAS_V2BETA2 = Resource("autoscaling", "v2beta2", "horizontalpodautoscalers", "HorizontalPodAutoscaler")
+CRDS = Resource("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition",
+                namespaced=False)
+DATADOGMETRIC_CRD = "datadogmetrics.datadoghq.com"
+V1_METRICS_ANNOTATION = "autoscaling.alpha.kubernetes.io/metrics"
+V1_CONDITIONS_ANNOTATION = "autoscaling.alpha.kubernetes.io/conditions"
+V1_CURRENT_ANNOTATION = "autoscaling.alpha.kubernetes.io/current-metrics"
+KEY_VARS = (("DD_API_KEY", "DD_EXTERNAL_METRICS_PROVIDER_API_KEY"),
+            ("DD_APP_KEY", "DD_EXTERNAL_METRICS_PROVIDER_APP_KEY"))
+
+
+# --- the HPA, as plain data ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ExternalMetric:
+    index: int  # position among the HPA's metrics
+    name: str  # as the HPA spec writes it
+    match_labels: Mapping[str, str]
+    match_expressions: tuple[str, ...]  # "key op [values]", for display: the DCA ignores them
+    target_type: str  # AverageValue | Value
+    target: str  # the target quantity as written
+    current: str = ""  # status.currentMetrics: the value the HPA last saw ("" unknown)
+
+    @property
+    def label_selector(self) -> str:
+        return match_labels_selector(self.match_labels)
+
+    def raw_path(self, namespace: str) -> str:
+        return f"{EXTERNAL_METRICS_PREFIX}/{namespace}/{self.name.lower()}"
+
+    def raw_query(self) -> list[tuple[str, str]]:
+        return [("labelSelector", self.label_selector)] if self.match_labels else []
+
+    def kubectl_raw(self, namespace: str) -> str:
+        path = self.raw_path(namespace)
+        if self.match_labels:
+            path += "?labelSelector=" + quote(self.label_selector, safe="")
+        return f'kubectl get --raw "{path}"'
+
+    def to_dict(self) -> dict[str, object]:
+        return {"name": self.name, "selector": {"matchLabels": dict(self.match_labels),
+                                                "matchExpressions": list(self.match_expressions)},
+                "target": {"type": self.target_type, "value": self.target}, "current": self.current or None}
+
+
+@dataclass(frozen=True)
+class Hpa:
+    namespace: str
+    name: str
+    api_version: str
+    scale_target: str  # Kind/name
+    min_replicas: int
+    max_replicas: int
+    current_replicas: int | None
+    desired_replicas: int | None
+    external: tuple[ExternalMetric, ...]
+    other_metrics: tuple[str, ...]  # the non-External metrics, e.g. "Resource cpu"
+    conditions: tuple[Condition, ...]
+    last_scale: datetime | None = None
+
+    @property
+    def ref(self) -> str:
+        return f"hpa/{self.namespace}/{self.name}"
+
+
+def _selector_parts(selector: Mapping[str, Any] | None) -> tuple[dict[str, str], tuple[str, ...]]:
+    sel = selector or {}
+    labels = {str(k): str(v) for k, v in (sel.get("matchLabels") or {}).items()}
+    exprs = tuple(f"{e.get('key', '')} {e.get('operator', '')} {list(e.get('values') or [])}".strip()
+                  for e in sel.get("matchExpressions") or [])
+    return labels, exprs
+
+
+def _current_by_name(entries: list[Mapping[str, Any]]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for cm in entries:
+        if cm.get("type") != "External":
+            continue
+        ext = cm.get("external") or {}
+        name = (ext.get("metric") or {}).get("name") or ext.get("metricName") or ""
+        cur = ext.get("current") or {}
+        value = cur.get("averageValue") or cur.get("value") or ext.get("currentAverageValue") or ext.get("currentValue")
+        if name and value is not None:
+            out.setdefault(str(name), str(value))
+    return out
+
+
+def parse_hpa(obj: Mapping[str, Any]) -> Hpa:
+    """autoscaling/v2 and v2beta2 (metrics in spec.metrics) and v1 (metrics in an annotation, in the
+    v2beta1 shape: metricName/metricSelector/targetValue/targetAverageValue)."""
+    meta, spec, status = obj.get("metadata") or {}, obj.get("spec") or {}, obj.get("status") or {}
+    api_version = str(obj.get("apiVersion", ""))
+    annotations = meta.get("annotations") or {}
+    if api_version == "autoscaling/v1":
+        metrics = _json_list(annotations.get(V1_METRICS_ANNOTATION))
+        conds = _json_list(annotations.get(V1_CONDITIONS_ANNOTATION))
+        current = _current_by_name(_json_list(annotations.get(V1_CURRENT_ANNOTATION)))
+        if spec.get("targetCPUUtilizationPercentage") is not None:
+            metrics = [{"type": "Resource", "resource": {"name": "cpu"}}] + metrics
+    else:
+        metrics = list(spec.get("metrics") or [])
+        conds = list(status.get("conditions") or [])
+        current = _current_by_name(list(status.get("currentMetrics") or []))
+    external: list[ExternalMetric] = []
+    others: list[str] = []
+    for i, m in enumerate(metrics):
+        mtype = str(m.get("type", ""))
+        if mtype != "External":
+            key = {"Resource": "resource", "Pods": "pods", "Object": "object", "ContainerResource": "containerResource"}
+            inner = m.get(key.get(mtype, ""), {}) or {}
+            others.append(f"{mtype} {inner.get('name') or (inner.get('metric') or {}).get('name') or inner.get('metricName') or ''}".strip())
+            continue
+        ext = m.get("external") or {}
+        if "metric" in ext:  # v2 / v2beta2
+            name = str((ext.get("metric") or {}).get("name", ""))
+            labels, exprs = _selector_parts((ext.get("metric") or {}).get("selector"))
+            target = ext.get("target") or {}
+            ttype = str(target.get("type", ""))
+            tvalue = target.get("averageValue") if ttype == "AverageValue" else target.get("value")
+        else:  # v2beta1 shape, as in the v1 annotation
+            name = str(ext.get("metricName", ""))
+            labels, exprs = _selector_parts(ext.get("metricSelector"))
+            if ext.get("targetAverageValue") is not None:
+                ttype, tvalue = "AverageValue", ext.get("targetAverageValue")
+            else:
+                ttype, tvalue = "Value", ext.get("targetValue")
+        external.append(ExternalMetric(i, name, labels, exprs, ttype, "" if tvalue is None else str(tvalue),
+                                       current.get(name, "")))
+    target_ref = spec.get("scaleTargetRef") or {}
+
+    def _int(v: Any) -> int | None:
+        return int(v) if isinstance(v, (int, float)) or (isinstance(v, str) and v.isdigit()) else None
+
+    return Hpa(
+        namespace=str(meta.get("namespace", "")), name=str(meta.get("name", "")), api_version=api_version,
+        scale_target=f"{target_ref.get('kind', '')}/{target_ref.get('name', '')}",
+        min_replicas=_int(spec.get("minReplicas")) or 1, max_replicas=_int(spec.get("maxReplicas")) or 0,
+        current_replicas=_int(status.get("currentReplicas")), desired_replicas=_int(status.get("desiredReplicas")),
+        external=tuple(external), other_metrics=tuple(others),
+        conditions=tuple(Condition.from_dict(c) for c in conds if isinstance(c, Mapping)),
+        last_scale=parse_time(status.get("lastScaleTime")))
+
+
+def _json_list(raw: Any) -> list[dict[str, Any]]:
+    if not raw:
+        return []
+    try:
+        doc = json.loads(raw)
+    except (TypeError, ValueError):
+        return []
+    return [d for d in doc if isinstance(d, dict)] if isinstance(doc, list) else []
+
+
+# --- outcomes of reads, as plain data ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ReadError:
+    """Why a read gave no object: forbidden, or the API answered an error (status, message)."""
+
+    kind: str  # forbidden | not-found | unavailable | error
+    message: str
+    status: int | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        return {"kind": self.kind, "status": self.status, "message": self.message}
+
+
+def read_error(exc: PluginError | None) -> ReadError | None:
+    if exc is None:
+        return None
+    if isinstance(exc, Forbidden):
+        return ReadError("forbidden", exc.message, 403)
+    if isinstance(exc, NotFound):
+        return ReadError("not-found", exc.message, 404)
+    if isinstance(exc, ApiError):
+        return ReadError("unavailable" if exc.status == 503 else "error", exc.message, exc.status or None)
+    return ReadError("error", exc.message)
+
+
+@dataclass(frozen=True)
+class Got:
+    """An object (None: it does not exist) or the error that kept us from reading it."""
+
+    obj: dict[str, Any] | None = None
+    error: ReadError | None = None
+
+    @classmethod
+    def of(cls, fetched: Fetched[Any] | None) -> "Got":
+        if fetched is None:
+            return cls()
+        return cls(fetched.value, read_error(fetched.error))
+
+
+@dataclass(frozen=True)
+class LiveValue:
+    """What GET /apis/external.metrics.k8s.io/... answered."""
+
+    items: tuple[tuple[str, str | None], ...] = ()  # (quantity, timestamp) per item
+    error: ReadError | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        return {"items": [{"value": v, "timestamp": t} for v, t in self.items],
+                "error": self.error.to_dict() if self.error else None}
+
+
+@dataclass(frozen=True)
+class KeyCheck:
+    """Whether the DCA gets an API/app key. Only presence and length are kept, never the value."""
+
+    var: str  # DD_API_KEY | DD_APP_KEY
+    source: str  # "secret datadog/api-key", "value", "" (not set)
+    present: bool | None  # None: could not check (Secret not readable)
+    length: int = 0
+    problem: str = ""
+
+    def to_dict(self) -> dict[str, object]:
+        return {"env": self.var, "source": self.source or None, "present": self.present,
+                "length": self.length or None, "problem": self.problem or None}
+
+
+@dataclass(frozen=True)
+class MetricSource:
+    """Where the DCA keeps the metric's value: a DatadogMetric, or a legacy ConfigMap entry."""
+
+    datadogmetric: Got | None = None  # the referenced one (datadogmetric@ns:name)
+    autogen: tuple[dict[str, Any], ...] = ()  # dcaautogen-* DatadogMetrics naming this HPA/metric
+    configmap_key: str = ""
+    configmap_entry: dict[str, Any] | None = None
+    configmap_entry_raw: str | None = None  # set when the entry is not JSON
+
+
+@dataclass
+class HpaSnapshot:
+    namespace: str | None  # the HPA namespace (None with -A)
+    name: str | None
+    hpas: tuple[Hpa, ...]
+    autoscaling_version: str
+    events: dict[tuple[str, str], tuple[dict[str, Any], ...]]
+    events_error: ReadError | None
+    apiservice: Got
+    service: Got
+    endpoints: Got
+    endpoint_slices: tuple[dict[str, Any], ...]
+    install: Install | None
+    install_error: str
+    keys: tuple[KeyCheck, ...]
+    lock: LockRecord | None
+    crd: Got
+    configmap: Got  # the legacy metrics ConfigMap (None outside legacy mode)
+    sources: dict[tuple[str, str, int], MetricSource] = field(default_factory=dict)
+    live: dict[tuple[str, str, int], LiveValue] = field(default_factory=dict)
+    datadogmetrics_error: ReadError | None = None
+
+
+# --- collection ----------------------------------------------------------------------------------
+
+def _autoscaling_version(doc: dict[str, Any] | None) -> str:
+    """The newest HPA version the cluster serves; v2 when discovery gives no answer."""
+    if not doc:
+        return "v2"
+    served = {str(v.get("version")) for v in doc.get("versions") or []}
+    for version in ("v2", "v2beta2", "v1"):
+        if version in served:
+            return version
+    return "v2"
+
+
+HPA_RESOURCES = {"v2": HPAS_V2, "v2beta2": HPAS_V2BETA2, "v1": HPAS_V1}
+
+
+def _read_hpas(cluster: Cluster, resource: Resource, namespace: str | None, name: str | None) -> list[dict[str, Any]]:
+    if name:
+        obj = cluster.get(resource, name, namespace)
+        return [obj] if obj is not None else []
+    return list(cluster.list(resource, namespace))
+
+
+def _pick(installs: list[Install], apiservice: dict[str, Any] | None) -> Install | None:
+    if not installs:
+        return None
+    svc_ns = ((apiservice or {}).get("spec") or {}).get("service") or {}
+    with_dca = [i for i in installs if i.dca_pods] or installs
+    if len(with_dca) > 1 and svc_ns.get("namespace"):
+        same = [i for i in with_dca if i.namespace == svc_ns.get("namespace")]
+        if len(same) == 1:
+            return same[0]
+    return pick_install(installs)
+
+
+def _env_of_dca(install: Install) -> tuple[dict[str, EnvVar], list[EnvVar]]:
+    """The DCA's resolved env (from discovery) and its envFrom Secret sources."""
+    env = dict(install.settings.env) if install.settings else {}
+    pod = install.dca_pods[0] if install.dca_pods else None
+    container = pod.container(install.dca_container) if pod else None
+    env_from = [e for e in (container.env if container else ()) if e.name.endswith("*") and e.source == "secret"]
+    return env, env_from
+
+
+def _secret_key_lengths(obj: dict[str, Any] | None) -> dict[str, int]:
+    """Key -> decoded length. The values themselves are dropped here and never leave this function."""
+    out: dict[str, int] = {}
+    for key, value in ((obj or {}).get("data") or {}).items():
+        try:
+            out[str(key)] = len(base64.b64decode(str(value or "")))
+        except (binascii.Error, ValueError):
+            out[str(key)] = 0
+    for key, value in ((obj or {}).get("stringData") or {}).items():
+        out[str(key)] = len(str(value or ""))
+    return out
+
+
+def _key_checks(install: Install, secrets: dict[str, Fetched[Any]]) -> tuple[KeyCheck, ...]:
+    env, env_from = _env_of_dca(install)
+    ns = install.namespace
+    checks: list[KeyCheck] = []
+    for names in KEY_VARS:
+        var = next((env[n] for n in names if n in env), None)
+        if var is None:
+            via = env_from
+            found: KeyCheck | None = None
+            for src in via:
+                prefix = src.name[:-1]
+                fetched = secrets.get(src.ref_name)
+                if fetched is None or fetched.error is not None:
+                    continue
+                lengths = _secret_key_lengths(fetched.value)
+                for n in names:
+                    if n.startswith(prefix) and n[len(prefix):] in lengths:
+                        length = lengths[n[len(prefix):]]
+                        found = KeyCheck(names[0], f"secret {ns}/{src.ref_name} (envFrom)", length > 0, length,
+                                         "" if length else "the Secret key is empty")
+            if found is None and any(secrets.get(s.ref_name) and secrets[s.ref_name].forbidden for s in via):
+                found = KeyCheck(names[0], "envFrom secret", None, problem="cannot read the Secret")
+            checks.append(found or KeyCheck(names[0], "", False, problem=f"{names[0]} is not set on the Cluster Agent"))
+            continue
+        if var.source == "secret":
+            fetched = secrets.get(var.ref_name)
+            where = f"secret {ns}/{var.ref_name} key {var.ref_key}"
+            if fetched is None or fetched.forbidden is not None:
+                checks.append(KeyCheck(var.name, where, None, problem=f"cannot read secret {ns}/{var.ref_name}"))
+            elif fetched.error is not None:
+                checks.append(KeyCheck(var.name, where, None, problem=fetched.error.message))
+            elif fetched.value is None:
+                checks.append(KeyCheck(var.name, where, False, problem=f"secret {ns}/{var.ref_name} does not exist"))
+            else:
+                lengths = _secret_key_lengths(fetched.value)
+                if var.ref_key not in lengths:
+                    checks.append(KeyCheck(var.name, where, False,
+                                           problem=f"secret {ns}/{var.ref_name} has no key {var.ref_key}"))
+                else:
+                    n = lengths[var.ref_key]
+                    checks.append(KeyCheck(var.name, where, n > 0, n, "" if n else f"key {var.ref_key} is empty"))
+        elif var.source in ("value", "configmap"):
+            n = len(var.value or "")
+            checks.append(KeyCheck(var.name, var.describe_source(), n > 0, n, "" if n else f"{var.name} is empty"))
+        else:
+            checks.append(KeyCheck(var.name, var.describe_source(), None, problem="set from a source we cannot read"))
+    return tuple(checks)
+
+
+def _secret_names(install: Install) -> list[str]:
+    env, env_from = _env_of_dca(install)
+    names = {env[n].ref_name for pair in KEY_VARS for n in pair if n in env and env[n].source == "secret"}
+    if any(not any(n in env for n in pair) for pair in KEY_VARS):
+        names |= {e.ref_name for e in env_from}
+    return sorted(n for n in names if n)
+
+
+def configmap_keys(hpa: Hpa, metric: ExternalMetric) -> tuple[str, ...]:
+    """The legacy store's data key for this HPA metric (current format, then the deprecated one)."""
+    return (f"external_metric-horizontal-{hpa.namespace}-{hpa.name}-{metric.name}",
+            f"external_metric-{hpa.namespace}-{hpa.name}-{metric.name}")
+
+
+def _live(cluster: Cluster, hpa: Hpa, metric: ExternalMetric) -> LiveValue:
+    try:
+        doc = cluster.get_raw(metric.raw_path(hpa.namespace), metric.raw_query())
+    except PluginError as exc:
+        return LiveValue(error=read_error(exc))
+    items = tuple((str(i.get("value", "")), i.get("timestamp")) for i in doc.get("items") or [])
+    return LiveValue(items=items)
+
+
+def collect_hpa_explain(app: App, name: str | None) -> HpaSnapshot:
+    cluster = app.cluster()
+    opts = app.opts
+    if name and opts.all_namespaces:
+        raise UsageError("a NAME cannot be combined with -A/--all-namespaces", hint="pass -n NAMESPACE instead")
+    namespace = None if opts.all_namespaces else app.namespace
+
+    # Phase 1. The HPA is read as v2 at once; another version only if discovery says v2 is not served.
+    phase1: dict[str, Callable[[], Any]] = {
+        "autoscaling": lambda: cluster.get_raw("/apis/autoscaling"),
+        "hpas": lambda: _read_hpas(cluster, HPAS_V2, namespace, name),
+        "apiservice": lambda: cluster.get(APISERVICES, APISERVICE_NAME),
+        "crd": lambda: cluster.get(CRDS, DATADOGMETRIC_CRD),
+        "installs": lambda: discover(cluster, namespace=opts.install_namespace, dca_selector=opts.dca_selector,
+                                     agent_selector=opts.agent_selector, need_agents=False),
+        "events": lambda: list(cluster.list(
+            EVENTS, namespace, field_selector=(f"involvedObject.name={name}," if name else "")
+            + "involvedObject.kind=HorizontalPodAutoscaler")),
+    }
+    got = gather(phase1)
+    version = _autoscaling_version(got["autoscaling"].value)
+    if version != "v2":
+        raw_hpas = _read_hpas(cluster, HPA_RESOURCES[version], namespace, name)
+    else:
+        raw_hpas = got["hpas"].require()
+    where = f'in the namespace "{namespace}"' if namespace else "in any namespace"
+    if name and not raw_hpas:
+        raise NotFound(f'horizontalpodautoscaler "{name}" not found {where}',
+                       hint=f"list them with: kubectl get hpa {'-A' if namespace is None else '-n ' + namespace}")
+    hpas = [parse_hpa(o) for o in raw_hpas]
+    if name and not hpas[0].external:
+        what = ", ".join(hpas[0].other_metrics) or "no metrics"
+        raise NotFound(f"hpa {hpas[0].namespace}/{name} has no External metrics (it uses: {what})",
+                       hint="hpa-explain explains HPAs on Datadog external metrics")
+    hpas = sorted((h for h in hpas if h.external), key=lambda h: (h.namespace, h.name))
+
+    apiservice = Got.of(got["apiservice"])
+    install: Install | None = None
+    install_error = ""
+    try:
+        install = _pick(got["installs"].get() or [], apiservice.obj)
+    except SeveralInstalls:
+        raise
+    except PluginError as exc:  # e.g. Forbidden to list pods: the DCA link becomes "unknown"
+        install_error = exc.message
+    if got["installs"].forbidden is not None:
+        install_error = got["installs"].forbidden.message
+
+    events: dict[tuple[str, str], tuple[dict[str, Any], ...]] = {}
+    for ev in got["events"].value or []:
+        inv = ev.get("involvedObject") or {}
+        events.setdefault((str(inv.get("namespace", "")), str(inv.get("name", ""))), tuple())
+        events[(str(inv.get("namespace", "")), str(inv.get("name", "")))] += (ev,)
+
+    # Phase 2: everything that depends on phase 1, at once.
+    settings = install.settings if install else None
+    svc_ref = ((apiservice.obj or {}).get("spec") or {}).get("service") or {}
+    calls: dict[str, Callable[[], Any]] = {}
+    if svc_ref.get("name"):
+        svc_ns, svc_name = str(svc_ref.get("namespace", "")), str(svc_ref["name"])
+        calls["service"] = lambda: cluster.get(SERVICES, svc_name, svc_ns)
+        calls["endpoints"] = lambda: cluster.get(ENDPOINTS, svc_name, svc_ns)
+        calls["slices"] = lambda: list(cluster.list(ENDPOINTSLICES, svc_ns,
+                                                    label_selector=f"kubernetes.io/service-name={svc_name}"))
+    secret_names = _secret_names(install) if install else []
+    for secret in secret_names:
+        calls[f"secret:{secret}"] = lambda s=secret: cluster.get(SECRETS, s, install.namespace)  # type: ignore[union-attr]
+    if settings is not None and settings.leader_election:
+        kinds = [_lock_kind(settings.lock_resource, None)] if settings.lock_resource else ["Lease", "ConfigMap"]
+        for kind in kinds:
+            calls[f"lock:{kind}"] = lambda k=kind: _read_lock(cluster, k, settings.resources_namespace,
+                                                             settings.lease_name)
+    crd_mode = bool(settings and settings.use_datadogmetric_crd)
+    if settings is not None and not crd_mode:
+        calls["configmap"] = lambda: cluster.get(CONFIGMAPS, settings.hpa_configmap, settings.resources_namespace)
+    refs: set[tuple[str, str]] = set()
+    for hpa in hpas:
+        for m in hpa.external:
+            calls[f"live:{hpa.namespace}/{hpa.name}/{m.index}"] = lambda h=hpa, mm=m: _live(cluster, h, mm)
+            ref = parse_datadogmetric_ref(m.name)
+            if ref is not None:
+                refs.add(ref)
+    for ns, dm in sorted(refs):
+        calls[f"dm:{ns}/{dm}"] = lambda ns=ns, dm=dm: cluster.get(DATADOGMETRICS, dm, ns)
+    if crd_mode and any(parse_datadogmetric_ref(m.name) is None for h in hpas for m in h.external):
+        calls["autogen"] = lambda: list(cluster.list(DATADOGMETRICS, settings.resources_namespace))  # type: ignore[union-attr]
+    got2 = gather(calls)
+
+    secrets = {k.split(":", 1)[1]: v for k, v in got2.items() if k.startswith("secret:")}
+    keys = _key_checks(install, secrets) if install and install.dca_pods else ()
+    locks = [got2[k].value for k in got2 if k.startswith("lock:") and got2[k].value is not None]
+    lock = next((lk for lk in locks if lk.holder), locks[0] if locks else None)
+    configmap = Got.of(got2.get("configmap"))
+    autogen_fetched = got2.get("autogen")
+    autogen_all = [o for o in (autogen_fetched.value or []) if str((o.get("metadata") or {}).get("name", "")).startswith("dcaautogen-")] \
+        if autogen_fetched else []
+
+    sources: dict[tuple[str, str, int], MetricSource] = {}
+    live: dict[tuple[str, str, int], LiveValue] = {}
+    cm_data = ((configmap.obj or {}).get("data") or {})
+    for hpa in hpas:
+        for m in hpa.external:
+            key = (hpa.namespace, hpa.name, m.index)
+            live[key] = got2[f"live:{hpa.namespace}/{hpa.name}/{m.index}"].value or LiveValue(
+                error=read_error(got2[f"live:{hpa.namespace}/{hpa.name}/{m.index}"].error))
+            ref = parse_datadogmetric_ref(m.name)
+            if ref is not None:
+                sources[key] = MetricSource(datadogmetric=Got.of(got2.get(f"dm:{ref[0]}/{ref[1]}")))
+            elif crd_mode:
+                sources[key] = MetricSource(autogen=tuple(o for o in autogen_all if _autogen_matches(o, hpa, m)))
+            else:
+                entry_key = next((k for k in configmap_keys(hpa, m) if k in cm_data), configmap_keys(hpa, m)[0])
+                raw = cm_data.get(entry_key)
+                entry = None
+                if raw is not None:
+                    try:
+                        parsed = json.loads(raw)
+                        entry = parsed if isinstance(parsed, dict) else None
+                    except ValueError:
+                        entry = None
+                sources[key] = MetricSource(configmap_key=entry_key, configmap_entry=entry,
+                                            configmap_entry_raw=raw if entry is None else None)
+
+    return HpaSnapshot(
+        namespace=namespace, name=name, hpas=tuple(hpas), autoscaling_version=version, events=events,
+        events_error=read_error(got["events"].error), apiservice=apiservice,
+        service=Got.of(got2.get("service")), endpoints=Got.of(got2.get("endpoints")),
+        endpoint_slices=tuple((got2["slices"].value or []) if "slices" in got2 else ()),
+        install=install, install_error=install_error, keys=keys, lock=lock, crd=Got.of(got["crd"]),
+        configmap=configmap, sources=sources, live=live,
+        datadogmetrics_error=read_error(autogen_fetched.error) if autogen_fetched else None)
+
+
+def _autogen_matches(obj: dict[str, Any], hpa: Hpa, metric: ExternalMetric) -> bool:
+    """An autogen DatadogMetric carries the metric name it serves and, once the leader processed
+    the HPA, a reference to it; match on the name and prefer one that references this HPA."""
+    spec = obj.get("spec") or {}
+    if str(spec.get("externalMetricName", "")).lower() != metric.name.lower():
+        return False
+    refs = str((obj.get("status") or {}).get("autoscalerReferences", ""))
+    return not refs or f"hpa:{hpa.namespace}/{hpa.name}" in refs
+
+
+# The DCA's own parsing of `datadogmetric@<ns>:<name>` (reference §3.4), after lower-casing.
+DATADOGMETRIC_PREFIX = "datadogmetric@"
+DATADOGMETRIC_REF = re.compile(r"^datadogmetric@([a-z0-9](?:[-a-z0-9]*[a-z0-9])?):([a-z0-9](?:[-a-z0-9]*[a-z0-9])?)$")
+
+
+def parse_datadogmetric_ref(metric_name: str) -> tuple[str, str] | None:
+    """(namespace, name) of a well-formed `datadogmetric@ns:name`, else None."""
+    m = DATADOGMETRIC_REF.match(metric_name.lower())
+    return (m.group(1), m.group(2)) if m else None
