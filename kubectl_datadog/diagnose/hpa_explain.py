@@ -307,7 +307,12 @@ def _infrastructure(snap: HpaSnapshot, now: datetime) -> _Infra:
                                             for lb in dca_labels)
         named_like_dca = any(svc_name.endswith(n) for n in KNOWN_DCA_SERVICES) and (
             inst is None or svc_ns == inst.namespace)
-        owned = selects_dca or (named_like_dca and not (svc_obj and dca_labels))
+        svc_labels = (svc_obj or {}).get("metadata", {}).get("labels") or {}
+        labelled_dca = "agent.datadoghq.com/name" in svc_labels or (
+            inst is not None and svc_labels.get("app.kubernetes.io/name") == inst.name)
+        # A Service that is the DCA's by name or labels stays the DCA's even when its selector is
+        # wrong: that is then reported as "no endpoints", not as another adapter.
+        owned = selects_dca or named_like_dca or labelled_dca
         state = "Available" if available and available.status == "True" else (
             f"not Available ({available.reason})" if available else "no Available condition yet")
         if owned:
@@ -866,13 +871,13 @@ def _action(hpa: Hpa, metrics: list[MetricReport]) -> tuple[str, str, int | None
     current = hpa.current_replicas
     lo, hi = hpa.min_replicas, hpa.max_replicas
     if current == 0:
-        return "scaling-disabled", "the target has 0 replicas: the HPA does not scale from zero", None, None
+        return "scaling-disabled", "does not scale: its target has 0 replicas and it does not scale from zero", None, None
     usable = [m for m in metrics if not m.broken and m.arithmetic.proposal is not None]
     failing = [m for m in metrics if m.broken]
     if current is None:
-        return "cannot-compute", "the HPA has not reported its current replicas yet", None, None
+        return "cannot-compute", "has not reported its current replicas yet", None, None
     if not usable:
-        return ("cannot-compute", f"it cannot read its external metric(s), so it keeps {current} replica(s) "
+        return ("cannot-compute", f"cannot read its external metric(s), so it keeps {current} replica(s) "
                 "and does not scale", None, current)
     desired = max(m.arithmetic.proposal for m in usable if m.arithmetic.proposal is not None)
     proposal = desired
