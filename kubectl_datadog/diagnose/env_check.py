@@ -218,18 +218,18 @@ def _token_source_findings(tok: TokenRef, owner: str, who: str) -> list[Finding]
     get = f"kubectl -n {tok.namespace} get {tok.source} {tok.name} -o jsonpath='{{.data}}' | jq 'keys'"
     if tok.problem == "not-found":
         return [Finding("token-secret-missing", Severity.ERROR, subject,
-                        f"the {tok.source} {tok.name} that {who}'s DD_CLUSTER_AGENT_AUTH_TOKEN comes from does not "
-                        "exist: pods starting now fail with CreateContainerConfigError",
+                        f"the {tok.source} {tok.name} that DD_CLUSTER_AGENT_AUTH_TOKEN comes from does not exist: "
+                        "pods starting now fail with CreateContainerConfigError",
                         "recreate it (Helm: clusterAgent.token or tokenExistingSecret; the Operator recreates it)",
                         f"kubectl -n {tok.namespace} get {tok.source} {tok.name}")]
     if tok.problem == "key-missing":
         return [Finding("token-secret-key-missing", Severity.ERROR, subject,
-                        f"the {tok.source} {tok.name} has no key {tok.key}, which {who}'s DD_CLUSTER_AGENT_AUTH_TOKEN "
-                        "reads", "add the key, or point secretKeyRef.key at the right one", get)]
+                        f"the {tok.source} {tok.name} has no key {tok.key}, which DD_CLUSTER_AGENT_AUTH_TOKEN reads",
+                        "add the key, or point secretKeyRef.key at the right one", get)]
     if tok.problem == "forbidden":
         resource = "secrets" if tok.source == "secret" else "configmaps"
         return [_forbidden("get", resource, tok.namespace,
-                           f"{who}'s auth token ({tok.describe}) could not be checked", Severity.WARNING)]
+                           f"the auth token in {tok.describe} could not be checked", Severity.WARNING)]
     return []
 
 
@@ -562,7 +562,7 @@ def _token_state(agent: AgentData, dca: InstallData | None, dca_token_findings: 
     findings += dca_token_findings
     if ref.source == "missing" and running is None:
         return "missing", findings
-    if effective is None:
+    if effective is None or (ref.problem and (dca is None or dca.dca_token is None or dca.dca_token.value is None)):
         return (ref.problem or "unknown"), findings
     if effective.length < MIN_TOKEN_LENGTH:
         shown = TokenRef(ref.source, ref.namespace, ref.name, ref.key, value=effective)
