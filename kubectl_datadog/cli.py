@@ -51,6 +51,9 @@ def _register() -> None:
     root.add_command(hpa_explain)
     root.add_command(leader)
     root.add_command(metamap)
+    from kubectl_datadog.completion import completion
+
+    root.add_command(completion)
 
 
 _register()
@@ -101,4 +104,9 @@ def run(argv: Sequence[str], app: App | None = None) -> int:
 
 def main() -> None:
     argv = sys.argv[1:]
+    # Run as `kubectl_complete-datadog` (a symlink), kubectl is asking for completions.
+    from kubectl_datadog.completion import complete_main, is_completion_invocation
+
+    if is_completion_invocation(sys.argv[0]):
+        sys.exit(complete_main(argv))
     sys.exit(run(argv))
