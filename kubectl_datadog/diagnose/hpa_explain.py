@@ -824,7 +824,10 @@ def _metric_report(hpa: Hpa, metric: ExternalMetric, snap: HpaSnapshot, infra: _
         src_links, src_broken, source_value, notes = _source(hpa, metric, src, snap, now)
         findings += notes
         links += src_links
-        note(src_broken, next((lk.step for lk in src_links if lk.state == BROKEN), "source"))
+        broken_step = next((lk.step for lk in src_links if lk.state == BROKEN), "source")
+        note(src_broken, broken_step)
+        if src_broken is not None and broken_step == "source":
+            source_value = None  # an invalid value is not what the HPA would get: do not compute with it
     else:
         links.append(Link("source", "<not checked>", SKIPPED, "the metric name cannot be served"))
 
