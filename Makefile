@@ -63,3 +63,11 @@ demo: install e2e-binaries
 
 demo-stop:
 	scripts/e2e-cluster down --dir $(DEMO_DIR)
+
+# --- scale benchmark (issue 9) -----------------------------------------------------------------
+# Builds a large cluster on the harness (5,000 nodes, 100,000 endpoints, 500 Agents by default) and
+# prints median wall time and peak RSS of each command beside its kubectl baselines. Sizes and
+# parts: make bench BENCH_ARGS="--nodes 1000 --endpoints 20000 --services 200 --agents 100 --runs 3"
+BENCH_ARGS ?=
+bench: install e2e-binaries
+	$(PY) scripts/bench-scale $(BENCH_ARGS)
