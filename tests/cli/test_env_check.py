@@ -73,7 +73,7 @@ def test_golden(scenario: str, fmt: str, golden) -> None:
 @pytest.mark.parametrize("scenario", sorted(CASES))
 def test_read_only_and_no_secret_in_any_output(scenario: str) -> None:
     secrets = _all_secret_texts(scenario)
-    for fmt in FORMATS:
+    for fmt in ("wide", "json"):  # table is a subset of wide, yaml the same document as json
         for extra in ((), ("--no-exec",)):
             r = invoke_cli("env-check", "-o", fmt, *extra, scenario=scenario)
             assert writes(r.fake.calls) == []
