@@ -109,7 +109,7 @@ def apply_scenario(cluster, name_or_dir) -> Applied:
             created = api.create(o)
         except ApiError as e:
             if e.status == 409:
-                res.skipped[r] = "already exists (created by the cluster itself)"
+                res.skipped[r] = "already exists (made by the cluster, or by a scenario applied earlier)"
                 continue
             raise RuntimeError(f"scenario {sc.name}: creating {r} failed: {e}") from e
         except KeyError as e:
