@@ -548,10 +548,10 @@ def _dm_link(hpa: Hpa, metric: ExternalMetric, obj: dict[str, Any], max_age: flo
                      f"the DatadogMetric was last updated {ago(stamp, now)}, beyond its max age of "
                      f"{human_duration(limit)}{' (spec.maxAge)' if spec_age else ''}: the leader has stopped updating it",
                      "check the Cluster Agent leader is running and can reach Datadog (`kubectl datadog leader`)", cmd)
-        links.append(Link("freshness", subject, BROKEN, f"updated {ago(stamp, now)}, max age {human_duration(limit)}"))
+        links.append(Link("freshness", subject, BROKEN, f"updated {ago(stamp, now)}, max age {int(limit)}s"))
         return links, finding, value, finding.code
     links.append(Link("freshness", subject, OK if stamp else UNKNOWN,
-                      f"updated {ago(stamp, now)}, max age {human_duration(limit)}" if stamp else "no Updated time"))
+                      f"updated {ago(stamp, now)}, max age {int(limit)}s" if stamp else "no Updated time"))
     return links, None, value, "ok"
 
 

@@ -1,0 +1,294 @@
+"""`hpa-explain` through the real CLI boundary on FakeCluster scenarios: verdicts (the first broken
+link of each chain), the seed's arithmetic, goldens for every format, exit codes and errors."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import pytest
+
+from tests import conftest
+from tests.fakes import FakeCluster, secret_values, writes
+from tests.scenario import Scenario, load_scenario
+
+FORMATS = ["table", "wide", "json", "yaml"]
+
+# scenario -> (verdict, the link the verdict names as broken, or None when the chain is healthy)
+VERDICTS = {
+    # the seed, legacy ConfigMap mode on the Helm base
+    "hpa-nginxext": ("pinned-at-max", None),
+    "hpa-healthy": ("steady", None),
+    "hpa-value-target": ("scale-up", None),
+    "hpa-autoscaling-v1": ("pinned-at-max", None),
+    "hpa-apiservice-missing": ("apiservice-missing", "apiservice/v1beta1.external.metrics.k8s.io"),
+    "hpa-apiservice-other-adapter": ("apiservice-other-adapter", "apiservice/v1beta1.external.metrics.k8s.io"),
+    "hpa-apiservice-unavailable": ("apiservice-unavailable", "apiservice/v1beta1.external.metrics.k8s.io"),
+    "hpa-service-missing": ("service-missing", "service/datadog/datadog-cluster-agent-metrics-api"),
+    "hpa-service-wrong-port": ("service-port-mismatch", "service/datadog/datadog-cluster-agent-metrics-api"),
+    "hpa-service-no-endpoints": ("service-no-endpoints", "service/datadog/datadog-cluster-agent-metrics-api"),
+    "hpa-dca-down": ("dca-not-ready", "deployment/datadog/datadog-cluster-agent"),
+    "hpa-provider-disabled": ("external-metrics-provider-disabled", "deployment/datadog/datadog-cluster-agent"),
+    "hpa-keys-missing": ("dca-keys-missing", "deployment/datadog/datadog-cluster-agent"),
+    "hpa-no-leader": ("dca-no-leader", "deployment/datadog/datadog-cluster-agent"),
+    "hpa-legacy-invalid": ("metric-invalid", "configmap/datadog/datadog-custom-metrics"),
+    "hpa-legacy-stale": ("metric-stale", "configmap/datadog/datadog-custom-metrics"),
+    "hpa-bad-metric-name": ("metric-name-invalid", "hpa/default/nginxext"),
+    "hpa-bad-selector": ("metric-selector-uppercase", "hpa/default/nginxext"),
+    # DatadogMetric mode on the Operator base
+    "hpa-dm": ("steady", None),
+    "hpa-dm-value": ("steady", None),
+    "hpa-dm-autogen": ("pinned-at-max", None),
+    "hpa-dm-autogen-missing": ("datadogmetric-autogen-missing", "datadogmetric/datadog/dcaautogen-*"),
+    "hpa-dm-invalid": ("datadogmetric-invalid", "datadogmetric/default/nginx-requests"),
+    "hpa-dm-error": ("datadogmetric-error", "datadogmetric/default/nginx-requests"),
+    "hpa-dm-inactive": ("datadogmetric-inactive", "datadogmetric/default/nginx-requests"),
+    "hpa-dm-not-found": ("datadogmetric-not-found", "datadogmetric/default/nginx-requests"),
+    "hpa-dm-stale": ("datadogmetric-stale", "datadogmetric/default/nginx-requests"),
+    "hpa-dm-malformed": ("metric-reference-malformed", "hpa/default/nginxext"),
+}
+HEALTHY = [s for s, (_, link) in VERDICTS.items() if link is None]
+
+
+@functools.lru_cache(maxsize=None)
+def _scenario(name: str) -> Scenario:
+    return load_scenario(name)  # parsing the YAML is most of a test's time; the command never mutates it
+
+
+def invoke_cli(*args: str, scenario: str | None = None, **kw: Any) -> conftest.Result:
+    if scenario is not None and "fake" not in kw:
+        sc = _scenario(scenario)
+        kw["fake"] = FakeCluster(objects=sc.objects, scenario=dict(sc.config), source=sc)
+    return conftest.invoke_cli(*args, **kw)
+
+
+def explain(scenario: str, *args: str) -> conftest.Result:
+    return invoke_cli("hpa-explain", "nginxext", "-n", "default", *args, scenario=scenario)
+
+
+@pytest.mark.parametrize("scenario", sorted(VERDICTS))
+def test_verdict_names_the_first_broken_link(scenario: str) -> None:
+    verdict, link = VERDICTS[scenario]
+    r = explain(scenario, "-o", "json")
+    assert (r.exit_code, r.stderr) == (0, "")
+    hpa = r.json["hpas"][0]
+    assert hpa["verdict"] == verdict
+    broken = [lk["object"] for lk in hpa["metrics"][0]["chain"] if lk["state"] == "broken"]
+    assert broken == ([] if link is None else [link])
+    errors = [f for f in r.json["findings"] if f["severity"] == "error"]
+    if link is None:
+        assert errors == []
+    else:  # exactly one error: the broken link, with a next step and a command to verify it
+        assert [f["code"] for f in errors] == [verdict]
+        assert errors[0]["hint"] and errors[0]["command"]
+
+
+@pytest.mark.parametrize("scenario", ["hpa-healthy", "hpa-value-target", "hpa-dm", "hpa-dm-value"])
+def test_healthy_is_quiet(scenario: str) -> None:
+    r = explain(scenario)
+    assert "Findings:" not in r.stdout
+    assert explain(scenario, "-o", "json").json["findings"] == []
+
+
+def test_seed_nginxext_arithmetic_and_pinned_at_max() -> None:
+    r = explain("hpa-nginxext")
+    assert r.exit_code == 0
+    out = r.stdout
+    assert "value from Datadog   2472" in out
+    assert "2472 / 3 replicas = 824" in out
+    assert "824/9 (avg)" in out  # what `kubectl get hpa` shows, as in the seed
+    assert "824 / 9 = 91.56x" in out
+    assert "ceil(2472 / 9) = 275" in out
+    assert "pinned at maxReplicas 3" in out
+    m = explain("hpa-nginxext", "-o", "json").json["hpas"][0]
+    assert m["action"] == "pinned-at-max" and m["proposedReplicas"] == 275 and m["replicasAfterLimits"] == 3
+    a = m["metrics"][0]["arithmetic"]
+    assert (a["value"], a["perPod"], a["target"], a["currentReplicas"]) == (2472, 824, 9, 3)
+    assert a["valueFrom"] == "external metrics API"
+
+
+def test_seed_arithmetic_on_the_operator_autogen_install() -> None:
+    r = explain("hpa-dm-autogen")
+    assert "ceil(2472 / 9) = 275" in r.stdout and "pinned at maxReplicas 3" in r.stdout
+    chain = explain("hpa-dm-autogen", "-o", "json").json["hpas"][0]["metrics"][0]["chain"]
+    assert any(lk["step"] == "source" and lk["object"].startswith("datadogmetric/datadog/dcaautogen-") for lk in chain)
+
+
+def test_value_target_arithmetic() -> None:
+    r = explain("hpa-value-target")
+    assert "2472 / 1000 = 2.47x" in r.stdout
+    assert "ceil(2.47 x 3 ready replicas) = 8" in r.stdout
+    assert "scales up from 3 to 8" in r.stdout
+
+
+def test_within_tolerance_keeps_replicas() -> None:
+    a = explain("hpa-healthy", "-o", "json").json["hpas"][0]["metrics"][0]["arithmetic"]
+    assert a["withinTolerance"] is True and a["proposedReplicas"] == 3
+
+
+def test_the_live_value_command_is_shown() -> None:
+    r = explain("hpa-nginxext")
+    assert ('kubectl get --raw "/apis/external.metrics.k8s.io/v1beta1/namespaces/default/nginx.net.request_per_s'
+            '?labelSelector=kube_container_name%3Dnginx"') in r.stdout
+    raw = [c for c in r.fake.calls if c.resource == "raw" and "external.metrics" in (c.name or "")]
+    assert raw and raw[0].detail == "labelSelector=kube_container_name=nginx"
+
+
+def test_dca_down_reports_the_dca_and_marks_the_service_as_a_symptom() -> None:
+    chain = explain("hpa-dca-down", "-o", "json").json["hpas"][0]["metrics"][0]["chain"]
+    states = {lk["step"]: lk["state"] for lk in chain}
+    assert states["service"] == "symptom" and states["cluster-agent"] == "broken"
+    assert states["external-metrics-api"] == "skipped"
+
+
+def test_seed_condition_and_event_texts_are_explained() -> None:
+    # "could not find the requested resource": the APIService or the metric is not served
+    d = explain("hpa-apiservice-missing", "-o", "json").json["hpas"][0]
+    active = next(c for c in d["conditions"] if c["type"] == "ScalingActive")
+    assert "could not find the requested resource" in active["message"]
+    assert "APIService" in active["meaning"]
+    # "the server is currently unable to handle the request": the backend does not answer
+    d = explain("hpa-dca-down", "-o", "json").json["hpas"][0]
+    assert any("currently unable to handle the request" in e["message"] and "metrics Service" in e["meaning"]
+               for e in d["events"])
+    # "DatadogMetric is invalid"
+    d = explain("hpa-dm-invalid", "-o", "json").json["hpas"][0]
+    assert any("DatadogMetric is invalid" in e["message"] and "no valid value" in e["meaning"] for e in d["events"])
+
+
+def test_events_are_read_with_a_field_selector() -> None:
+    r = explain("hpa-nginxext")
+    lists = [c for c in r.fake.calls if c.verb == "list" and c.resource == "events"]
+    assert lists == [lists[0]] and lists[0].namespace == "default"
+    assert lists[0].detail == "|involvedObject.name=nginxext,involvedObject.kind=HorizontalPodAutoscaler"
+
+
+def test_selector_warnings() -> None:
+    codes = {f["code"]: f for f in explain("hpa-bad-selector", "-o", "json").json["findings"]}
+    assert "kube_container_name=Nginx" in codes["metric-selector-uppercase"]["message"]
+    assert codes["metric-selector-expressions-ignored"]["severity"] == "warning"
+
+
+def test_datadogmetric_error_text_is_shown() -> None:
+    f = explain("hpa-dm-error", "-o", "json").json["findings"][0]
+    assert "Invalid metric (from backend)" in f["message"]
+    assert f["command"] == "kubectl -n default get datadogmetric nginx-requests -o yaml"
+
+
+def test_keys_are_checked_by_presence_only() -> None:
+    r = explain("hpa-keys-missing", "-o", "json")
+    f = r.json["findings"][0]
+    assert "secret datadog/datadog has no key app-key" in f["message"]
+    assert f["command"] == "kubectl -n datadog describe secret datadog"
+
+
+def test_no_leader_points_at_the_leader_command() -> None:
+    f = explain("hpa-no-leader", "-o", "json").json["findings"][0]
+    assert f["command"] == "kubectl datadog leader" and "expired" in f["message"]
+
+
+def test_autoscaling_v1_annotation_is_read() -> None:
+    r = explain("hpa-autoscaling-v1", "-o", "json")
+    h = r.json["hpas"][0]
+    assert r.json["autoscalingVersion"] == "autoscaling/v1" and h["apiVersion"] == "autoscaling/v1"
+    assert h["metrics"][0]["target"] == {"type": "AverageValue", "value": "9"}
+    assert h["proposedReplicas"] == 275
+
+
+# --- summary mode (no NAME) ----------------------------------------------------------------------
+
+def test_summary_lists_every_hpa_with_external_metrics() -> None:
+    r = invoke_cli("hpa-explain", "-A", "-o", "json", scenario="hpa-summary")
+    assert r.exit_code == 0 and r.json["kind"] == "HpaExplanationList"
+    rows = {(h["namespace"], h["name"]): h["verdict"] for h in r.json["hpas"]}
+    assert rows == {("default", "nginxext"): "pinned-at-max", ("shop", "web"): "datadogmetric-mode-disabled"}
+
+
+def test_summary_respects_the_namespace() -> None:
+    r = invoke_cli("hpa-explain", "-n", "shop", "-o", "json", scenario="hpa-summary")
+    assert [h["name"] for h in r.json["hpas"]] == ["web"]
+
+
+def test_summary_empty_goes_to_stderr() -> None:
+    r = invoke_cli("hpa-explain", "-n", "kube-system", scenario="hpa-summary")
+    assert (r.exit_code, r.stdout) == (0, "")
+    assert r.stderr == "No HorizontalPodAutoscalers with External metrics found in the kube-system namespace.\n"
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_summary_golden(fmt: str, golden) -> None:
+    r = invoke_cli("hpa-explain", "-A", "-o", fmt, scenario="hpa-summary")
+    assert (r.exit_code, r.stderr) == (0, "")
+    golden.check(f"hpa_explain/summary.{fmt}", r.stdout)
+
+
+# --- goldens, exit codes, errors, hygiene --------------------------------------------------------
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("scenario", sorted(VERDICTS))
+def test_golden(scenario: str, fmt: str, golden) -> None:
+    r = explain(scenario, "-o", fmt)
+    assert (r.exit_code, r.stderr) == (0, "")
+    golden.check(f"hpa_explain/{scenario}.{fmt}", r.stdout)
+
+
+@pytest.mark.parametrize("scenario,fail_on,code", [
+    ("hpa-apiservice-missing", "error", 3),
+    ("hpa-apiservice-missing", "never", 0),
+    ("hpa-nginxext", "error", 0),
+    ("hpa-nginxext", "info", 3),  # pinned at max is an info finding
+    ("hpa-healthy", "info", 0),
+    ("hpa-bad-selector", "warning", 3),
+])
+def test_fail_on_exit_codes(scenario: str, fail_on: str, code: int) -> None:
+    assert explain(scenario, "--fail-on", fail_on).exit_code == code
+
+
+def test_hpa_not_found() -> None:
+    r = invoke_cli("hpa-explain", "nope", "-n", "default", scenario="hpa-nginxext")
+    assert r.exit_code == 1 and r.stdout == ""
+    assert r.stderr == ('error: horizontalpodautoscaler "nope" not found in the namespace "default" '
+                        "(list them with: kubectl get hpa -n default)\n")
+
+
+def test_hpa_without_external_metrics() -> None:
+    r = invoke_cli("hpa-explain", "api", "-n", "shop", scenario="hpa-summary")
+    assert r.exit_code == 1
+    assert r.stderr.startswith("error: hpa shop/api has no External metrics (it uses: Resource cpu)")
+
+
+def test_name_with_all_namespaces_is_a_usage_error() -> None:
+    r = invoke_cli("hpa-explain", "nginxext", "-A", scenario="hpa-nginxext")
+    assert r.exit_code == 2 and r.stderr.startswith("error: a NAME cannot be combined with -A")
+
+
+def test_bad_output_is_a_usage_error() -> None:
+    assert invoke_cli("hpa-explain", "-o", "xml", scenario="hpa-nginxext").exit_code == 2
+
+
+def test_unreachable_cluster() -> None:
+    from tests.fakes import FakeCluster
+
+    r = invoke_cli("hpa-explain", "nginxext", fake=FakeCluster.from_scenario("hpa-nginxext", unreachable=True))
+    assert r.exit_code == 1 and r.stderr.startswith("error: cannot reach the API server")
+
+
+def test_forbidden_secrets_and_apiservice_become_info_not_a_crash() -> None:
+    from tests.fakes import FakeCluster
+
+    fake = FakeCluster.from_scenario("hpa-nginxext")
+    fake.scenario = {**fake.scenario, "forbidden": [{"verb": "get", "resource": "secrets"},
+                                                     {"verb": "get", "resource": "apiservices.apiregistration.k8s.io"}]}
+    r = invoke_cli("hpa-explain", "nginxext", "-n", "default", "-o", "json", fake=fake)
+    assert r.exit_code == 0 and r.json["hpas"][0]["verdict"] == "pinned-at-max"
+    codes = [(f["code"], f["severity"]) for f in r.json["findings"]]
+    assert ("rbac-forbidden", "info") in codes
+
+
+@pytest.mark.parametrize("scenario", sorted(VERDICTS) + ["hpa-summary"])
+def test_read_only_and_no_secrets(scenario: str) -> None:
+    for fmt in ("table", "yaml"):
+        r = invoke_cli("hpa-explain", "-A", "-o", fmt, scenario=scenario)
+        assert writes(r.fake.calls) == []
+        for value in secret_values(scenario):
+            assert value not in r.stdout and value not in r.stderr
