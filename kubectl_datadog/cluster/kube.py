@@ -243,7 +243,7 @@ class KubeCluster:
             query.append(("tailLines", tail_lines))
         _, data = self._request("GET", f"/api/v1/namespaces/{namespace}/pods/{pod}/log", query=query,
                                 verb="get", resource="pods/log", namespace=namespace, name=pod,
-                                accept="text/plain")
+                                accept="*/*")  # the apiserver answers 406 to text/plain alone
         return data.decode("utf-8", "replace")
 
     def access(self, checks: Sequence[AccessCheck]) -> list[bool | None]:
