@@ -426,7 +426,9 @@ def _probe_findings(probe: Probe | None, pod: Pod, what: str) -> list[Finding]:
                         "use --no-exec to skip the Agents' own view" if what != "logs" else "use --no-logs to skip",
                         f"kubectl auth can-i {verb} {resource} -n {pod.namespace}")]
     if what == "logs":
-        return []  # no logs (a new container) is "unknown", not a problem
+        return [Finding("logs-unavailable", Severity.INFO, f"pod/{pod.namespace}/{pod.name}",
+                        f"could not read the Agent's log: {probe.problem}",
+                        "the tag-collector state stays unknown; use --no-logs to skip", probe.command)]
     return [Finding("exec-failed", Severity.INFO, f"pod/{pod.namespace}/{pod.name}",
                     f"could not read the Agent's {what}: {probe.problem}",
                     "use --no-exec to skip, or check the agent container", probe.command)]

@@ -1,0 +1,110 @@
+"""`env-check` on a real kube-apiserver: the kubernetes client, real RBAC (viewer/noexec/nosecrets),
+real exec and logs through kwok, EndpointSlices written by the real controllers."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.fakes import secret_values
+
+pytestmark = pytest.mark.e2e
+
+
+def run(c, *args, user="admin"):
+    r = c.run(["kubectl-datadog", "env-check", *args], user=user)
+    assert "Traceback" not in r.stderr, r.stderr
+    return r
+
+
+def run_json(c, *args, user="admin", code=0):
+    r = run(c, "-o", "json", *args, user=user)
+    assert r.returncode == code, (r.stdout[-3000:], r.stderr)
+    return json.loads(r.stdout)
+
+
+@pytest.mark.parametrize(("scenario", "code", "verdicts", "finding"), [
+    ("env-helm", 0, {"ok"}, None),
+    ("env-operator", 0, {"ok"}, None),
+    ("env-token-short", 3, {"error"}, "token-too-short"),
+    ("env-token-mismatch", 3, {"error"}, "token-mismatch"),
+    ("env-service-late", 3, {"error"}, "agent-service-links-missing"),
+    ("env-wrong-service-name", 3, {"error"}, "agent-dca-service-missing"),
+    ("env-no-endpoints", 3, {"error"}, "dca-service-selector-mismatch"),
+    ("env-wrong-port", 3, {"error"}, "dca-service-wrong-port"),
+    ("env-dca-disabled", 3, {"error"}, "agent-dca-disabled"),
+    ("env-two-installs", 3, {"ok", "error"}, "agent-dca-other-install"),
+])
+def test_verdicts_on_a_real_apiserver(e2e_cluster, scenario, code, verdicts, finding):
+    c = e2e_cluster(scenario)
+    doc = run_json(c, code=code)
+    assert {a["verdict"] for a in doc["agents"]} == verdicts
+    if finding:
+        assert finding in {f["code"] for f in doc["findings"]}
+    else:
+        assert doc["findings"] == []
+    # exec really ran through kwok (an Agent with the DCA disabled is not asked)
+    expected = {None} if scenario == "env-dca-disabled" else {"yes", "no"}
+    assert {a["connected"] for a in doc["agents"]} <= expected, doc["findings"]
+
+
+def test_healthy_endpoint_is_the_real_cluster_ip(e2e_cluster):
+    c = e2e_cluster("env-helm")
+    doc = run_json(c)
+    ip = c.cluster_ip("datadog", "datadog-cluster-agent")
+    assert {a["endpoint"]["url"] for a in doc["agents"]} == {f"https://{ip}:5005"}
+    assert {a["tagCollector"] for a in doc["agents"]} == {"connected"}
+    assert {a["token"] for a in doc["agents"]} == {"ok"}
+
+
+def test_restricted_users_get_findings_not_crashes(e2e_cluster):
+    c = e2e_cluster("env-helm")
+    viewer = run_json(c, user="viewer")  # no secrets, no pods/exec
+    codes = {f["code"]: f for f in viewer["findings"]}
+    assert "rbac-forbidden" in codes
+    msgs = [f["message"] for f in viewer["findings"] if f["code"] == "rbac-forbidden"]
+    assert any("cannot get secrets in the namespace datadog" in m for m in msgs)
+    assert any("pods/exec" in m for m in msgs)
+    assert {a["token"] for a in viewer["agents"]} == {"forbidden"}
+    nosecrets = run_json(c, user="nosecrets")
+    assert {a["connected"] for a in nosecrets["agents"]} == {"yes"}
+    r = run(c, "--fail-on", "warning", user="viewer")
+    assert r.returncode == 3
+
+
+def test_no_secret_value_in_any_output(e2e_cluster):
+    c = e2e_cluster("env-token-mismatch")
+    values = secret_values("env-token-mismatch")
+    for fmt in ("wide", "json", "yaml"):
+        r = run(c, "-o", fmt)
+        for v in values:
+            assert v not in r.stdout and v not in r.stderr
+
+
+def test_node_selection_and_wide_table(e2e_cluster):
+    c = e2e_cluster("env-helm")
+    r = run(c, "--node", "gke-test-default-pool-068cb9c0-wntj", "-o", "wide", "--no-headers")
+    assert r.returncode == 0, r.stderr
+    (line,) = [ln for ln in r.stdout.splitlines() if ln.startswith("gke-")]
+    assert line.split()[1] == "datadog-k4x2n" and "service-links" in line
+
+
+def test_through_real_kubectl_plugin_mechanism(e2e_cluster):
+    c = e2e_cluster("env-helm")
+    r = c.kubectl("datadog", "env-check", "--no-headers")
+    assert r.returncode == 0, r.stderr
+    rows = [ln.split() for ln in r.stdout.splitlines() if ln.startswith("gke-")]
+    assert [row[1] for row in rows] == ["datadog-9d5bl", "datadog-k4x2n"]
+    assert {row[-1] for row in rows} == {"ok"}
+
+
+def test_read_only_in_the_audit_log(e2e_cluster):
+    c = e2e_cluster("env-helm")
+    run(c, user="nosecrets")
+    events = c.audit_events(user="nosecrets")
+    assert events
+    bad = [(e["verb"], e.get("objectRef", {}).get("resource"), e.get("objectRef", {}).get("subresource"))
+           for e in events if e["verb"] not in ("get", "list", "watch")
+           and e.get("objectRef", {}).get("subresource") != "exec"]
+    assert bad == []
