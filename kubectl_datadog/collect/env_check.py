@@ -408,10 +408,9 @@ def collect_env_check(app: App, opts: EnvCheckOptions) -> EnvCheckSnapshot:
             if other:
                 namespaces.add(other)
 
-    got_tokens: dict[tuple[str, str, str], Fetched[Any]] = {}
     phase = gather({"tokens": lambda: _resolve_tokens(cluster, [*agent_refs.values(), *dca_refs.values()]),
                     "objects": lambda: _namespace_objects(cluster, namespaces)})
-    got_tokens = phase["tokens"].require()
+    got_tokens: dict[tuple[str, str, str], Fetched[Any]] = phase["tokens"].require()
     ns_objects = phase["objects"].require()
 
     probes = probe_agents(app, [p for _, p in chosen], opts, exec_enabled=app.opts.exec_allowed) \

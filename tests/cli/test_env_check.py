@@ -276,3 +276,21 @@ def test_progress_line_only_on_a_terminal() -> None:
     assert "checking" not in r.stdout
     few = invoke_cli("env-check", scenario="env-helm", stderr_isatty=True)  # 2 Agents: no progress line
     assert few.stderr == ""
+
+
+def _without_dca(scenario: str) -> FakeCluster:
+    sc = load_scenario(scenario)
+    objects = [o for o in sc.objects if not (o["kind"] == "Pod" and "cluster-agent" in o["metadata"]["name"])]
+    return FakeCluster(objects=objects, scenario=sc.config, source=sc)
+
+
+def test_agents_without_any_cluster_agent() -> None:
+    # DCA disabled on the Agents and none deployed: nothing to check, not a failure.
+    r = invoke_cli("env-check", "-o", "json", fake=_without_dca("env-dca-disabled"))
+    assert r.exit_code == 0, r.stdout
+    assert {a["verdict"] for a in r.json["agents"]} == {"dca-disabled"}
+    # DCA enabled on the Agents but none deployed: an error naming the namespace.
+    r = invoke_cli("env-check", "-o", "json", fake=_without_dca("env-helm"))
+    assert r.exit_code == 3
+    (f,) = [f for f in r.json["findings"] if f["code"] == "dca-not-found"]
+    assert f["object"] == "namespace/datadog" and f["severity"] == "error"
