@@ -725,7 +725,11 @@ def _live_link(hpa: Hpa, metric: ExternalMetric, live: LiveValue | None) -> tupl
         return Link("external-metrics-api", subject, UNKNOWN, "not read"), None, None
     if live.error is not None:
         err = live.error
-        exp = explain_message(err.message)
+        # The aggregator's own 503/404 bodies are terse ("service unavailable"); client-go, and so the
+        # HPA controller, words them as below: explain by status when the text says nothing.
+        canonical = {404: "the server could not find the requested resource",
+                     503: "the server is currently unable to handle the request"}.get(err.status or 0, "")
+        exp = explain_message(err.message) or explain_message(canonical)
         if err.kind == "forbidden":
             return Link("external-metrics-api", subject, UNKNOWN, "cannot read it (forbidden)"), _f(
                 "rbac-forbidden", subject, f"could not read the live value: {err.message}",
@@ -733,8 +737,9 @@ def _live_link(hpa: Hpa, metric: ExternalMetric, live: LiveValue | None) -> tupl
         code = {"not-found": "external-metric-not-found", "unavailable": "external-metrics-unavailable"}.get(
             err.kind, "external-metric-error")
         meaning = exp.meaning if exp else "the external metrics API returned an error"
-        return Link("external-metrics-api", subject, BROKEN, f"{err.status or ''} {err.message}".strip()), _f(
-            code, subject, f"the external metrics API answers {err.status or 'an error'}: {err.message} ({meaning})",
+        said = err.message if not canonical or canonical in err.message else f"{err.message}, i.e. \"{canonical}\""
+        return Link("external-metrics-api", subject, BROKEN, f"{err.status or ''} {said}".strip()), _f(
+            code, subject, f"the external metrics API answers {err.status or 'an error'}: {said} ({meaning})",
             exp.next_step if exp and exp.next_step else "check the Cluster Agent's logs for this metric", cmd), None
     if not live.items:
         return Link("external-metrics-api", subject, BROKEN, "empty answer"), _f(

@@ -1,0 +1,106 @@
+"""`hpa-explain` on a real kube-apiserver: the real HPA controller computes the HPA's status, the
+real aggregation layer serves (or fails to serve) external.metrics.k8s.io, the DatadogMetric CRD is
+served by the apiserver, RBAC is enforced."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def run(c, *args, user="admin"):
+    r = c.run(["kubectl-datadog", "hpa-explain", *args], user=user)
+    assert "Traceback" not in r.stderr
+    return r
+
+
+def run_json(c, *args, user="admin"):
+    r = run(c, *args, "-o", "json", user=user)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def test_seed_nginxext_arithmetic_on_the_real_hpa_controller(e2e_cluster):
+    c = e2e_cluster("hpa-nginxext")
+    r = run(c, "nginxext", "-n", "default")
+    assert r.returncode == 0, r.stderr
+    assert "value from Datadog   2472   (external metrics API)" in r.stdout
+    assert "2472 / 3 replicas = 824" in r.stdout and "ceil(2472 / 9) = 275" in r.stdout
+    assert "pinned at maxReplicas 3" in r.stdout
+    doc = run_json(c, "nginxext", "-n", "default")
+    hpa = doc["hpas"][0]
+    assert hpa["verdict"] == "pinned-at-max"
+    # the real HPA controller did the same arithmetic: its status says 824 per pod and TooManyReplicas
+    assert any(cond["reason"] == "TooManyReplicas" for cond in hpa["conditions"])
+    assert hpa["metrics"][0]["current"] == "824"
+    assert [f["code"] for f in doc["findings"]] == ["hpa-pinned-at-max"]
+    # kubectl itself shows the seed's 824/9 (avg)
+    got = c.kubectl("get", "hpa", "nginxext", "-n", "default")
+    assert "824/9 (avg)" in got.stdout
+
+
+def test_apiservice_missing_and_the_real_controller_error(e2e_cluster):
+    c = e2e_cluster("hpa-apiservice-missing")
+    doc = run_json(c, "nginxext", "-n", "default")
+    hpa = doc["hpas"][0]
+    assert hpa["verdict"] == "apiservice-missing"
+    assert [f["code"] for f in doc["findings"] if f["severity"] == "error"] == ["apiservice-missing"]
+    r = run(c, "nginxext", "-n", "default", "--fail-on", "error")
+    assert r.returncode == 3
+
+
+def test_dca_down_real_aggregator_unavailable(e2e_cluster):
+    c = e2e_cluster("hpa-dca-down")
+    doc = run_json(c, "nginxext", "-n", "default")
+    metric = doc["hpas"][0]["metrics"][0]
+    assert doc["hpas"][0]["verdict"] == "dca-not-ready"
+    assert metric["externalMetricsAPI"]["error"]["status"] == 503  # the real aggregator, no backend
+    live = next(lk for lk in metric["chain"] if lk["step"] == "external-metrics-api")
+    assert "the server is currently unable to handle the request" in live["detail"]
+
+
+@pytest.mark.parametrize(("scenario", "verdict"), [
+    ("hpa-dm", "steady"),
+    ("hpa-dm-error", "datadogmetric-error"),
+    ("hpa-dm-not-found", "datadogmetric-not-found"),
+])
+def test_datadogmetric_mode_on_the_real_crd(e2e_cluster, scenario, verdict):
+    c = e2e_cluster(scenario)
+    doc = run_json(c, "nginxext", "-n", "default")
+    assert doc["hpas"][0]["verdict"] == verdict
+    if verdict == "steady":
+        assert doc["findings"] == []
+        assert doc["hpas"][0]["metrics"][0]["arithmetic"]["value"] == 2472
+
+
+def test_summary_and_restricted_viewer(e2e_cluster):
+    c = e2e_cluster("hpa-nginxext")
+    r = run(c, "-A")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[0].split() == ["NAMESPACE", "NAME", "METRIC", "VALUE", "TARGET", "MINPODS",
+                                                "MAXPODS", "REPLICAS", "VERDICT"]
+    assert "nginxext" in r.stdout and "pinned-at-max" in r.stdout
+    # viewer: no secrets, no apiservices: those links become "could not check", the verdict stands
+    doc = run_json(c, "nginxext", "-n", "default", user="viewer")
+    assert doc["hpas"][0]["verdict"] == "pinned-at-max"
+    assert "rbac-forbidden" in {f["code"] for f in doc["findings"]}
+    assert all(f["severity"] != "error" for f in doc["findings"])
+
+
+def test_not_found_and_read_only(e2e_cluster):
+    c = e2e_cluster("hpa-nginxext")
+    r = run(c, "nope", "-n", "default")
+    assert r.returncode == 1 and 'horizontalpodautoscaler "nope" not found' in r.stderr
+    writes = [e for e in c.audit_events(user="admin") if e.get("verb") not in ("get", "list", "watch")
+              and "kubectl-datadog" in (e.get("userAgent") or "")]
+    assert writes == []
+
+
+def test_through_real_kubectl_plugin_mechanism(e2e_cluster):
+    c = e2e_cluster("hpa-nginxext")
+    r = c.run(["kubectl", "datadog", "hpa-explain", "nginxext", "-n", "default"])
+    assert r.returncode == 0, r.stderr
+    assert "ceil(2472 / 9) = 275" in r.stdout
