@@ -7,8 +7,7 @@ import click
 from kubectl_datadog.app import App
 from kubectl_datadog.cli_options import command_options
 from kubectl_datadog.collect.hpa_explain import collect_hpa_explain
-from kubectl_datadog.diagnose.hpa_explain import (TOLERANCE, Explained, HpaExplainReport, HpaReport, Link,
-                                                  MetricReport, explain)
+from kubectl_datadog.diagnose.hpa_explain import TOLERANCE, HpaExplainReport, HpaReport, Link, MetricReport, explain
 from kubectl_datadog.output.humanize import ago
 from kubectl_datadog.output.render import Column, Table, Text, View
 from kubectl_datadog.textformats.quantity import fmt_number
@@ -111,8 +110,8 @@ def hpa_view(report: HpaExplainReport, app: App, *, detailed: bool) -> View:
     ]
     chain_rows: list[tuple[str, Link]] = [(m.metric.name, lk) for m in h.metrics for lk in m.links]
     if len(h.metrics) == 1 or app.opts.output != "wide":
-        # one chain per metric is long; without -o wide show the first metric's chain up to its
-        # shared part plus each metric's own links
+        # The APIService/Service/Cluster Agent links are the same for every metric: show them once,
+        # then each metric's own links (-o wide repeats the whole chain per metric).
         seen: set[tuple[str, str, str]] = set()
         rows = []
         for name, lk in chain_rows:
@@ -192,5 +191,3 @@ def _tolerance(within: bool | None) -> str:
         return ""
     return f"   (within the {TOLERANCE} tolerance)" if within else f"   (beyond the {TOLERANCE} tolerance)"
 
-
-__all__ = ["hpa_explain", "hpa_view", "arithmetic_text", "Explained"]
