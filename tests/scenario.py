@@ -3,6 +3,8 @@ following `base:` overlays. Used by FakeCluster and by the real-cluster harness 
 
 from __future__ import annotations
 
+import copy
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,6 +58,12 @@ class Scenario:
 
 
 def load_scenario(name: str) -> Scenario:
+    """A fresh copy each call (tests mutate what they get); parsing is cached, it dominates test time."""
+    return copy.deepcopy(_load_scenario(name))
+
+
+@functools.lru_cache(maxsize=None)
+def _load_scenario(name: str) -> Scenario:
     directory = SCENARIOS / name
     if not directory.is_dir():
         raise FileNotFoundError(f"no scenario {name!r} in {SCENARIOS}")
@@ -68,7 +76,7 @@ def load_scenario(name: str) -> Scenario:
     own = load_objects(directory / "objects.yaml")
     if not config.get("base"):
         return Scenario(name, own, config, [directory])
-    base = load_scenario(config["base"])
+    base = _load_scenario(config["base"])
     removed = {(r.get("kind", ""), r.get("namespace", "") or "", r.get("name", "")) for r in config.get("remove") or []}
     replaced = {object_key(o) for o in own}
     objects = [o for o in base.objects
