@@ -254,6 +254,11 @@ def _status_findings(snap: LeaderSnapshot, lock: LockRecord) -> list[Finding]:
         return [Finding("exec-failed", Severity.INFO, subject,
                         f"could not read the leader's own status: {status.problem}",
                         "use --no-exec to skip, or grant pods/exec", status.command)]
+    if not status.stdout.strip():
+        # A cut stream can end with a success status and no output (seen with kwok): nothing was read.
+        return [Finding("exec-failed", Severity.INFO, subject,
+                        f"could not read the leader's own status: `{' '.join(status.argv)}` printed nothing "
+                        "(the exec stream may have been cut)", "run it again, or use --no-exec", status.command)]
     out: list[Finding] = []
     le = leader_election(status.stdout)
     if le is not None and le.status == "Failing":
