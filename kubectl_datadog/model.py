@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
@@ -68,6 +67,8 @@ class SecretValue:
 
     @property
     def fingerprint(self) -> str:
+        import hashlib  # only when a secret is actually read; keeps start-up light
+
         return "sha256:" + hashlib.sha256(self._value.encode()).hexdigest()[:8]
 
     def __eq__(self, other: object) -> bool:

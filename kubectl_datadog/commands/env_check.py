@@ -6,9 +6,9 @@ import click
 
 from kubectl_datadog.app import App
 from kubectl_datadog.cli_options import command_options, parse_duration
-from kubectl_datadog.collect.env_check import DEFAULT_MAX_CONCURRENCY, EnvCheckOptions, collect_env_check
-from kubectl_datadog.diagnose.env_check import AgentRow, EnvCheckReport, explain
-from kubectl_datadog.output.render import Column, Table, Text, View
+
+# collect.env_check's default (a test pins it): defined here so building the CLI stays light.
+DEFAULT_MAX_CONCURRENCY = 16
 
 
 def _since(ctx: click.Context, param: click.Parameter, value: str) -> int | None:
@@ -58,39 +58,8 @@ def env_check(app: App, pod: str | None, node: str | None, max_concurrency: int,
       kubectl datadog env-check --no-exec --fail-on warning
       kubectl datadog env-check -o json | jq '.agents[] | select(.verdict != "ok")'
     """
-    opts = EnvCheckOptions(pod=pod, node=node, max_concurrency=max_concurrency, since_seconds=since,
-                           tail_lines=None if tail == -1 else tail, logs=not no_logs)
-    snapshot = collect_env_check(app, opts)
-    report = explain(snapshot, now=app.now())
-    return app.finish(env_check_view(report, app))
 
+    from kubectl_datadog.views.env_check import run
 
-def _token_cell(r: AgentRow) -> str:
-    return r.token
+    return run(app, pod, node, max_concurrency, since, tail, no_logs)
 
-
-def env_check_view(report: EnvCheckReport, app: App) -> View:
-    columns = [
-        Column("NODE", lambda r: r.pod.node),
-        Column("AGENT", lambda r: r.pod.name),
-        Column("DCA-ENDPOINT", lambda r: r.endpoint.url),
-        Column("TOKEN", _token_cell),
-        Column("CONNECTED", lambda r: r.connected),
-        Column("VERDICT", lambda r: r.verdict),
-        Column("NAMESPACE", lambda r: r.pod.namespace, wide=True),
-        Column("CLUSTER-AGENT", lambda r: (r.dca_install.namespace + "/" + r.dca_install.dca_deployment)
-               if r.dca_install else None, wide=True),
-        Column("ENDPOINT-SOURCE", lambda r: r.endpoint.source, wide=True),
-        Column("SERVICE", lambda r: f"{r.endpoint.service.namespace}/{r.endpoint.service.name}"
-               if r.endpoint.service else None, wide=True),
-        Column("TOKEN-SOURCE", lambda r: r.token_ref.describe, wide=True),
-        Column("TAG-COLLECTOR", lambda r: r.tag_collector, wide=True),
-        Column("DCA-VERSION", lambda r: r.dca_version, wide=True),
-    ]
-    return View(
-        kind="EnvCheckReport",
-        data=report.to_dict(),
-        sections=[Table(columns, list(report.rows)), Text(f"Summary: {report.summary_line()}")],
-        findings=report.findings,
-        metadata={"context": app.cluster().context.name, "generatedAt": app.now()},
-    )

@@ -48,3 +48,36 @@ def test_commands_are_registered_statically() -> None:
     for path in PACKAGE.rglob("*.py"):
         text = path.read_text()
         assert "importlib.import_module" not in text and "__import__(" not in text, path
+
+
+def test_command_modules_stay_light() -> None:
+    # Building the CLI (so --help, --version and completion) must not import collection,
+    # diagnosis or rendering code: the command modules import their views inside their bodies.
+    heavy = ("kubectl_datadog.collect", "kubectl_datadog.diagnose", "kubectl_datadog.output",
+             "kubectl_datadog.views", "kubectl_datadog.textformats", "kubectl_datadog.objects")
+    for path in (PACKAGE / "commands").glob("*.py"):
+        tree = ast.parse(path.read_text())
+        top = [n for n in tree.body if isinstance(n, ast.ImportFrom) and n.module]
+        assert not [n.module for n in top if n.module.startswith(heavy)], path
+
+
+def test_cli_constants_match_the_collectors() -> None:
+    from kubectl_datadog.collect import env_check as collect_env, metamap as collect_map
+    from kubectl_datadog.commands import env_check, metamap
+    from kubectl_datadog.output import render
+
+    assert metamap.SOURCES == collect_map.SOURCES and metamap.MODES == collect_map.MODES
+    assert metamap.FORMATS == render.FORMATS
+    assert env_check.DEFAULT_MAX_CONCURRENCY == collect_env.DEFAULT_MAX_CONCURRENCY
+
+
+def test_building_the_cli_imports_no_stage_code() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, kubectl_datadog.cli; "
+            "bad = sorted(m for m in sys.modules if m.startswith(('kubectl_datadog.collect', "
+            "'kubectl_datadog.diagnose', 'kubectl_datadog.views', 'kubectl_datadog.output.render', "
+            "'kubernetes', 'tabulate', 'yaml'))); assert not bad, bad")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
