@@ -110,6 +110,7 @@ class Install:
     dca_container: str = DCA_CONTAINER
     settings: DcaSettings | None = None
     notes: tuple[str, ...] = ()  # what discovery could not resolve (e.g. a forbidden ConfigMap)
+    agents_searched: bool = True  # False when the command did not look for node Agents
 
     @property
     def label(self) -> str:
@@ -119,5 +120,5 @@ class Install:
         return {"namespace": self.namespace, "name": self.name, "flavor": self.flavor,
                 "clusterAgentDeployment": self.dca_deployment or None,
                 "clusterAgentPods": [p.name for p in self.dca_pods],
-                "nodeAgentPods": len(self.agent_pods),
+                "nodeAgentPods": len(self.agent_pods) if self.agents_searched else None,
                 "settings": self.settings.to_dict() if self.settings else None}

@@ -118,6 +118,8 @@ def discover(cluster: Cluster, *, namespace: str | None = None, dca_selector: st
     installs.sort(key=lambda i: (i.namespace, i.dca_deployment, i.name))
     if need_agents and not agent_selector:
         installs = _old_helm_agents(cluster, installs)
+    if not need_agents:
+        installs = [replace(i, agents_searched=False) for i in installs]
     return [_with_settings(cluster, i) for i in installs]
 
 
