@@ -22,6 +22,9 @@ VERDICTS = {
     "leader-forbidden": "unknown",
     "leader-rbac": "healthy",
     "leader-noexec": "healthy",
+    "leader-kind-mismatch": "healthy",
+    "leader-second-lock": "healthy",
+    "leader-status-failing": "healthy",
 }
 
 
@@ -113,3 +116,18 @@ def test_leader_flags_on_agents_and_rbac() -> None:
     codes = sorted(f["code"] for f in r.json["findings"])
     assert codes == ["agents-leader-election"] + ["dca-rbac-missing"] * 3
     assert any("watch events" in f["message"] for f in r.json["findings"])
+
+
+@pytest.mark.parametrize(("scenario", "codes"), [
+    ("leader-kind-mismatch", ["leader-lock-kind-mismatch"]),
+    ("leader-second-lock", ["leader-second-lock-active"]),
+    ("leader-status-failing", ["dca-leader-election-failing", "events-check-error"]),
+])
+def test_findings_beyond_the_verdict(scenario: str, codes: list[str]) -> None:
+    r = invoke_cli("leader", "-o", "json", scenario=scenario)
+    assert sorted(f["code"] for f in r.json["findings"]) == codes
+
+
+def test_kind_mismatch_reports_the_lock_that_holds_the_leadership() -> None:
+    r = invoke_cli("leader", "-o", "json", scenario="leader-kind-mismatch")
+    assert r.json["configuredLockKind"] == "Lease" and r.json["lock"]["kind"] == "ConfigMap"
