@@ -186,3 +186,15 @@ def test_broken_pipe_is_quiet(tmp_path: Path) -> None:
     script = ("import sys; sys.argv=['kubectl-datadog','--help']; from kubectl_datadog.cli import main; main()")
     proc = subprocess.run(f"{sys.executable} -c \"{script}\" | head -c 1", shell=True, capture_output=True, text=True)
     assert "Traceback" not in proc.stderr
+
+
+def test_failing_credential_plugin_stops_like_kubectl(tmp_path: Path) -> None:
+    # The kubernetes client only logs a failing exec plugin and goes on anonymously; we stop.
+    path = tmp_path / "config"
+    path.write_text(KUBECONFIG.replace("user: {token: not-a-real-token}",
+                                       f"user: {{exec: {{apiVersion: client.authentication.k8s.io/v1, "
+                                       f"command: {tmp_path}/missing-plugin, interactiveMode: Never}}}}"))
+    r = invoke_cli("leader", "--kubeconfig", str(path))
+    assert r.exit_code == ExitCode.ERROR
+    line = one_line_error(r.stderr)
+    assert line.startswith("error: the kubeconfig's credential plugin failed:") and "missing-plugin" in line
