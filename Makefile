@@ -28,8 +28,8 @@ e2e-binaries:
 e2e: install e2e-binaries
 	$(PY) -m pytest -q -m "e2e or krew" tests
 
-# Everything: unit tests, the real-cluster suite and the krew checks.
-test: install e2e-binaries
+# Everything: unit tests, the real-cluster suite (including the onefile binary, built first) and the krew checks.
+test: install e2e-binaries dist
 	KUBECTL_DATADOG_E2E_REQUIRED=1 $(PY) -m pytest -q tests
 
 clean:
