@@ -180,8 +180,8 @@ class KubeCluster:
         if status == 401:
             raise Unauthorized("the API server rejected the credentials (401 Unauthorized)",
                                hint="the token or certificate may have expired; log in again")
-        raise ApiError(f"{verb} {resource}: {status} {reason or ''} {message}".strip(), status=status,
-                       reason=reason)
+        detail = " ".join(part for part in (str(status), reason, message) if part)
+        raise ApiError(f"{verb} {resource}: {detail}", status=status, reason=reason)
 
     def _transport_error(self, exc: Exception) -> PluginError:
         text = _one_line(str(exc))
