@@ -20,9 +20,12 @@ from kubectl_datadog.objects import EnvVar, Pod, resolve_field
 
 # Operator and Helm >= 3.140 set agent.datadoghq.com/component; every Helm chart sets
 # app.kubernetes.io/component on the DCA; plain manifests from the docs use app=datadog-*.
-DCA_SELECTORS = ("agent.datadoghq.com/component=cluster-agent", "app.kubernetes.io/component=cluster-agent",
-                 "app=datadog-cluster-agent")
-AGENT_SELECTORS = ("agent.datadoghq.com/component=agent", "app.kubernetes.io/component=agent", "app=datadog-agent")
+# (label, its value on the DCA, its value on node Agents)
+KNOWN_LABELS = (("agent.datadoghq.com/component", "cluster-agent", "agent"),
+                ("app.kubernetes.io/component", "cluster-agent", "agent"),
+                ("app", "datadog-cluster-agent", "datadog-agent"))
+DCA_SELECTORS = tuple(f"{k}={dca}" for k, dca, _ in KNOWN_LABELS)
+AGENT_SELECTORS = tuple(f"{k}={agent}" for k, _, agent in KNOWN_LABELS)
 
 
 def _dca_container(pod: Pod) -> str:
@@ -76,15 +79,26 @@ def discover(cluster: Cluster, *, namespace: str | None = None, dca_selector: st
              agent_selector: str = "", need_agents: bool = True) -> list[Install]:
     """Every install visible with these filters, sorted. Raises what the pod lists raise
     (e.g. Forbidden to list pods: without pods nothing can be checked)."""
-    dca_sels = (dca_selector,) if dca_selector else DCA_SELECTORS
-    agent_sels = ((agent_selector,) if agent_selector else AGENT_SELECTORS) if need_agents else ()
-    calls = {f"dca:{s}": (lambda s=s: list(cluster.list(PODS, namespace, label_selector=s))) for s in dca_sels}
-    calls.update({f"agent:{s}": (lambda s=s: list(cluster.list(PODS, namespace, label_selector=s)))
-                  for s in agent_sels})
-    got = gather(calls)
-    dca_pods = _unique(o for k, f in got.items() if k.startswith("dca:") for o in f.require())
-    agent_pods = [p for p in _unique(o for k, f in got.items() if k.startswith("agent:") for o in f.require())
-                  if p.container(AGENT_CONTAINER) or agent_selector]
+    if need_agents and not dca_selector and not agent_selector:
+        # One set-based list per known label answers for both kinds of pod: 3 requests, not 6.
+        calls = {k: (lambda k=k, d=d, a=a: list(cluster.list(PODS, namespace, label_selector=f"{k} in ({d},{a})")))
+                 for k, d, a in KNOWN_LABELS}
+        got = gather(calls)
+        objs = [(k, o) for k, f in got.items() for o in f.require()]
+        role = {k: (d, a) for k, d, a in KNOWN_LABELS}
+        dca_objs = [o for k, o in objs if (o.get("metadata") or {}).get("labels", {}).get(k) == role[k][0]]
+        agent_objs = [o for k, o in objs if (o.get("metadata") or {}).get("labels", {}).get(k) == role[k][1]]
+    else:
+        dca_sels = (dca_selector,) if dca_selector else DCA_SELECTORS
+        agent_sels = ((agent_selector,) if agent_selector else AGENT_SELECTORS) if need_agents else ()
+        calls = {f"dca:{s}": (lambda s=s: list(cluster.list(PODS, namespace, label_selector=s))) for s in dca_sels}
+        calls.update({f"agent:{s}": (lambda s=s: list(cluster.list(PODS, namespace, label_selector=s)))
+                      for s in agent_sels})
+        got = gather(calls)
+        dca_objs = [o for k, f in got.items() if k.startswith("dca:") for o in f.require()]
+        agent_objs = [o for k, f in got.items() if k.startswith("agent:") for o in f.require()]
+    dca_pods = _unique(dca_objs)
+    agent_pods = [p for p in _unique(agent_objs) if p.container(AGENT_CONTAINER) or agent_selector]
     dca_names = {(p.namespace, p.name) for p in dca_pods}
     agent_pods = [p for p in agent_pods if (p.namespace, p.name) not in dca_names]
 

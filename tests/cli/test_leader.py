@@ -131,3 +131,19 @@ def test_findings_beyond_the_verdict(scenario: str, codes: list[str]) -> None:
 def test_kind_mismatch_reports_the_lock_that_holds_the_leadership() -> None:
     r = invoke_cli("leader", "-o", "json", scenario="leader-kind-mismatch")
     assert r.json["configuredLockKind"] == "Lease" and r.json["lock"]["kind"] == "ConfigMap"
+
+
+def test_discovery_costs_three_pod_lists_with_set_based_selectors() -> None:
+    r = invoke_cli("leader", "--no-exec", scenario="helm")
+    lists = sorted(c.detail for c in r.fake.calls if c.verb == "list" and c.resource == "pods")
+    assert lists == ["agent.datadoghq.com/component in (cluster-agent,agent)|",
+                     "app in (datadog-cluster-agent,datadog-agent)|",
+                     "app.kubernetes.io/component in (cluster-agent,agent)|"]
+
+
+def test_custom_selectors_are_used_as_given() -> None:
+    r = invoke_cli("leader", "--no-exec", "--dca-selector", "app=datadog-cluster-agent", "-o", "json",
+                   scenario="helm")
+    assert r.json["verdict"] == "healthy"
+    lists = {c.detail for c in r.fake.calls if c.verb == "list" and c.resource == "pods"}
+    assert "app=datadog-cluster-agent|" in lists and "agent.datadoghq.com/component=agent|" in lists
