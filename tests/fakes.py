@@ -28,6 +28,7 @@ class Call:
     namespace: str | None = None
     name: str | None = None
     detail: str = ""
+    metadata_only: bool = False  # a list that asked for metadata only (Cluster.list(metadata_only=True))
 
 
 def _key(api_version: str, kind: str) -> tuple[str, str]:
@@ -94,9 +95,13 @@ class FakeCluster:
         return None
 
     def list(self, resource: Resource, namespace: str | None = None, *, label_selector: str = "",
-             field_selector: str = "", page_size: int = 500) -> Iterator[dict[str, Any]]:
+             field_selector: str = "", page_size: int = 500,
+             metadata_only: bool = False) -> Iterator[dict[str, Any]]:
+        # metadata_only: the whole objects are returned (allowed by the protocol); callers read
+        # only their metadata.
         self._check_reachable()
-        self._record(Call("list", resource.display, namespace, None, f"{label_selector}|{field_selector}"))
+        self._record(Call("list", resource.display, namespace, None, f"{label_selector}|{field_selector}",
+                          metadata_only))
         self._check_allowed("list", resource.display, namespace)
         labels_ok = parse_label_selector(label_selector)
         fields_ok = parse_field_selector(field_selector)

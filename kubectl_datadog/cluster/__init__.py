@@ -121,9 +121,14 @@ class Cluster(Protocol):
         """One object, or None when it does not exist (404)."""
 
     def list(self, resource: Resource, namespace: str | None = None, *, label_selector: str = "",
-             field_selector: str = "", page_size: int = 500) -> Iterator[dict[str, Any]]:
+             field_selector: str = "", page_size: int = 500,
+             metadata_only: bool = False) -> Iterator[dict[str, Any]]:
         """Every matching object, fetched page by page (`limit`/`continue`) so a caller that
-        reduces items as they come keeps memory proportional to one page."""
+        reduces items as they come keeps memory proportional to one page.
+
+        metadata_only: the caller reads only `metadata` (e.g. node names); the server may then
+        send PartialObjectMetadata items (no spec/status), which are much smaller to transfer
+        and decode. Implementations may still return whole objects."""
 
     def get_raw(self, path: str, query: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
         """GET an arbitrary API path (aggregated APIs, discovery). 404 raises NotFound."""

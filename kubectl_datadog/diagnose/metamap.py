@@ -12,6 +12,7 @@ Differences (`--source both`), one row per pod (or node) that differs:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterator, NamedTuple, Sequence, overload
 
 from kubectl_datadog.collect.metamap import MetamapSnapshot
 from kubectl_datadog.model import Finding, Severity, sort_findings
@@ -21,12 +22,39 @@ MAX_POD_FINDINGS = 20  # the diff table lists every pod; findings stay readable 
 _NODE_WARNING_PREFIX = "Node "
 
 
-@dataclass(frozen=True)
-class MapRow:
+class MapRow(NamedTuple):
+    """One table row. A tuple, not a dataclass: there is one per pod (100,000 on a big cluster)."""
+
     node: str
     namespace: str
     pod: str
     services: tuple[str, ...]
+
+
+class MapRows(Sequence[MapRow]):
+    """The map's rows, sorted like the DCA prints them, produced as they are read: -o json/yaml
+    never read them, and a table reads them once, so they are not kept in memory."""
+
+    def __init__(self, m: MetaMap) -> None:
+        self._map = m
+
+    def __iter__(self) -> Iterator[MapRow]:
+        return map(MapRow._make, self._map.rows())
+
+    def __bool__(self) -> bool:
+        return bool(self._map.nodes)  # every node gives at least one row
+
+    def __len__(self) -> int:
+        return sum(sum(len(pods) for pods in nss.values()) or 1 for nss in self._map.nodes.values())
+
+    @overload
+    def __getitem__(self, index: int) -> MapRow: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[MapRow]: ...
+
+    def __getitem__(self, index: int | slice) -> MapRow | list[MapRow]:
+        return list(self)[index]
 
 
 @dataclass(frozen=True)
@@ -51,8 +79,8 @@ class MetamapReport:
     differences: tuple[DiffRow, ...]
     findings: tuple[Finding, ...]
 
-    def rows(self) -> list[MapRow]:
-        return [MapRow(*r) for r in self.map.rows()]
+    def rows(self) -> MapRows:
+        return MapRows(self.map)
 
     def to_dict(self) -> dict[str, object]:
         snap = self.snapshot

@@ -15,6 +15,9 @@ from typing import Any, Callable, Sequence, TextIO
 from kubectl_datadog.model import Finding
 from kubectl_datadog.output.humanize import NONE, rfc3339
 
+_encode_str = json.encoder.encode_basestring  # json.dumps's own (C) string encoder for ensure_ascii=False
+_INF = float("inf")
+
 API_VERSION = "kubectl-datadog/v1alpha1"
 FORMATS = ("table", "wide", "json", "yaml")
 
@@ -54,6 +57,15 @@ class View:
 
 def to_plain(value: Any) -> Any:
     """Dataclasses, enums, datetimes and tuples to JSON-able values (numbers stay numbers)."""
+    # Exact str/int/dict/list first: a report can hold hundreds of thousands of them (metamap)
+    # and none has a to_dict; subclasses (str enums...) take the general path below.
+    kind = type(value)
+    if kind is str or kind is int or value is None or kind is bool or kind is float:
+        return value
+    if kind is dict:
+        return {k if type(k) is str else str(k): to_plain(v) for k, v in value.items()}
+    if kind is list:
+        return [v if type(v) is str else to_plain(v) for v in value]
     if hasattr(value, "to_dict"):
         return to_plain(value.to_dict())
     if isinstance(value, dict):
@@ -79,6 +91,73 @@ def document(view: View) -> dict[str, Any]:
     return doc
 
 
+class _NotPlain(Exception):
+    pass
+
+
+def json_text(doc: Any) -> str:
+    """`json.dumps(doc, indent=2, ensure_ascii=False)`, byte for byte, for documents made of
+    dicts with str keys, lists, str, int, finite floats, bools and None; anything else goes to
+    json.dumps itself. The standard library only has a C encoder for indent=None: with an indent
+    it runs its pure-Python one, ~7 µs per value, which was a quarter of `metamap -o json`'s
+    wall time at 100,000 pods. This writer emits the same text with about half the work."""
+    parts: list[str] = []
+    try:
+        _emit(doc, "\n", parts.append)
+    except (_NotPlain, RecursionError):
+        return json.dumps(doc, indent=2, ensure_ascii=False)
+    return "".join(parts)
+
+
+def _emit(value: Any, newline: str, add: Callable[[str], object]) -> None:
+    """Append the JSON text of `value`; `newline` is "\n" plus the current indentation."""
+    kind = type(value)
+    if kind is str:
+        add(_encode_str(value))
+    elif kind is dict:
+        if not value:
+            add("{}")
+            return
+        inner = newline + "  "
+        sep = "{" + inner
+        for k, v in value.items():
+            if type(k) is not str:
+                raise _NotPlain
+            if type(v) is str:
+                add(sep + _encode_str(k) + ": " + _encode_str(v))
+            else:
+                add(sep + _encode_str(k) + ": ")
+                _emit(v, inner, add)
+            sep = "," + inner
+        add(newline + "}")
+    elif kind is list or kind is tuple:
+        if not value:
+            add("[]")
+            return
+        inner = newline + "  "
+        sep = "[" + inner
+        for v in value:
+            if type(v) is str:
+                add(sep + _encode_str(v))
+            else:
+                add(sep)
+                _emit(v, inner, add)
+            sep = "," + inner
+        add(newline + "]")
+    elif value is None:
+        add("null")
+    elif value is True:
+        add("true")
+    elif value is False:
+        add("false")
+    elif kind is int:
+        add(int.__repr__(value))
+    elif kind is float and value == value and value not in (_INF, -_INF):
+        add(float.__repr__(value))
+    else:
+        raise _NotPlain
+
+
 def _cell(value: object) -> str:
     if value is None or value == "":
         return NONE
@@ -91,7 +170,7 @@ def _cell(value: object) -> str:
 
 def render(view: View, fmt: str, out: TextIO, err: TextIO, *, no_headers: bool = False) -> None:
     if fmt == "json":
-        out.write(json.dumps(document(view), indent=2, ensure_ascii=False) + "\n")
+        out.write(json_text(document(view)) + "\n")
         return
     if fmt == "yaml":
         import yaml

@@ -58,8 +58,19 @@ class MetaMap:
         self.nodes.setdefault(sys.intern(node), {})
 
     def add(self, node: str, namespace: str, pod: str, service: str) -> None:
-        pods = self.nodes.setdefault(sys.intern(node), {}).setdefault(sys.intern(namespace), {})
-        pods.setdefault(pod, set()).add(sys.intern(service))
+        # Called once per endpoint (100,000 times on a large cluster): look up before creating,
+        # and intern a node or namespace only when it becomes a key.
+        by_ns = self.nodes.get(node)
+        if by_ns is None:
+            by_ns = self.nodes[sys.intern(node)] = {}
+        pods = by_ns.get(namespace)
+        if pods is None:
+            pods = by_ns[sys.intern(namespace)] = {}
+        services = pods.get(pod)
+        if services is None:
+            pods[pod] = {sys.intern(service)}
+        else:
+            services.add(sys.intern(service))
 
     def services(self, node: str, namespace: str, pod: str) -> set[str]:
         return self.nodes.get(node, {}).get(namespace, {}).get(pod, set())

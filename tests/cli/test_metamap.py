@@ -302,3 +302,14 @@ def test_read_only_and_no_secrets(scenario: str) -> None:
 def test_help_mentions_dca_text() -> None:
     r = invoke_cli("metamap", "--help")
     assert r.exit_code == 0 and "dca-text" in r.stdout and "--source" in r.stdout
+
+
+def test_nodes_are_listed_metadata_only_and_the_collector_is_back_on() -> None:
+    import gc
+
+    assert gc.isenabled()
+    r = invoke_cli("metamap", "-o", "json", scenario="metamap-seed")
+    lists = {(c.resource, c.metadata_only) for c in r.fake.calls if c.verb == "list"}
+    assert ("nodes", True) in lists  # only the names are read
+    assert {m for res, m in lists if res != "nodes"} == {False}  # the endpoints are read in full
+    assert gc.isenabled()  # paused only while the lists are reduced

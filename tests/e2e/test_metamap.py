@@ -124,3 +124,20 @@ def test_restricted_users(e2e_cluster) -> None:
     doc = json.loads(r.stdout)
     assert [(f["code"], f["object"]) for f in doc["findings"]] == [("rbac-forbidden", "metamap/nodes")]
     assert doc["summary"] == {"nodes": 2, "pods": 8}
+
+
+def test_metadata_only_list_on_the_real_apiserver(e2e_cluster) -> None:
+    """Cluster.list(metadata_only=True), which metamap uses for node names, gets the server's
+    PartialObjectMetadataList: the same names, page by page, without spec or status."""
+    from kubectl_datadog.cluster import NODES
+    from kubectl_datadog.cluster.kube import KubeCluster
+
+    c = e2e_cluster("metamap-seed")
+    kc = KubeCluster(kubeconfig=str(c.kubeconfig("admin")))
+    full = list(kc.list(NODES, page_size=1))
+    meta = list(kc.list(NODES, page_size=1, metadata_only=True))
+    assert len(full) >= 2  # more than one page
+    assert [o["metadata"]["name"] for o in meta] == [o["metadata"]["name"] for o in full]
+    assert {o["kind"] for o in meta} == {"PartialObjectMetadata"}
+    assert not [o for o in meta if "status" in o or "spec" in o]
+    assert all("status" in o for o in full)

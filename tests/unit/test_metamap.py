@@ -231,3 +231,22 @@ def _map(*entries: tuple[str, str, str, str], nodes: tuple[str, ...] = ()) -> Me
 def test_compare(api: MetaMap, dca: MetaMap, api_nodes: frozenset | None, not_ready: set, diffs: list) -> None:
     rows = compare(api, dca, api_nodes=api_nodes, not_ready=not_ready)
     assert [(r.pod, r.difference) for r in rows] == diffs
+
+
+def test_report_rows_are_the_maps_rows_read_lazily() -> None:
+    from kubectl_datadog.diagnose.metamap import MapRow, MapRows
+
+    m = MetaMap()
+    m.add_node("empty")
+    m.add("n2", "ns", "b", "s2")
+    m.add("n2", "ns", "a", "s1")
+    m.add("n2", "ns", "a", "s0")
+    m.add("n1", "kube-system", "dns", "kube-dns")
+    rows = MapRows(m)
+    expected = [MapRow("empty", "", "", ()), MapRow("n1", "kube-system", "dns", ("kube-dns",)),
+                MapRow("n2", "ns", "a", ("s0", "s1")), MapRow("n2", "ns", "b", ("s2",))]
+    assert list(rows) == expected and list(rows) == expected  # iterable more than once
+    assert len(rows) == 4 and bool(rows) and rows[1].pod == "dns" and rows[-1] == expected[-1]
+    m.add("n1", "kube-system", "dns2", "kube-dns")  # produced when read, from the map as it is
+    assert len(rows) == 5 and [r.pod for r in rows][:3] == ["", "dns", "dns2"]
+    assert not MapRows(MetaMap())
