@@ -1,6 +1,6 @@
 """Collect what `env-check` needs: every install's node Agents and Cluster Agent, the Services and
 EndpointSlices of their namespaces, the auth-token Secrets (reduced to SecretValues at once), and,
-per Agent with bounded concurrency, its `agent status`, its real `env` and its log.
+per Agent with bounded concurrency, its `agent status` and real `env` (one exec) and its log.
 
 Several installs: unlike `leader`, env-check checks every install it finds (each Agent against the
 DCA of its own install), because "two installs in one cluster" is one of the things it must judge;
@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from kubectl_datadog.app import App
 from kubectl_datadog.cluster import ENDPOINTSLICES, PODS, SECRETS, SERVICES, Cluster
 from kubectl_datadog.collect import Fetched, gather
-from kubectl_datadog.collect.exec import run_agent_cli
+from kubectl_datadog.collect.exec import ExecOutcome, new_marker, run_agent_cli, run_agent_status_and_env
 from kubectl_datadog.collect.install import agent_env, dca_env, discover, pick_install
 from kubectl_datadog.errors import Forbidden, NotFound, PluginError
 from kubectl_datadog.install import AGENT_CONTAINER, Install
@@ -271,21 +271,37 @@ class _Progress:
             self.app.err.flush()
 
 
-def _exec_probe(cluster: Cluster, pod: Pod, argv: list[str], timeout: float | None) -> tuple[str, Probe]:
-    if argv[0] == "agent":
-        outcome = run_agent_cli(cluster, pod, argv[1:], timeout=timeout)
-        if outcome.forbidden is not None:
-            return "", Probe(False, "exec is forbidden", outcome.forbidden, outcome.command)
-        return (outcome.stdout if outcome.ok else ""), Probe(outcome.ok, outcome.problem, None, outcome.command)
-    command = f"kubectl -n {pod.namespace} exec {pod.name} -c {AGENT_CONTAINER} -- {' '.join(argv)}"
+def _outcome_probe(outcome: ExecOutcome) -> tuple[str, Probe]:
+    if outcome.forbidden is not None:
+        return "", Probe(False, "exec is forbidden", outcome.forbidden, outcome.command)
+    return (outcome.stdout if outcome.ok else ""), Probe(outcome.ok, outcome.problem, None, outcome.command)
+
+
+def _env_outcome(cluster: Cluster, pod: Pod, timeout: float | None) -> ExecOutcome:
+    name, argv = f"{pod.namespace}/{pod.name}", ("env",)
     try:
-        result = cluster.exec(pod.namespace, pod.name, AGENT_CONTAINER, argv, timeout=timeout)
+        return ExecOutcome(name, AGENT_CONTAINER, argv,
+                           cluster.exec(pod.namespace, pod.name, AGENT_CONTAINER, argv, timeout=timeout))
     except Forbidden as exc:
-        return "", Probe(False, "exec is forbidden", exc, command)
-    if result.ok:
-        return result.stdout, Probe(True, "", None, command)
-    problem = result.error or f"exited {result.exit_code}"
-    return "", Probe(False, f"`{' '.join(argv)}`: {problem}", None, command)
+        return ExecOutcome(name, AGENT_CONTAINER, argv, None, exc)
+
+
+def _exec_probes(cluster: Cluster, pod: Pod, timeout: float | None, no_shell: set[str],
+                 marker: str) -> tuple[tuple[str, Probe], tuple[str, Probe]]:
+    """The Agent's `agent status` and `env`: one exec through /bin/sh; two when its image has no
+    shell (remembered per image, so a shell-less fleet pays the failed try about once)."""
+    c = pod.container(AGENT_CONTAINER)
+    image = c.image if c else ""
+    if image not in no_shell:
+        both = run_agent_status_and_env(cluster, pod, timeout, marker)
+        if both is not None:
+            return _outcome_probe(both[0]), _outcome_probe(both[1])
+        no_shell.add(image)
+    status = run_agent_cli(cluster, pod, ["status"], timeout=timeout)
+    if status.forbidden is not None:  # the same verb on the same pod: do not ask twice
+        return _outcome_probe(status), _outcome_probe(ExecOutcome(status.pod, AGENT_CONTAINER, ("env",), None,
+                                                                  status.forbidden))
+    return _outcome_probe(status), _outcome_probe(_env_outcome(cluster, pod, timeout))
 
 
 def _log_probe(cluster: Cluster, pod: Pod, since: int | None, tail: int | None) -> tuple[str, Probe]:
@@ -302,33 +318,43 @@ def _log_probe(cluster: Cluster, pod: Pod, since: int | None, tail: int | None) 
 
 
 def probe_agents(app: App, pods: list[Pod], opts: EnvCheckOptions, *, exec_enabled: bool) -> dict[str, AgentProbes]:
-    """Run each running Agent's reads (status, env, logs) as separate tasks on a pool of
-    `max_concurrency` workers, so at most that many execs/log streams are open at once."""
+    """Per running Agent, one exec task (`agent status` and `env`, see _exec_probes) and one log
+    task, on a pool of `max_concurrency` workers: at most that many execs/log streams are open at
+    once. Each result is parsed in its worker, so no raw output (the env holds secrets) is kept."""
     cluster = app.cluster()
     timeout = app.opts.request_timeout
-    tasks: list[tuple[str, str, Callable[[], tuple[str, Probe]]]] = []
+    no_shell: set[str] = set()
+    marker = new_marker()
+    tasks: list[tuple[str, Callable[[], dict[str, Any]]]] = []
+
+    def exec_task(pod: Pod) -> dict[str, Any]:
+        (status_text, status_probe), (env_text, env_probe) = _exec_probes(cluster, pod, timeout, no_shell, marker)
+        return {"status": dca_status(status_text) if status_probe.ok else None, "status_probe": status_probe,
+                "env": process_env(env_text) if env_probe.ok else None, "env_probe": env_probe}
+
+    def log_task(pod: Pod) -> dict[str, Any]:
+        text, probe = _log_probe(cluster, pod, opts.since_seconds, opts.tail_lines)
+        return {"log": tag_collector_log(text) if probe.ok else None, "log_probe": probe}
+
     for pod in pods:
         if pod.phase != "Running" or pod.deleting:
             continue
         key = f"{pod.namespace}/{pod.name}"
         if exec_enabled:
-            tasks.append((key, "status", lambda p=pod: _exec_probe(cluster, p, ["agent", "status"], timeout)))
-            tasks.append((key, "env", lambda p=pod: _exec_probe(cluster, p, ["env"], timeout)))
+            tasks.append((key, lambda p=pod: exec_task(p)))
         if opts.logs:
-            tasks.append((key, "logs", lambda p=pod: _log_probe(cluster, p, opts.since_seconds, opts.tail_lines)))
-    agents = len({k for k, _, _ in tasks})
-    progress = _Progress(app, agents, app.err_is_terminal and agents >= PROGRESS_MIN_AGENTS)
+            tasks.append((key, lambda p=pod: log_task(p)))
     remaining: dict[str, int] = {}
-    for key, _, _ in tasks:
+    for key, _ in tasks:
         remaining[key] = remaining.get(key, 0) + 1
-    results: dict[tuple[str, str], tuple[str, Probe]] = {}
+    progress = _Progress(app, len(remaining), app.err_is_terminal and len(remaining) >= PROGRESS_MIN_AGENTS)
+    results: dict[str, dict[str, Any]] = {key: {} for key in remaining}
     lock = threading.Lock()
 
-    def run(key: str, what: str, fn: Callable[[], tuple[str, Probe]]) -> None:
-        text, probe = fn()
-        # Parse right away so raw output (which holds env secrets) is not kept for hundreds of pods.
+    def run(key: str, fn: Callable[[], dict[str, Any]]) -> None:
+        got = fn()
         with lock:
-            results[(key, what)] = (text, probe)
+            results[key].update(got)
             remaining[key] -= 1
             finished = remaining[key] == 0
         if finished:
@@ -341,19 +367,7 @@ def probe_agents(app: App, pods: list[Pod], opts: EnvCheckOptions, *, exec_enabl
                     fut.result()
     finally:
         progress.close()
-
-    out: dict[str, AgentProbes] = {}
-    for key in remaining:
-        status_text, status_probe = results.get((key, "status"), ("", None))  # type: ignore[arg-type]
-        env_text, env_probe = results.get((key, "env"), ("", None))  # type: ignore[arg-type]
-        log_text, log_probe = results.get((key, "logs"), ("", None))  # type: ignore[arg-type]
-        out[key] = AgentProbes(
-            status=dca_status(status_text) if status_probe is not None and status_probe.ok else None,
-            status_probe=status_probe,
-            env=process_env(env_text) if env_probe is not None and env_probe.ok else None, env_probe=env_probe,
-            log=tag_collector_log(log_text) if log_probe is not None and log_probe.ok else None,
-            log_probe=log_probe)
-    return out
+    return {key: AgentProbes(**fields) for key, fields in results.items()}
 
 
 # --- the whole collection ---------------------------------------------------------------------

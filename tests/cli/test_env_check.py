@@ -3,18 +3,74 @@ exit codes, secrets never shown, bounded concurrency and the progress line."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import tempfile
 import threading
 import time
+import weakref
+from pathlib import Path
 from typing import Any, Sequence
 
 import pytest
 
 from kubectl_datadog.cluster import ExecResult
 from tests.conftest import invoke_cli
-from tests.fakes import FakeCluster, secret_values, writes
+from tests.fakes import Call, FakeCluster, secret_values, writes
 from tests.scenario import load_scenario
 
 FORMATS = ["table", "wide", "json", "yaml"]
+STANDIN = Path(__file__).resolve().parents[1] / "e2e" / "harness" / "standins" / "fixture-exec"
+
+
+def standins(path_dir: Path) -> Path:
+    """A PATH directory with `agent` and `env` as the e2e harness's fixture stand-in."""
+    path_dir.mkdir(parents=True, exist_ok=True)
+    for name in ("agent", "env"):
+        (path_dir / name).symlink_to(STANDIN)
+    return path_dir
+
+
+def run_in_shell(argv: Sequence[str], fixture_dir: Path, path_dir: Path) -> ExecResult:
+    """Run a `/bin/sh -c SCRIPT` exec for real, with `agent` and `env` as the e2e harness's stand-ins
+    (they print fixture_dir's <key>.out/.err and exit with <key>.rc), like an Agent container."""
+    r = subprocess.run(list(argv), env={"PATH": str(path_dir), "DD_FIXTURE_DIR": str(fixture_dir)},
+                       capture_output=True, text=True, timeout=30)
+    return ExecResult(r.stdout, r.stderr, r.returncode, "" if r.returncode == 0 else
+                      f"command terminated with exit code {r.returncode}")
+
+
+class ShellFake(FakeCluster):
+    """A FakeCluster whose Agent containers have /bin/sh (as the real images do): a `/bin/sh -c`
+    exec runs the real shell over the pod's exec fixtures; everything else is FakeCluster's."""
+
+    def __init__(self, *a: Any, tmp: Path, **kw: Any) -> None:
+        super().__init__(*a, **kw)
+        self.tmp = tmp
+        standins(tmp / "bin")
+
+    @classmethod
+    def of(cls, scenario: str, tmp: Path) -> "ShellFake":
+        sc = load_scenario(scenario)
+        return cls(objects=sc.objects, scenario=sc.config, source=sc, tmp=tmp)
+
+    def exec(self, namespace: str, pod: str, container: str, argv: Sequence[str],
+             timeout: float | None = None) -> ExecResult:
+        if argv[0] != "/bin/sh":
+            return super().exec(namespace, pod, container, argv, timeout)
+        self._check_reachable()
+        self._record(Call("create", "pods/exec", namespace, pod, " ".join(argv)))
+        self._check_allowed("create", "pods/exec", namespace, pod)
+        if self.get_quiet(namespace, pod) is None:
+            return ExecResult("", "", None, f'pod "{pod}" not found (it may have been deleted)')
+        fixtures = self.tmp / namespace / pod
+        fixtures.mkdir(parents=True, exist_ok=True)
+        for key in ("agent_status", "env"):
+            for suffix in ("out", "err", "rc"):
+                found = self.source.pod_file(namespace, pod, "exec", f"{key}.{suffix}") if self.source else None
+                if found is not None:
+                    shutil.copyfile(found, fixtures / f"{key}.{suffix}")
+        return run_in_shell(argv, fixtures, self.tmp / "bin")
 
 # scenario -> (exit code with the default --fail-on error, per-Agent verdicts, finding codes that must be present)
 CASES: dict[str, tuple[int, set[str], set[str]]] = {
@@ -126,15 +182,38 @@ def test_healthy_without_exec_predicts_the_service_link_endpoint() -> None:
     assert not any(c.resource in ("pods/exec", "pods/log") for c in r.fake.calls)
 
 
-def test_exec_reads_status_env_and_logs_of_every_agent() -> None:
-    r = invoke_cli("env-check", "--tail", "50", "--since", "1h", "-o", "json", scenario="env-helm")
-    execs = sorted((c.name, c.detail) for c in r.fake.calls if c.resource == "pods/exec")
-    assert execs == [("datadog-9d5bl", "agent status"), ("datadog-9d5bl", "env"),
-                     ("datadog-k4x2n", "agent status"), ("datadog-k4x2n", "env")]
+def test_exec_reads_status_env_and_logs_of_every_agent(tmp_path: Path) -> None:
+    # One exec per Agent: `agent status` and `env` through the container's /bin/sh.
+    r = invoke_cli("env-check", "--tail", "50", "--since", "1h", "-o", "json", fake=ShellFake.of("env-helm", tmp_path))
+    execs = sorted((c.name, c.detail.split(";")[0]) for c in r.fake.calls if c.resource == "pods/exec")
+    assert execs == [("datadog-9d5bl", "/bin/sh -c agent status"), ("datadog-k4x2n", "/bin/sh -c agent status")]
     assert sorted(c.name for c in r.fake.calls if c.resource == "pods/log") == ["datadog-9d5bl", "datadog-k4x2n"]
     assert {a["tagCollector"] for a in r.json["agents"]} == {"connected"}
     assert {a["dcaVersion"] for a in r.json["agents"]} == {"7.62.2+commit.2b3f1c4"}
     assert r.json["logs"] == {"read": True, "sinceSeconds": 3600, "tailLines": 50}
+
+
+@pytest.mark.parametrize("scenario", sorted(CASES))
+def test_one_shell_exec_gives_what_two_execs_give(scenario: str, tmp_path: Path) -> None:
+    # The same report whether the Agent container has /bin/sh (one exec) or not (FakeCluster: the
+    # shell is "not found", then `agent status` and `env` run separately).
+    shell = invoke_cli("env-check", "-o", "json", fake=ShellFake.of(scenario, tmp_path))
+    plain = invoke_cli("env-check", "-o", "json", scenario=scenario)
+    assert (shell.exit_code, shell.json) == (plain.exit_code, plain.json)
+    shell_execs = [c.detail for c in shell.fake.calls if c.resource == "pods/exec"]
+    assert shell_execs and all(d.startswith("/bin/sh -c agent status;") for d in shell_execs)
+    plain_execs = [c.detail for c in plain.fake.calls if c.resource == "pods/exec"]
+    assert {"agent status", "env"} <= set(plain_execs)
+
+
+def test_without_a_shell_the_failed_try_is_remembered_per_image() -> None:
+    r = invoke_cli("env-check", "--max-concurrency", "1", "-o", "json", scenario="env-helm")
+    execs = [(c.name, c.detail.split(";")[0]) for c in r.fake.calls if c.resource == "pods/exec"]
+    # Both Agents run the same image: only the first one tries the shell.
+    assert [d for _, d in execs].count("/bin/sh -c agent status") == 1
+    assert sorted(execs[1:]) == [("datadog-9d5bl", "agent status"), ("datadog-9d5bl", "env"),
+                                 ("datadog-k4x2n", "agent status"), ("datadog-k4x2n", "env")]
+    assert {a["connected"] for a in r.json["agents"]} == {"yes"}
 
 
 def test_legacy_install_is_checked_too() -> None:
@@ -202,6 +281,10 @@ class CountingFake(FakeCluster):
     def __init__(self, *a: Any, status: str = "", env: str = "", **kw: Any) -> None:
         super().__init__(*a, **kw)
         self.status_text, self.env_text = status, env
+        self.fixtures = standins(Path(tempfile.mkdtemp(prefix="env-check-fixtures-")))
+        weakref.finalize(self, shutil.rmtree, self.fixtures, True)
+        (self.fixtures / "agent_status.out").write_text(status)
+        (self.fixtures / "env.out").write_text(env)
         self.in_flight = 0
         self.max_in_flight = 0
         self.count_lock = threading.Lock()
@@ -221,6 +304,8 @@ class CountingFake(FakeCluster):
         self._enter()
         try:
             self._record_exec(namespace, pod, argv)
+            if argv[0] == "/bin/sh":  # the Agent image's shell, over the same outputs
+                return run_in_shell(argv, self.fixtures, self.fixtures)
             return ExecResult(self.status_text if argv[0] == "agent" else self.env_text, "", 0)
         finally:
             self._leave()
@@ -262,7 +347,7 @@ def test_hundreds_of_agents_with_bounded_concurrency() -> None:
     r = invoke_cli("env-check", "--max-concurrency", "7", "-o", "json", fake=fake)
     assert r.exit_code == 0, r.stdout[-2000:]
     assert len(r.json["agents"]) == 300 and {a["verdict"] for a in r.json["agents"]} == {"ok"}
-    assert sum(1 for c in fake.calls if c.resource == "pods/exec") == 600
+    assert sum(1 for c in fake.calls if c.resource == "pods/exec") == 300  # one per Agent (status and env)
     assert 1 < fake.max_in_flight <= 7
     assert r.stderr == ""  # not a terminal: no progress line
 
