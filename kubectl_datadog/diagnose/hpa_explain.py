@@ -34,13 +34,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
 
-from kubectl_datadog.collect.hpa_explain import (APISERVICE_NAME, DATADOGMETRIC_CRD, DATADOGMETRIC_PREFIX,
-                                                 ExternalMetric, Got, Hpa, HpaSnapshot, LiveValue, MetricSource,
-                                                 parse_datadogmetric_ref)
 from kubectl_datadog.install import Install
 from kubectl_datadog.model import Finding, Severity, sort_findings
 from kubectl_datadog.objects import Condition, Pod, conditions
 from kubectl_datadog.output.humanize import ago, human_duration, parse_time
+from kubectl_datadog.snapshots.hpa_explain import (
+    APISERVICE_NAME,
+    DATADOGMETRIC_CRD,
+    DATADOGMETRIC_PREFIX,
+    ExternalMetric,
+    Got,
+    Hpa,
+    HpaSnapshot,
+    LiveValue,
+    MetricSource,
+    parse_datadogmetric_ref,
+)
 from kubectl_datadog.textformats.hpa_messages import Explanation, explain_message
 from kubectl_datadog.textformats.quantity import fmt_number, parse_quantity
 
@@ -282,7 +291,7 @@ def _infrastructure(snap: HpaSnapshot, now: datetime) -> _Infra:
     owned = False
     if api.error is not None and api.error.kind == "forbidden":
         links.append(Link("apiservice", api_ref, UNKNOWN, "cannot read it (forbidden)"))
-        notes.append(_forbidden_note(api_ref, "the APIService", api.error.message, f"kubectl auth can-i get apiservices"))
+        notes.append(_forbidden_note(api_ref, "the APIService", api.error.message, "kubectl auth can-i get apiservices"))
     elif api.error is not None:
         links.append(Link("apiservice", api_ref, UNKNOWN, api.error.message))
     elif api.obj is None:

@@ -16,10 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from kubectl_datadog.collect.leader import LeaderSnapshot, LockRecord
 from kubectl_datadog.model import Finding, Severity, sort_findings
 from kubectl_datadog.objects import Pod
 from kubectl_datadog.output.humanize import ago
+from kubectl_datadog.snapshots.leader import LeaderSnapshot, LockRecord
 from kubectl_datadog.textformats.status import check_counters, leader_election
 
 FLAP_RATE_PER_HOUR = 4

@@ -9,8 +9,8 @@ from dataclasses import replace
 
 import pytest
 
-from kubectl_datadog.collect.hpa_explain import (ExternalMetric, Hpa, HpaSnapshot, Got, _secret_key_lengths,
-                                                 configmap_keys, parse_datadogmetric_ref, parse_hpa)
+from kubectl_datadog.collect.hpa_explain import _secret_key_lengths, configmap_keys
+from kubectl_datadog.snapshots.hpa_explain import ExternalMetric, Got, Hpa, HpaSnapshot, parse_datadogmetric_ref, parse_hpa
 from kubectl_datadog.diagnose.hpa_explain import (Arithmetic, MetricReport, _action, _arithmetic, _name_checks,
                                                   _parse_duration)
 from kubectl_datadog.install import DcaSettings, Install
