@@ -48,6 +48,7 @@ class FakeCluster:
     @classmethod
     def from_scenario(cls, name: str, **kw: Any) -> "FakeCluster":
         sc = load_scenario(name)
+        _hold_unready(sc.objects, set(sc.config.get("unreadyPods") or []))
         return cls(objects=sc.objects, scenario=sc.config, source=sc, **kw)
 
     # --- helpers --------------------------------------------------------------------------
@@ -194,6 +195,21 @@ class FakeCluster:
             denied = answers.get("deny") or []
             out.append(not any(c.describe().startswith(d) or d == f"{c.verb} {c.resource}" for d in denied))
         return out
+
+
+def _hold_unready(objects: list[dict[str, Any]], unready: set[str]) -> None:
+    """What the harness does for `unreadyPods`: Running, but Ready=False and containers not ready."""
+    for obj in objects:
+        meta = obj.get("metadata") or {}
+        if obj.get("kind") != "Pod" or f"{meta.get('namespace')}/{meta.get('name')}" not in unready:
+            continue
+        status = obj.setdefault("status", {})
+        status["phase"] = "Running"
+        for cond in status.get("conditions") or []:
+            if cond.get("type") in ("Ready", "ContainersReady"):
+                cond["status"] = "False"
+        for cs in status.get("containerStatuses") or []:
+            cs["ready"] = False
 
 
 def writes(calls: list[Call]) -> list[Call]:
