@@ -25,18 +25,21 @@ import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from typing import Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from kubectl_datadog.app import App
 from kubectl_datadog.cluster import ENDPOINTS, ENDPOINTSLICES, NODES, Cluster
 from kubectl_datadog.collect import gather
-from kubectl_datadog.collect.exec import ExecOutcome, run_dca_cli
-from kubectl_datadog.collect.install import discover, pick_install
-from kubectl_datadog.collect.leader import _leases_served, _lock_kind, _read_lock
 from kubectl_datadog.errors import Forbidden, NoInstall, NotFound, PluginError
-from kubectl_datadog.install import Install
-from kubectl_datadog.objects import Pod
 from kubectl_datadog.textformats.metamap import MetaMap, MetamapParseError, parse_metamap
+
+if TYPE_CHECKING:
+    from kubectl_datadog.collect.exec import ExecOutcome
+    from kubectl_datadog.install import Install
+    from kubectl_datadog.objects import Pod
+
+# Discovery, leader lock and exec (collect.install/leader/exec and the object model, ~30 ms of
+# imports) are imported where they are used: `metamap --mode ... --source api` never needs them.
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 MODES = ("auto", "endpoints", "endpointslices")
@@ -258,6 +261,8 @@ class DcaAnswer:
 def choose_dca_pod(cluster: Cluster, install: Install) -> tuple[Pod | None, str]:
     """The leader, found through the lock the DCA uses (the leader command's lock reading);
     otherwise the first Running and Ready replica, saying why."""
+    from kubectl_datadog.collect.leader import _leases_served, _lock_kind, _read_lock
+
     s = install.settings
     running = [p for p in install.dca_pods if p.phase == "Running" and not p.deleting]
     fallback = next((p for p in running if p.ready), None)
@@ -289,6 +294,8 @@ def choose_dca_pod(cluster: Cluster, install: Install) -> tuple[Pod | None, str]
 
 
 def ask_dca(app: App, install: Install, node: str | None) -> DcaAnswer:
+    from kubectl_datadog.collect.exec import run_dca_cli
+
     cluster = app.cluster()
     pod, why = choose_dca_pod(cluster, install)
     if pod is None:
@@ -331,6 +338,8 @@ def collect_metamap(app: App, *, source: str, mode: str, filters: Filters) -> Me
     opts = app.opts
     install: Install | None = None
     if source != "api" or mode == "auto":
+        from kubectl_datadog.collect.install import discover, pick_install
+
         try:
             install = pick_install(discover(cluster, namespace=opts.install_namespace, dca_selector=opts.dca_selector,
                                             agent_selector=opts.agent_selector, need_agents=False))

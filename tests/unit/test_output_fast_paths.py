@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import random
 import string
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from enum import Enum
 
 import pytest
@@ -101,6 +103,38 @@ def test_json_text_falls_back_for_what_json_dumps_rejects() -> None:
 
 class _Color(str, Enum):
     RED = "red"
+
+
+class _Level(Enum):
+    HIGH = 3
+
+
+@dataclass(frozen=True)
+class _Point:
+    x: int
+    tags: tuple[str, ...]
+
+
+def _rich_value(rnd: random.Random, depth: int = 0) -> object:
+    r = rnd.random()
+    if depth < 4 and r < 0.2:
+        keys = ["a", "b", 1, "1", None, _Color.RED, 2.5]
+        return {rnd.choice(keys): _rich_value(rnd, depth + 1) for _ in range(rnd.randint(0, 4))}
+    if depth < 4 and r < 0.35:
+        return [_rich_value(rnd, depth + 1) for _ in range(rnd.randint(0, 3))]
+    if depth < 4 and r < 0.45:
+        return tuple(_rich_value(rnd, depth + 1) for _ in range(rnd.randint(0, 3)))
+    return rnd.choice([_Color.RED, _Level.HIGH, {"z", "y"}, frozenset({3, 1}), _Point(1, ("t",)),
+                       datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc), None, 7, 1.25, "s", float("nan"),
+                       [_Color.RED], {"k": _Point(2, ())}])
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_json_text_converting_as_it_writes_is_json_of_to_plain(seed: int) -> None:
+    rnd = random.Random(seed)
+    for _ in range(300):
+        value = _rich_value(rnd)
+        assert json_text(value, convert=to_plain) == json.dumps(to_plain(value), indent=2, ensure_ascii=False)
 
 
 def test_to_plain_shortcuts_keep_conversions() -> None:
