@@ -178,7 +178,7 @@ FREEZE_MIN_NODES_OR_PODS = 20_000
 
 
 def _big(m: MetaMap) -> bool:
-    """A map worth freezing (see compute_api_map): the small maps of tests and small clusters
+    """A map worth freezing (see collect_metamap): the small maps of tests and small clusters
     never are, so a process that goes on (the test suite) keeps collecting them."""
     if len(m.nodes) >= FREEZE_MIN_NODES_OR_PODS:
         return True
@@ -203,21 +203,7 @@ def compute_api_map(cluster: Cluster, mode: str, filters: Filters) -> ApiMap:
     calls: dict[str, Callable[[], Any]] = {"objects": objects}
     if not filters.narrowed:
         calls["nodes"] = node_names
-    # The pages decode into hundreds of thousands of short-lived dicts and the map into as many
-    # long-lived sets and dicts, none of them in a cycle: the cyclic collector would only walk
-    # them over and over (about a third of the reduction's time at 100,000 endpoints), so it
-    # stays off while the lists are read. A large map then lives until the command exits:
-    # freezing it keeps the collections triggered by rendering (another few hundred thousand
-    # containers) from walking it again and again (~2x on -o json's rendering, measured).
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        got = gather(calls)
-    finally:
-        if result.map.nodes and result.objects and _big(result.map):
-            gc.freeze()
-        if was_enabled:
-            gc.enable()
+    got = gather(calls)
     got["objects"].require()  # without the endpoints there is no map: Forbidden is the caller's
     if "nodes" in got:
         fetched = got["nodes"]
@@ -357,7 +343,22 @@ def collect_metamap(app: App, *, source: str, mode: str, filters: Filters) -> Me
     if source in ("dca", "both"):
         assert install is not None
         calls["dca"] = lambda: ask_dca(app, install, filters.node)
-    got = gather(calls)
+    # The pages decode into hundreds of thousands of short-lived dicts and the maps into as many
+    # long-lived sets and dicts, none of them in a cycle: the cyclic collector would only walk
+    # them over and over (about a third of the reduction's time at 100,000 endpoints), so it
+    # stays off while the lists are read and the DCA's answer parsed. A large map then lives
+    # until the command exits: freezing it keeps the collections triggered by rendering
+    # (another few hundred thousand containers) from walking it again (~2x on -o json's
+    # rendering, measured).
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        got = gather(calls)
+        if any(_big(f.value.map) for f in got.values() if f.value is not None and f.value.map is not None):
+            gc.freeze()
+    finally:
+        if was_enabled:
+            gc.enable()
     api = api_forbidden = None
     if "api" in got:
         if source == "both" and got["api"].forbidden is not None:
