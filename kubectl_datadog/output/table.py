@@ -5,8 +5,8 @@ no trailing spaces). tabulate's `plain` format differs (2-space gaps, numbers ri
 MIN_PADDING added to headers), so the format is defined here and pinned by golden files.
 
 Large tables (metamap prints a row per pod: 100,000 rows on a big cluster) take a fast path:
-tabulate spends ~40 µs per row (type detection, width functions, per-cell alignment) where
-one width pass and one format per row cost ~1 µs. The fast path only takes tables whose every
+tabulate spends ~16 µs per 4-column row (measured: 1.6 s for 100,000 rows) where one width
+pass and one format per row cost ~1.3 µs. The fast path only takes tables whose every
 cell is printable ASCII without surrounding spaces, where tabulate's result is plainly "pad
 each cell to its column's width, join with three spaces, strip the line end"; anything else
 (wide or combining characters, newlines, ANSI colours, cells tabulate would strip) falls back to
