@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterator, Sequence
 
-from kubectl_datadog.cluster import KNOWN_RESOURCES, AccessCheck, Context, ExecResult, Resource
+from kubectl_datadog.cluster import AccessCheck, Context, ExecResult, Resource
 from kubectl_datadog.cluster.selectors import parse_field_selector, parse_label_selector
 from kubectl_datadog.errors import ApiError, Forbidden, NotFound, Unreachable
 from tests.scenario import Scenario, load_scenario, scenario_names  # noqa: F401 - re-exported for tests

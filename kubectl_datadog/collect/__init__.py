@@ -4,38 +4,12 @@ reads concurrently and returns a snapshot of plain data for the pure diagnosis."
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any, Callable, Generic, Mapping, TypeVar
+from typing import Any, Callable, Mapping
 
-from kubectl_datadog.errors import Forbidden, PluginError
-
-T = TypeVar("T")
+from kubectl_datadog.errors import PluginError
+from kubectl_datadog.snapshots import Fetched  # noqa: F401 - collect modules take it from here too
 
 MAX_PARALLEL_READS = 16
-
-
-@dataclass(frozen=True)
-class Fetched(Generic[T]):
-    """The outcome of one read: a value, or the PluginError that prevented it."""
-
-    value: T | None = None
-    error: PluginError | None = None
-
-    @property
-    def forbidden(self) -> Forbidden | None:
-        return self.error if isinstance(self.error, Forbidden) else None
-
-    def get(self) -> T | None:
-        """The value; re-raises errors other than Forbidden (which callers turn into findings)."""
-        if self.error is not None and not isinstance(self.error, Forbidden):
-            raise self.error
-        return self.value
-
-    def require(self) -> T:
-        """The value, or raise whatever prevented it (the command cannot go on without it)."""
-        if self.error is not None:
-            raise self.error
-        return self.value  # type: ignore[return-value]
 
 
 def gather(calls: Mapping[str, Callable[[], Any]]) -> dict[str, Fetched[Any]]:

@@ -34,7 +34,7 @@ from kubectl_datadog.cluster import (
 )
 from kubectl_datadog.collect import Fetched, gather
 from kubectl_datadog.collect.install import discover, pick_install
-from kubectl_datadog.collect.leader import _lock_kind, _read_lock
+from kubectl_datadog.collect.leader import lock_kind, read_lock
 from kubectl_datadog.errors import (
     NotFound,
     PluginError,
@@ -262,9 +262,9 @@ def collect_hpa_explain(app: App, name: str | None) -> HpaSnapshot:
     for secret in secret_names:
         calls[f"secret:{secret}"] = lambda s=secret: cluster.get(SECRETS, s, install.namespace)  # type: ignore[union-attr]
     if settings is not None and settings.leader_election:
-        kinds = [_lock_kind(settings.lock_resource, None)] if settings.lock_resource else ["Lease", "ConfigMap"]
+        kinds = [lock_kind(settings.lock_resource, None)] if settings.lock_resource else ["Lease", "ConfigMap"]
         for kind in kinds:
-            calls[f"lock:{kind}"] = lambda k=kind: _read_lock(cluster, k, settings.resources_namespace,
+            calls[f"lock:{kind}"] = lambda k=kind: read_lock(cluster, k, settings.resources_namespace,
                                                              settings.lease_name)
     crd_mode = bool(settings and settings.use_datadogmetric_crd)
     if settings is not None and not crd_mode:

@@ -13,15 +13,15 @@ from kubectl_datadog.install import DEFAULT_LEASE_NAME, Install
 from kubectl_datadog.snapshots.leader import LeaderSnapshot, LockRecord, lock_from_configmap, lock_from_lease
 
 
-def _lock_kind(setting: str, leases_served: bool | None) -> str:
+def lock_kind(setting: str, served: bool | None) -> str:
     if setting == "lease":
         return "Lease"
     if setting == "configmap":
         return "ConfigMap"
-    return "Lease" if leases_served is not False else "ConfigMap"
+    return "Lease" if served is not False else "ConfigMap"
 
 
-def _leases_served(cluster: Cluster) -> bool | None:
+def leases_served(cluster: Cluster) -> bool | None:
     try:
         doc = cluster.get_raw("/apis/coordination.k8s.io/v1")
     except Exception:  # noqa: BLE001 - discovery failing means "unknown", the DCA then tries Leases
@@ -29,7 +29,7 @@ def _leases_served(cluster: Cluster) -> bool | None:
     return any(r.get("name") == "leases" for r in doc.get("resources") or [])
 
 
-def _read_lock(cluster: Cluster, kind: str, namespace: str, name: str) -> LockRecord:
+def read_lock(cluster: Cluster, kind: str, namespace: str, name: str) -> LockRecord:
     resource = LEASES if kind == "Lease" else CONFIGMAPS
     try:
         obj = cluster.get(resource, name, namespace)
@@ -71,17 +71,17 @@ def collect_leader(app: App) -> LeaderSnapshot:
     candidates = [("Lease", name), ("ConfigMap", name)]
     if name != DEFAULT_LEASE_NAME:
         candidates += [("ConfigMap", DEFAULT_LEASE_NAME), ("Lease", DEFAULT_LEASE_NAME)]
-    calls = {f"{k}/{n}": (lambda k=k, n=n: _read_lock(cluster, k, ns, n)) for k, n in candidates}
+    calls = {f"{k}/{n}": (lambda k=k, n=n: read_lock(cluster, k, ns, n)) for k, n in candidates}
     if setting == "":
-        calls["served"] = lambda: _leases_served(cluster)
+        calls["served"] = lambda: leases_served(cluster)
     # Which kind will be used is known before the reads when the setting is explicit, so the access
     # reviews can run in the same round; in auto mode ask about both kinds.
-    kinds = [_lock_kind(setting, None)] if setting else ["Lease", "ConfigMap"]
+    kinds = [lock_kind(setting, None)] if setting else ["Lease", "ConfigMap"]
     checks = [c for k in kinds for c in dca_access_checks(install, k)]
     calls["access"] = lambda: cluster.access(checks)
     got = gather(calls)
     served = got["served"].value if "served" in got else None
-    kind = _lock_kind(setting, served)
+    kind = lock_kind(setting, served)
     access = got["access"].get() or []
     wanted = {(c.resource, c.verb, c.name) for c in dca_access_checks(install, kind)}
     dca_access = tuple((c, a) for c, a in zip(checks, access) if (c.resource, c.verb, c.name) in wanted)

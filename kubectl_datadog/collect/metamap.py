@@ -23,18 +23,25 @@ from __future__ import annotations
 import gc
 import sys
 from collections import Counter
-from dataclasses import dataclass, field
-from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from kubectl_datadog.app import App
 from kubectl_datadog.cluster import ENDPOINTS, ENDPOINTSLICES, NODES, Cluster
 from kubectl_datadog.collect import gather
-from kubectl_datadog.errors import Forbidden, NoInstall, NotFound, PluginError
-from kubectl_datadog.textformats.metamap import MetaMap, MetamapParseError, parse_metamap
+from kubectl_datadog.errors import NoInstall, NotFound, PluginError
+from kubectl_datadog.snapshots.metamap import (
+    ApiMap,
+    DcaAnswer,
+    Filters,
+    MetamapSnapshot,
+)
+from kubectl_datadog.textformats.metamap import (
+    MetaMap,
+    MetamapParseError,
+    parse_metamap,
+)
 
 if TYPE_CHECKING:
-    from kubectl_datadog.collect.exec import ExecOutcome
     from kubectl_datadog.install import Install
     from kubectl_datadog.objects import Pod
 
@@ -116,45 +123,6 @@ def _count(skipped: Counter[str] | None, no_ref: int, no_node: int) -> None:
             skipped["noNodeName"] += no_node
 
 
-@dataclass
-class ApiMap:
-    """The map as the DCA should hold it, computed from the API."""
-
-    mode: str  # endpoints | endpointslices
-    map: MetaMap
-    nodes: frozenset[str] | None  # every node the API lists (None: not listed or not allowed)
-    nodes_forbidden: Forbidden | None = None
-    not_ready: set[tuple[str, str, str, str]] = field(default_factory=set)  # Endpoints mode only
-    objects: int = 0  # Endpoints or EndpointSlices read
-    skipped: Counter[str] = field(default_factory=Counter)
-
-    def to_dict(self) -> dict[str, object]:
-        return {"mode": self.mode, "objectsRead": self.objects, "nodesListed": self.nodes is not None,
-                "skippedAddresses": dict(sorted(self.skipped.items())),
-                "notReadyAddresses": len(self.not_ready)}
-
-
-@dataclass(frozen=True)
-class Filters:
-    node: str | None = None
-    namespace: str | None = None
-    pod: str | None = None  # exact name or shell-style pattern
-
-    def keep(self, node: str, namespace: str, pod: str) -> bool:
-        return ((self.node is None or node == self.node)
-                and (self.namespace is None or namespace == self.namespace)
-                and (self.pod is None or pod == self.pod or fnmatchcase(pod, self.pod)))
-
-    @property
-    def active(self) -> bool:
-        return self.node is not None or self.namespace is not None or self.pod is not None
-
-    @property
-    def narrowed(self) -> bool:
-        """A namespace or pod filter: empty nodes answer nothing that was asked."""
-        return self.namespace is not None or self.pod is not None
-
-
 def reduce_into(target: ApiMap, items: Iterable[Mapping[str, Any]], filters: Filters) -> None:
     """Stream list items into the map: nothing of an item outlives this loop iteration."""
     entries: Callable[[Mapping[str, Any], Counter[str]], list[Entry]] = (
@@ -216,48 +184,20 @@ def compute_api_map(cluster: Cluster, mode: str, filters: Filters) -> ApiMap:
     return result
 
 
-@dataclass(frozen=True)
-class DcaAnswer:
-    """The DCA's own `metamap`, run in the leader (or, failing that, a Ready replica)."""
-
-    pod: str  # namespace/name the exec ran in ("" when no pod could be chosen)
-    chosen_because: str  # "leader" | why another pod was used
-    outcome: ExecOutcome | None
-    map: MetaMap | None
-    parse_error: str = ""
-
-    @property
-    def problem(self) -> str:
-        if not self.pod:
-            return self.chosen_because
-        if self.outcome is None:
-            return "exec did not run"
-        if self.map is None and self.outcome.ok:
-            return f"cannot read the DCA's answer: {self.parse_error}"
-        if self.map is None:
-            return self.outcome.problem
-        return ""
-
-    def to_dict(self) -> dict[str, object]:
-        return {"pod": self.pod or None, "chosenBecause": self.chosen_because,
-                "exec": self.outcome.to_dict() if self.outcome else None,
-                "parseError": self.parse_error or None}
-
-
 def choose_dca_pod(cluster: Cluster, install: Install) -> tuple[Pod | None, str]:
     """The leader, found through the lock the DCA uses (the leader command's lock reading);
     otherwise the first Running and Ready replica, saying why."""
-    from kubectl_datadog.collect.leader import _leases_served, _lock_kind, _read_lock
+    from kubectl_datadog.collect.leader import leases_served, lock_kind, read_lock
 
     s = install.settings
     running = [p for p in install.dca_pods if p.phase == "Running" and not p.deleting]
     fallback = next((p for p in running if p.ready), None)
     why = "no replica is Running and Ready"
     if s is not None and s.leader_election:
-        kind = _lock_kind(s.lock_resource, _leases_served(cluster) if not s.lock_resource else None)
+        kind = lock_kind(s.lock_resource, leases_served(cluster) if not s.lock_resource else None)
         other = "ConfigMap" if kind == "Lease" else "Lease"
         try:
-            locks = [_read_lock(cluster, k, s.resources_namespace, s.lease_name) for k in (kind, other)]
+            locks = [read_lock(cluster, k, s.resources_namespace, s.lease_name) for k in (kind, other)]
         except PluginError as exc:
             locks = []
             why = f"cannot read the leader lock ({exc.message})"
@@ -295,18 +235,6 @@ def ask_dca(app: App, install: Install, node: str | None) -> DcaAnswer:
         return DcaAnswer(ref, why, outcome, parse_metamap(outcome.stdout))
     except MetamapParseError as exc:
         return DcaAnswer(ref, why, outcome, None, str(exc))
-
-
-@dataclass(frozen=True)
-class MetamapSnapshot:
-    source: str  # api | dca | both
-    filters: Filters
-    mode: str  # the mode used for the API map (endpoints | endpointslices), "" without one
-    mode_reason: str  # "--mode", "install setting DD_KUBERNETES_USE_ENDPOINT_SLICES=...", ...
-    install: Install | None
-    api: ApiMap | None
-    api_forbidden: Forbidden | None
-    dca: DcaAnswer | None
 
 
 def resolve_mode(requested: str, install: Install | None) -> tuple[str, str]:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from kubectl_datadog.collect.env_check import (AgentData, EnvCheckSnapshot, InstallData, NamespaceObjects, Probe,
+from kubectl_datadog.snapshots.env_check import (AgentData, EnvCheckSnapshot, InstallData, NamespaceObjects, Probe,
                                                TokenRef)
 from kubectl_datadog.install import DEFAULT_SERVICE_NAME, Install
 from kubectl_datadog.model import Finding, SecretValue, Severity, sort_findings, worst

@@ -576,7 +576,6 @@ def _source(hpa: Hpa, metric: ExternalMetric, src: MetricSource | None, snap: Hp
     if src is None or s is None:
         return [Link("source", "<unknown>", UNKNOWN, "the Cluster Agent's settings are unknown")], None, None, notes
     max_age = float(s.max_age)
-    hpa_cmd = f"kubectl -n {hpa.namespace} get hpa {hpa.name} -o yaml"
     if src.datadogmetric is not None:  # datadogmetric@ns:name
         ref = parse_datadogmetric_ref(metric.name)
         assert ref is not None

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator, NamedTuple, Sequence, overload
 
-from kubectl_datadog.collect.metamap import MetamapSnapshot
+from kubectl_datadog.snapshots.metamap import MetamapSnapshot
 from kubectl_datadog.model import Finding, Severity, sort_findings
 from kubectl_datadog.textformats.metamap import MetaMap
 

@@ -7,7 +7,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import Any, Mapping
 from urllib.parse import quote
 
 from kubectl_datadog.cluster.selectors import match_labels_selector
@@ -15,10 +15,8 @@ from kubectl_datadog.errors import ApiError, Forbidden, NotFound, PluginError
 from kubectl_datadog.install import Install
 from kubectl_datadog.objects import Condition
 from kubectl_datadog.output.humanize import parse_time
+from kubectl_datadog.snapshots import Fetched
 from kubectl_datadog.snapshots.leader import LockRecord
-
-if TYPE_CHECKING:
-    from kubectl_datadog.collect import Fetched
 
 APISERVICE_NAME = "v1beta1.external.metrics.k8s.io"
 EXTERNAL_METRICS_PREFIX = "/apis/external.metrics.k8s.io/v1beta1/namespaces"

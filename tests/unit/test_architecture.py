@@ -81,3 +81,19 @@ def test_building_the_cli_imports_no_stage_code() -> None:
             "'kubernetes', 'tabulate', 'yaml'))); assert not bad, bad")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_diagnose_depends_on_snapshots_not_on_collection() -> None:
+    # Diagnosis gets plain data (kubectl_datadog/snapshots) and never the code that reads the cluster.
+    for path in (PACKAGE / "diagnose").glob("*.py"):
+        tree = ast.parse(path.read_text())
+        modules = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        assert not {m for m in modules if m.startswith(("kubectl_datadog.collect", "kubectl_datadog.cluster.kube",
+                                                        "kubectl_datadog.app"))}, path
+
+
+def test_snapshots_do_not_read_the_cluster() -> None:
+    for path in (PACKAGE / "snapshots").glob("*.py"):
+        tree = ast.parse(path.read_text())
+        modules = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        assert not {m for m in modules if m.startswith(("kubectl_datadog.collect", "kubectl_datadog.app"))}, path

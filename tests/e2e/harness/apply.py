@@ -11,13 +11,11 @@ written first and then overwritten), APIService conditions from the aggregator.
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import re
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 from .cluster import HOLD_LABEL
 from .kube import ApiError
@@ -316,7 +314,6 @@ def cri_log(lines: list[str], now: Optional[dt.datetime] = None) -> str:
 
 
 def _install_pod_fixtures(cluster, sc: Scenario, pods: list[dict], text) -> None:
-    api = cluster.api
     commands: set[str] = set()
     for p in pods:
         ns, name = p["metadata"].get("namespace", "default"), p["metadata"]["name"]
