@@ -47,16 +47,11 @@ def _kubeconfig_paths(explicit: str | None) -> list[str]:
     return [os.path.expanduser(p) for p in raw.split(sep) if p]
 
 
-def _first_current_context(paths: list[str]) -> str | None:
-    """kubectl takes current-context from the first file that sets it (the client takes the last)."""
-    import yaml
-
-    for path in paths:
-        try:
-            with open(path, encoding="utf-8") as fh:
-                doc = yaml.safe_load(fh) or {}
-        except OSError:
-            continue
+def _first_current_context(merger: Any) -> str | None:
+    """kubectl takes current-context from the first file that sets it (the client takes the last).
+    The merger keeps each file as parsed, in KUBECONFIG order: no second YAML parse."""
+    for path in merger.paths:
+        doc = merger.config_files.get(path)
         if isinstance(doc, dict) and doc.get("current-context"):
             return str(doc["current-context"])
     return None
@@ -82,7 +77,7 @@ class KubeCluster:
                 if merger.config is None:
                     raise ConfigError("the kubeconfig is empty", hint="check KUBECONFIG or --kubeconfig")
                 contexts = {c["name"]: c for c in merger.config.value.get("contexts") or []}
-                ctx_name = context or _first_current_context(paths)
+                ctx_name = context or _first_current_context(merger)
                 if not ctx_name:
                     raise ConfigError("the kubeconfig has no current context",
                                       hint="pass --context, or run: kubectl config use-context NAME")

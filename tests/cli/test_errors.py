@@ -198,3 +198,18 @@ def test_failing_credential_plugin_stops_like_kubectl(tmp_path: Path) -> None:
     assert r.exit_code == ExitCode.ERROR
     line = one_line_error(r.stderr)
     assert line.startswith("error: the kubeconfig's credential plugin failed:") and "missing-plugin" in line
+
+
+def test_first_kubeconfig_file_with_a_current_context_wins_like_kubectl(tmp_path: Path, kubeconfig: Path) -> None:
+    other = tmp_path / "other"
+    # A second file with its own context and cluster (distinct names, so merging keeps both).
+    other.write_text(KUBECONFIG.replace("current-context: refused", "current-context: elsewhere")
+                     .replace("- name: refused\n  cluster:", "- name: far\n  cluster:")
+                     .replace("- name: refused\n  context: {cluster: refused", "- name: elsewhere\n  context: {cluster: far")
+                     .replace("- name: someone", "- name: someone-else").replace("user: someone,", "user: someone-else,")
+                     .replace("https://127.0.0.1:1", "https://127.0.0.2:1"))
+    assert "current-context: elsewhere" in other.read_text() and "cluster: far" in other.read_text()
+    env = {"KUBECONFIG": f"{kubeconfig}:{other}", "HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    assert "https://127.0.0.1:1" in one_line_error(invoke_cli("leader", "--request-timeout", "2s", env=env).stderr)
+    env["KUBECONFIG"] = f"{other}:{kubeconfig}"
+    assert "https://127.0.0.2:1" in one_line_error(invoke_cli("leader", "--request-timeout", "2s", env=env).stderr)
