@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 import ssl
 import threading
 import time
@@ -34,51 +33,15 @@ def status_body(code: int, message: str) -> dict:
             "message": message, "reason": _REASONS.get(code, "Unknown"), "code": code}
 
 
-_REQ = re.compile(r"^\s*([A-Za-z0-9_./-]+)\s*(==|=|!=)\s*([A-Za-z0-9_./-]*)\s*$")
-_SET = re.compile(r"^\s*([A-Za-z0-9_./-]+)\s+(in|notin)\s+\(([^)]*)\)\s*$")
-
-
-def _split_selector(sel: str) -> list[str]:
-    parts, depth, cur = [], 0, ""
-    for ch in sel:
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        if ch == "," and depth == 0:
-            parts.append(cur)
-            cur = ""
-        else:
-            cur += ch
-    if cur.strip():
-        parts.append(cur)
-    return parts
-
-
 def selector_matches(selector: str, labels: dict) -> bool:
-    """Kubernetes label-selector string semantics (equality, set and existence requirements)."""
-    for req in _split_selector(selector or ""):
-        m, s = _REQ.match(req), _SET.match(req)
-        if m:
-            k, op, v = m.groups()
-            if op == "!=":
-                if labels.get(k) == v:
-                    return False
-            elif labels.get(k) != v:
-                return False
-        elif s:
-            k, op, vals = s.groups()
-            values = {x.strip() for x in vals.split(",")}
-            if (labels.get(k) in values) != (op == "in") or (op == "in" and k not in labels):
-                return False
-        else:
-            req = req.strip()
-            if req.startswith("!"):
-                if req[1:] in labels:
-                    return False
-            elif req not in labels:
-                return False
-    return True
+    """Kubernetes label-selector semantics (equality, set and existence requirements), with the
+    plugin's own matcher (kubectl_datadog.cluster.selectors), which FakeCluster uses too."""
+    from kubectl_datadog.cluster.selectors import parse_label_selector
+
+    try:
+        return parse_label_selector(selector or "")(labels)
+    except ValueError:
+        return False
 
 
 class ExternalMetricsServer:
