@@ -16,7 +16,7 @@ def _since(ctx: click.Context, param: click.Parameter, value: str) -> int | None
     return None if seconds is None else max(1, int(seconds))
 
 
-@click.command("env-check")
+@click.command("env-check", short_help="Can every node Agent find and authenticate to the DCA.")
 @click.argument("pod", required=False)
 @click.option("--node", metavar="NAME", help="Check only the Agent on this node.")
 @click.option("--max-concurrency", type=click.IntRange(1, 256), default=DEFAULT_MAX_CONCURRENCY, show_default=True,

@@ -8,7 +8,7 @@ from kubectl_datadog.app import App
 from kubectl_datadog.cli_options import command_options
 
 
-@click.command("leader")
+@click.command("leader", short_help="Who leads the Cluster Agents, and is the lock fresh.")
 @command_options(fail_on_default="never")
 def leader(app: App) -> int:
     """Show the Cluster Agent leader, its lock, and whether events can be collected.

@@ -15,7 +15,7 @@ MODES = ("auto", "endpoints", "endpointslices")
 FORMATS = ("table", "wide", "json", "yaml")
 
 
-@click.command("metamap")
+@click.command("metamap", short_help="The pod -> services map the DCA serves, per node.")
 @click.argument("node", required=False, metavar="[NODE]")
 @click.option("--pod", metavar="NAME", help="Only this pod (a name, or a shell pattern such as 'kube-dns-*').")
 @click.option("--source", type=click.Choice(SOURCES), default="api", show_default=True,

@@ -171,6 +171,9 @@ def test_version_and_help() -> None:
     r = invoke_cli("-h")
     assert r.exit_code == 0 and "Exit codes:" in r.stdout and "leader" in r.stdout
     assert "Usage: kubectl datadog" in r.stdout
+    commands = r.stdout.split("Commands:")[1].split("Exit codes:")[0]
+    assert all(name in commands for name in ("leader", "metamap", "hpa-explain", "env-check", "completion"))
+    assert "..." not in commands  # every command's summary fits, none is cut off by Click
 
 
 def test_help_does_not_import_the_kubernetes_client() -> None:
