@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -134,6 +135,7 @@ def apply_scenario(cluster, name_or_dir) -> Applied:
     _install_pod_fixtures(cluster, sc, pods, text)
     _start_metrics(cluster, sc, objs, apiservice, res)
     _wait_pods(cluster, pods)
+    _wait_execs(cluster, pods)
     if cluster.metrics is not None and cluster.metrics.running:
         _wait_apiservice_available(cluster)
     _wait_hpas(cluster, [o for o in objs if o.get("kind") == "HorizontalPodAutoscaler" and ref(o) in res.created])
@@ -351,6 +353,31 @@ def _install_pod_fixtures(cluster, sc: Scenario, pods: list[dict], text) -> None
             _upsert_kwok(cluster, {"apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "Logs",
                                    "metadata": {"name": name, "namespace": ns}, "spec": {"logs": logs}})
     cluster.refresh_standins(commands)
+
+
+EXEC_PROBES = 10  # pods probed per apply: enough to see kwok has loaded the Exec objects
+
+
+def _wait_execs(cluster, pods: list[dict]) -> None:
+    """Wait until kwok serves execs for the pods with exec fixtures. kwok picks Exec objects up
+    asynchronously; an exec right after apply could fail before it has (seen once in CI). A probe
+    command that does not exist answers "executable file not found" only once kwok runs execs for
+    that pod through its Exec object."""
+    probed = [p for p in pods if (cluster.dir / "pods" / p["metadata"].get("namespace", "default")
+                                  / p["metadata"]["name"] / "exec").is_dir()][:EXEC_PROBES]
+    for p in probed:
+        ns, name = p["metadata"].get("namespace", "default"), p["metadata"]["name"]
+        container = p["spec"]["containers"][0]["name"]
+
+        def ready() -> bool:
+            try:
+                r = cluster.kubectl("exec", "-n", ns, name, "-c", container, "--", "kwok-harness-exec-probe",
+                                    timeout=20)
+            except subprocess.TimeoutExpired:
+                return False
+            return "executable file not found" in (r.stderr + r.stdout)
+
+        cluster.api.wait_for(f"kwok to serve execs in pod {ns}/{name}", ready, timeout=30, interval=0.3)
 
 
 def _upsert_kwok(cluster, obj: dict) -> None:
