@@ -363,8 +363,12 @@ def _wait_execs(cluster, pods: list[dict]) -> None:
     asynchronously; an exec right after apply could fail before it has (seen once in CI). A probe
     command that does not exist answers "executable file not found" only once kwok runs execs for
     that pod through its Exec object."""
-    probed = [p for p in pods if (cluster.dir / "pods" / p["metadata"].get("namespace", "default")
-                                  / p["metadata"]["name"] / "exec").is_dir()][:EXEC_PROBES]
+    def has_fixtures(p: dict) -> bool:
+        d = cluster.dir / "pods" / p["metadata"].get("namespace", "default") / p["metadata"]["name"] / "exec"
+        return d.is_dir() and any(d.glob("*.out"))
+
+    # Only pods kwok runs (they have a node) and that a test execs into (they have outputs).
+    probed = [p for p in pods if (p.get("spec") or {}).get("nodeName") and has_fixtures(p)][:EXEC_PROBES]
     for p in probed:
         ns, name = p["metadata"].get("namespace", "default"), p["metadata"]["name"]
         container = p["spec"]["containers"][0]["name"]
