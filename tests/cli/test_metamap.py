@@ -15,6 +15,16 @@ SEED_OUT = (Path(__file__).parents[1] / "scenarios/metamap-seed/pods/default/dat
             / "exec/datadog-cluster-agent_metamap.out")
 N1, N2, N3 = ("gke-test-default-pool-068cb9c0-sf1w", "gke-test-default-pool-068cb9c0-wntj",
               "gke-test-default-pool-068cb9c0-zq3k")
+SEED_ROWS = [
+    [N1, "kube-system", "kube-dns-788979dc8f-hzbj5", "kube-dns"],
+    [N1, "kube-system", "kube-state-metrics-5587867c9f-xllnm", "kube-state-metrics"],
+    [N1, "kube-system", "kubernetes-dashboard-598d75cb96-5khmj", "kubernetes-dashboard"],
+    [N2, "default", "datadog-cluster-agent-8568545574-x9tc9", "datadog-custom-metrics-server,dca"],
+    [N2, "kube-system", "heapster-v1.5.2-6d59ff54cf-g7q4h", "heapster"],
+    [N2, "kube-system", "kube-dns-788979dc8f-q9qkt", "kube-dns"],
+    [N2, "kube-system", "l7-default-backend-5d5b9874d5-b2lts", "default-http-backend"],
+    [N2, "kube-system", "metrics-server-v0.2.1-7486f5bd67-v827f", "metrics-server"],
+]
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -42,16 +52,7 @@ def test_golden_dca_seed(fmt: str, golden) -> None:
 def test_seed_table_is_the_sample() -> None:
     r = invoke_cli("metamap", "--no-headers", scenario="metamap-seed")
     rows = [line.split() for line in r.stdout.splitlines()]
-    assert rows == [
-        [N1, "kube-system", "kube-dns-788979dc8f-hzbj5", "kube-dns"],
-        [N1, "kube-system", "kube-state-metrics-5587867c9f-xllnm", "kube-state-metrics"],
-        [N1, "kube-system", "kubernetes-dashboard-598d75cb96-5khmj", "kubernetes-dashboard"],
-        [N2, "default", "datadog-cluster-agent-8568545574-x9tc9", "datadog-custom-metrics-server,dca"],
-        [N2, "kube-system", "heapster-v1.5.2-6d59ff54cf-g7q4h", "heapster"],
-        [N2, "kube-system", "kube-dns-788979dc8f-q9qkt", "kube-dns"],
-        [N2, "kube-system", "l7-default-backend-5d5b9874d5-b2lts", "default-http-backend"],
-        [N2, "kube-system", "metrics-server-v0.2.1-7486f5bd67-v827f", "metrics-server"],
-    ]
+    assert rows == SEED_ROWS
 
 
 @pytest.mark.parametrize("args", [(), ("--mode", "endpoints"), ("--mode", "endpointslices"), ("--source", "dca")],
