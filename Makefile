@@ -5,9 +5,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: install unit e2e-binaries e2e test binary dist demo demo-stop bench clean
+.PHONY: install release unit e2e-binaries e2e test binary dist demo demo-stop bench clean
 
-# The virtualenv with the plugin (editable), the test tools and PyInstaller.
+# The development virtualenv: the plugin (editable), the test tools, build and PyInstaller.
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
@@ -15,6 +15,14 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	touch $@
 
 install: $(VENV)/.installed
+
+# What users install, installed as users do (scripts/build-release): dist/*.tar.gz and dist/*.whl
+# (PEP 517, the wheel built from the sdist), build/venvs/wheel (`pip install <wheel>`),
+# build/venvs/lowest (`pip install .` with every dependency at its lowest allowed version) and
+# build/venvs/pyinstaller (the wheel + PyInstaller, where the onefile is built).
+RELEASE_VENVS := $(CURDIR)/build/venvs
+release: install
+	$(PY) scripts/build-release
 
 # Fast tests on fakes: no cluster, no binaries.
 unit: install
@@ -28,9 +36,15 @@ e2e-binaries:
 e2e: install e2e-binaries
 	$(PY) -m pytest -q -m "e2e or krew" tests
 
-# Everything: unit tests, the real-cluster suite (including the onefile binary, built first) and the krew checks.
+# Everything, on what ships: the release (sdist, wheel, the wheel installed in fresh virtualenvs,
+# the onefile built from it) first, then the unit tests, the real-cluster suite through the installed
+# wheel's console script (and every command through the lowest-versions install and the onefile),
+# the release checks (tests/release) and the krew checks.
 test: install e2e-binaries dist
-	KUBECTL_DATADOG_E2E_REQUIRED=1 $(PY) -m pytest -q tests
+	KUBECTL_DATADOG_E2E_REQUIRED=1 KUBECTL_DATADOG_RELEASE_REQUIRED=1 \
+	KUBECTL_DATADOG_UNDER_TEST=$(RELEASE_VENVS)/wheel/bin \
+	KUBECTL_DATADOG_UNDER_TEST_LOWEST=$(RELEASE_VENVS)/lowest/bin \
+	$(PY) -m pytest -q tests
 
 clean:
 	rm -rf build dist *.egg-info
@@ -38,19 +52,20 @@ clean:
 # --- distribution (issue 8) --------------------------------------------------------------------
 .PHONY: bench-startup
 
-# One PyInstaller single-file executable, dist/kubectl-datadog, smoke-tested with `env -i`.
-binary: install
+# One PyInstaller single-file executable, dist/kubectl-datadog, built from the released wheel
+# (build/venvs/pyinstaller), smoke-tested with `env -i`.
+binary: release
 	$(PY) scripts/build-binary
 
 # The archive for this machine (dist/kubectl-datadog_<version>_<os>_<arch>.tar.gz + .sha256) and
 # dist/plugin.yaml, the krew manifest for whatever archives dist/ holds.
-dist: install
+dist: release
 	$(PY) scripts/build-binary --package
 	$(PY) scripts/render-manifest
 
 # Start-up time of the binary beside a bare PyInstaller onefile and a minimal client (needs the
 # harness binaries for the cluster). Prints a table; asserts nothing.
-bench-startup: install e2e-binaries
+bench-startup: release e2e-binaries
 	$(PY) scripts/bench-startup
 
 # The main job with no cluster of your own: a harness cluster seeded with a healthy Helm install,

@@ -1,18 +1,23 @@
 """KubeCluster: the production Cluster, and the only module that imports `kubernetes`.
 
 Design choices, each forced by something measured or by kubectl's behaviour:
-- Every read goes through the client's raw request path (`param_serialize` + `call_api`) and
-  `json.loads`, never through the typed models: on big lists that is ~3x faster and ~2.5x leaner,
-  and the commands want plain dicts anyway (the fake serves the same dicts).
+- The client does what only it should do: load the kubeconfig (contexts, certificates, tokens,
+  exec credential plugins, in-cluster config) into a `Configuration`. Requests do not go through
+  its generated `ApiClient`, whose request API changed between client lines (35 has `call_api`
+  with positional paths, 36+ `param_serialize`), but through one urllib3 pool of our own:
+  the same TLS settings and bearer token (refreshed through the client's hook), one SSLContext
+  for every connection and every exec websocket, keep-alive connections reused across threads.
+  Answers are `json.loads`-ed raw bytes, never typed models: on big lists that is ~3x faster and
+  ~2.5x leaner, and the commands want plain dicts anyway (the fake serves the same dicts).
 - `persist_config` is never enabled: a read-only tool must not rewrite the user's kubeconfig when
   an auth plugin refreshes a token.
-- Exec opens the websocket itself (the handshake `kubernetes.stream.ws_client.create_websocket`
-  does, with one SSLContext per KubeCluster instead of one per connection), not through
-  `kubernetes.stream.stream`, which swaps `call_api` on the shared ApiClient and so is not safe
-  from several threads; it reads the channel frames with a blocking receive bounded by the
-  deadline (no polling), and decodes the error channel itself, because kwok (and some kubelets)
-  report exit codes in a shape the client's `returncode` cannot parse.
-- The `kubernetes` import costs ~0.6 s, so it happens inside `KubeCluster.__init__` only.
+- Exec opens the websocket itself (the handshake the client's `ws_client` does), not through
+  `kubernetes.stream.stream`, which swaps `call_api` on a shared ApiClient and so is not safe from
+  several threads; it reads the channel frames with a blocking receive bounded by the deadline
+  (no polling), and decodes the error channel itself, because kwok (and some kubelets) report
+  exit codes in a shape the client's `returncode` cannot parse.
+- The `kubernetes` import is the biggest part of start-up, so it happens inside
+  `KubeCluster.__init__` only (`--help` never pays it).
 """
 
 from __future__ import annotations
@@ -39,6 +44,9 @@ from kubectl_datadog.errors import (
 
 _SA_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 _PARTIAL_METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
+# Exec subprotocols, newest first: v5 adds the close-channel notice (255); the apiserver picks one.
+_EXEC_SUBPROTOCOLS = "v5.channel.k8s.io,v4.channel.k8s.io"
+_USER_AGENT = "kubectl-datadog"
 
 
 def _kubeconfig_paths(explicit: str | None) -> list[str]:
@@ -62,7 +70,7 @@ class KubeCluster:
                  cluster: str | None = None, user: str | None = None,
                  namespace: str | None = None, request_timeout: float | None = None,
                  max_connections: int = 32) -> None:
-        from kubernetes.client import ApiClient, Configuration
+        from kubernetes.client import Configuration
         from kubernetes.config import kube_config
         from kubernetes.config.config_exception import ConfigException
 
@@ -131,13 +139,10 @@ class KubeCluster:
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ConfigError(f"cannot load the kubeconfig: {_one_line(str(exc))}",
                               hint="check it with: kubectl config view --minify") from exc
-        cfg.connection_pool_maxsize = max_connections
-        cfg.retries = 0  # kubectl does not retry a refused connection; fail fast and say so
         self._cfg = cfg
-        self._api = ApiClient(cfg)
-        self._api.user_agent = "kubectl-datadog"
         self._ssl_lock = threading.Lock()
-        self._ssl_ctx: tuple[tuple[Any, ...], Any] | None = None  # (settings, SSLContext) for exec websockets
+        self._ssl_ctx: tuple[tuple[Any, ...], Any] | None = None  # (settings, SSLContext), built on first use
+        self._pool = self._pool_manager(max_connections)
 
     @property
     def context(self) -> Context:
@@ -149,16 +154,19 @@ class KubeCluster:
                  body: Any = None, verb: str, resource: str, namespace: str | None = None,
                  name: str | None = None, accept: str = "application/json",
                  timeout: float | None = None) -> tuple[int, bytes]:
-        headers = {"Accept": accept}
+        import urllib3
+
+        headers = self._headers(accept)
+        payload = None
         if body is not None:
             headers["Content-Type"] = "application/json"
+            payload = json.dumps(body).encode("utf-8")
+        t = timeout if timeout is not None else self._timeout
         try:
-            m, url, hdrs, body_ser, post = self._api.param_serialize(
-                method=method, resource_path=path, query_params=list(query), header_params=headers,
-                body=body, auth_settings=["BearerToken"])
-            t = timeout if timeout is not None else self._timeout
-            resp = self._api.call_api(m, url, hdrs, body_ser, post, _request_timeout=(t, t) if t else None)
-            data = resp.read()
+            resp = self._pool.request(method, self._url(path, query), body=payload, headers=headers,
+                                      timeout=urllib3.Timeout(connect=t, read=t) if t else None,
+                                      retries=False, redirect=False)
+            data = resp.data
         except PluginError:
             raise
         except Exception as exc:  # noqa: BLE001 - the transport's many exception types become one taxonomy
@@ -298,13 +306,11 @@ class KubeCluster:
         query: list[tuple[str, Any]] = [("command", a) for a in argv]
         query += [("container", container), ("stderr", "true"), ("stdout", "true"), ("stdin", "false"),
                   ("tty", "false")]
-        _, url, headers, _, _ = self._api.param_serialize(
-            method="GET", resource_path=f"/api/v1/namespaces/{namespace}/pods/{pod}/exec",
-            query_params=query, header_params={}, auth_settings=["BearerToken"])
+        url = self._url(f"/api/v1/namespaces/{namespace}/pods/{pod}/exec", query)
         limit = timeout or self._timeout or 60.0
         deadline = time.monotonic() + limit
         try:
-            ws = self._websocket(url, headers, limit)
+            ws = self._websocket(url, limit)
         except WebSocketBadStatusException as exc:
             code = getattr(exc, "status_code", 0)
             if code == 403:
@@ -350,34 +356,83 @@ class KubeCluster:
                 pass
         return _exec_result(text(1), text(2), text(3))
 
-    def _websocket(self, url: str, headers: dict[str, Any], timeout: float) -> Any:
-        """Open the exec websocket as `kubernetes.stream.ws_client.create_websocket` does (same
-        headers, subprotocols, TLS verification, client certificate, proxy), except that the TLS
-        settings live in one SSLContext built on first use: the client builds a new context per
-        connection, re-reading the CA bundle and the client certificate/key from disk each time
-        (about 1 ms of CPU per exec, measured; it adds up over hundreds of Agents)."""
-        from kubernetes.stream import ws_client
+    # --- transport ----------------------------------------------------------------------------
+
+    def _url(self, path: str, query: Sequence[tuple[str, Any]] = ()) -> str:
+        from urllib.parse import urlencode
+
+        return self._cfg.host.rstrip("/") + path + ("?" + urlencode(list(query)) if query else "")
+
+    def _headers(self, accept: str) -> dict[str, str]:
+        headers = {"Accept": accept, "User-Agent": _USER_AGENT}
+        # The client's own hook refreshes expiring tokens (exec plugins, token files) here.
+        token = self._cfg.get_api_key_with_prefix("authorization")
+        if token:
+            headers["Authorization"] = token
+        return headers
+
+    def _pool_manager(self, max_connections: int) -> Any:
+        """One pool for every request of this run: keep-alive connections are reused by every
+        thread (at most `max_connections` per host), each opened with the one SSLContext."""
+        import urllib3
+
+        cfg = self._cfg
+        kw: dict[str, Any] = {"num_pools": 4, "maxsize": max_connections, "block": False, "retries": False}
+        if cfg.host.startswith("https"):
+            kw["ssl_context"] = self._ssl_context()
+            kw["cert_reqs"] = "CERT_REQUIRED" if cfg.verify_ssl else "CERT_NONE"
+            if cfg.assert_hostname is not None:
+                kw["assert_hostname"] = cfg.assert_hostname
+            if cfg.tls_server_name:
+                kw["server_hostname"] = cfg.tls_server_name
+        if self._proxy():
+            return urllib3.ProxyManager(cfg.proxy, proxy_headers=cfg.proxy_headers, **kw)
+        return urllib3.PoolManager(**kw)
+
+    def _proxy(self) -> str:
+        """The proxy URL (the kubeconfig's proxy-url or HTTPS_PROXY, as the client reads them), unless
+        NO_PROXY names the API server's host."""
+        from urllib.parse import urlparse
+        from urllib.request import proxy_bypass_environment
+
+        cfg = self._cfg
+        if not cfg.proxy:
+            return ""
+        no_proxy = getattr(cfg, "no_proxy", None)
+        host = urlparse(cfg.host).hostname or ""
+        if no_proxy and proxy_bypass_environment(host, {"no": no_proxy}):
+            return ""
+        return str(cfg.proxy)
+
+    def _websocket(self, url: str, timeout: float) -> Any:
+        """Open the exec websocket with the same credentials, TLS context and proxy as requests."""
         from websocket import WebSocket
 
         cfg = self._cfg
-        url = ws_client.get_websocket_url(url)
-        header = []
-        if headers and "authorization" in headers:
-            header.append(f"authorization: {headers['authorization']}")
-        header.append(f"sec-websocket-protocol: {ws_client.V5_CHANNEL_PROTOCOL},{ws_client.V4_CHANNEL_PROTOCOL}")
+        ws_url = "ws" + url[len("http"):] if url.startswith("http") else url
+        header = [f"sec-websocket-protocol: {_EXEC_SUBPROTOCOLS}", f"user-agent: {_USER_AGENT}"]
+        token = cfg.get_api_key_with_prefix("authorization")
+        if token:
+            header.append(f"authorization: {token}")
         sslopt: dict[str, Any] = {}
-        if url.startswith("wss://"):
-            sslopt["context"] = self._ws_ssl_context()
+        if ws_url.startswith("wss://"):
+            sslopt["context"] = self._ssl_context()
             if cfg.tls_server_name:
                 sslopt["server_hostname"] = cfg.tls_server_name
         opts: dict[str, Any] = {"header": header, "timeout": timeout}
-        if cfg.proxy or cfg.proxy_headers:
-            opts = ws_client.websocket_proxycare(opts, cfg, url, headers)
+        if self._proxy():
+            from urllib.parse import urlparse
+
+            proxy = urlparse(self._proxy())
+            opts.update(http_proxy_host=proxy.hostname, http_proxy_port=proxy.port,
+                        proxy_type="http" if proxy.scheme in ("http", "https") else proxy.scheme)
+            if proxy.username:
+                opts["http_proxy_auth"] = (proxy.username, proxy.password or "")
         ws = WebSocket(sslopt=sslopt, skip_utf8_validation=True)
-        ws.connect(url, **opts)
+        ws.connect(ws_url, **opts)
         return ws
 
-    def _ws_ssl_context(self) -> Any:
+    def _ssl_context(self) -> Any:
         import ssl
 
         cfg = self._cfg

@@ -18,6 +18,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import Cluster, missing_binaries  # noqa: E402
+from harness import binaries  # noqa: E402
 from harness.binaries import BUILD_SCRIPT  # noqa: E402
 
 _E2E_DIR = Path(__file__).resolve().parent
@@ -37,6 +38,9 @@ def pytest_collection_modifyitems(config, items):
 
 
 def _require_binaries() -> None:
+    if _REQUIRED and not os.environ.get(binaries.UNDER_TEST_ENV):
+        # `make test` proves what ships: the wheel installed in a fresh virtualenv, not the checkout.
+        pytest.fail(f"{binaries.UNDER_TEST_ENV} is not set: run the suite with `make test`")
     missing = missing_binaries()
     if missing:
         msg = f"e2e binaries not built ({', '.join(missing)}); run {BUILD_SCRIPT} (~15 min the first time)"

@@ -1,6 +1,8 @@
-"""The PyInstaller onefile, dist/kubectl-datadog, against the real apiserver: every command, with no
-Python on PATH. Catches missing hidden imports and data files that tests of the package cannot see.
-`make test` builds the binary first; elsewhere these tests skip when it is missing."""
+"""What ships, against the real apiserver, every command: the PyInstaller onefile dist/kubectl-datadog
+with no Python on PATH (catches missing hidden imports and data files), and the console script of
+`pip install .` with every dependency at its lowest allowed version (build/venvs/lowest). The rest
+of the e2e suite runs the wheel's own install (KUBECTL_DATADOG_UNDER_TEST). `make test` builds all
+of them first (make dist); elsewhere these tests skip when one is missing."""
 
 from __future__ import annotations
 
@@ -12,27 +14,36 @@ import pytest
 
 pytestmark = pytest.mark.e2e
 
-BINARY = Path(__file__).resolve().parents[2] / "dist" / "kubectl-datadog"
+REPO = Path(__file__).resolve().parents[2]
+BINARY = REPO / "dist" / "kubectl-datadog"
 
 
-@pytest.fixture
-def binary() -> str:
-    if not BINARY.exists():
+def _lowest_install() -> Path:
+    under_test = os.environ.get("KUBECTL_DATADOG_UNDER_TEST_LOWEST")
+    return Path(under_test) / "kubectl-datadog" if under_test else REPO / "build" / "venvs" / "lowest" / "bin" / \
+        "kubectl-datadog"
+
+
+@pytest.fixture(params=["onefile", "lowest-versions-install"])
+def binary(request) -> str:
+    path = BINARY if request.param == "onefile" else _lowest_install()
+    if not path.exists():
         if os.environ.get("KUBECTL_DATADOG_E2E_REQUIRED") == "1":
-            pytest.fail(f"{BINARY} is missing: `make test` builds it with `make dist` first")
-        pytest.skip(f"{BINARY} not built (make binary)")
-    return str(BINARY)
+            pytest.fail(f"{path} is missing: `make test` builds it with `make dist` first")
+        pytest.skip(f"{path} not built (make dist)")
+    return str(path)
 
 
 def run(c, binary: str, *args: str):
-    # env -i style: only the kubeconfig and a PATH without the virtualenv.
+    # env -i style: only the kubeconfig and a PATH without any virtualenv (a console script finds
+    # its venv's Python through its #! line).
     env = {"KUBECONFIG": c.kubeconfig("admin"), "PATH": "/usr/bin:/bin", "HOME": os.environ.get("HOME", "/root")}
     import subprocess
 
     return subprocess.run([binary, *args], env=env, capture_output=True, text=True, timeout=120)
 
 
-def test_every_command_from_the_onefile(e2e_cluster, binary):
+def test_every_command_from_what_ships(e2e_cluster, binary):
     c = e2e_cluster("hpa-nginxext")
     for args, check in [
         (["leader"], lambda d: d["verdict"] == "healthy"),

