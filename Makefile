@@ -26,7 +26,7 @@ release: install
 
 # Fast tests on fakes: no cluster, no binaries.
 unit: install
-	$(PY) -m pytest -q -m "not e2e and not krew" tests
+	$(PY) -m pytest -q -m "not e2e and not krew and not release" tests
 
 # kube-apiserver, kube-controller-manager, etcd, kwok and krew, built from Go modules into
 # ~/.cache/kubectl-datadog/e2e (first run ~15 min on 2 cores, then seconds).

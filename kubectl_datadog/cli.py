@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 from typing import Sequence
 
 import click
@@ -74,7 +73,7 @@ def run(argv: Sequence[str], app: App | None = None) -> int:
         return int(exc.exit_code)
     except PluginError as exc:
         if debug:
-            traceback.print_exc(file=err)
+            _print_traceback(err)
         err.write(exc.line() + "\n")
         return int(exc.exit_code)
     except click.UsageError as exc:
@@ -96,10 +95,17 @@ def run(argv: Sequence[str], app: App | None = None) -> int:
         return ExitCode.ERROR
     except Exception as exc:  # noqa: BLE001 - a bug: one line, traceback only on request
         if debug:
-            traceback.print_exc(file=err)
+            _print_traceback(err)
         err.write(f"error: internal error: {type(exc).__name__}: {exc}"
                   + ("" if debug else " (rerun with --debug for a traceback)") + "\n")
         return ExitCode.ERROR
+
+
+def _print_traceback(err: object) -> None:
+    # Imported here: traceback (with linecache and tokenize) is ~15% of what `--help` imports.
+    import traceback
+
+    traceback.print_exc(file=err)  # type: ignore[arg-type]
 
 
 def main() -> None:

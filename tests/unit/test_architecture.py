@@ -44,9 +44,15 @@ def test_only_the_table_module_imports_tabulate() -> None:
 
 
 def test_commands_are_registered_statically() -> None:
-    # PyInstaller follows static imports only: no importlib/__import__ discovery.
+    # PyInstaller follows static imports only: no importlib/__import__ discovery of our modules.
+    # The one exception loads the kubernetes client's submodules on demand (cluster/kube.py's
+    # deferred package imports); PyInstaller bundles them through the client's own __init__, and
+    # tests/release checks what the onefile holds.
     for path in PACKAGE.rglob("*.py"):
         text = path.read_text()
+        if path == PACKAGE / "cluster" / "kube.py":
+            assert text.count("importlib.import_module") == 1 and 'import_module(f"{name}.{attr}")' in text
+            continue
         assert "importlib.import_module" not in text and "__import__(" not in text, path
 
 
