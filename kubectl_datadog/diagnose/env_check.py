@@ -9,8 +9,10 @@ Per Agent, in the order the Agent itself goes (reference section 4):
   3. does that endpoint reach the DCA: a Service that selects the DCA pods, on a port that forwards
      to the DCA's cmd port (5005), with ready endpoints;
   4. the auth token: set, at least 32 characters, the same as the DCA's (compared by fingerprint);
-  5. with exec, the Agent's own view (`agent status`) and, from its log, whether the tag collector
-     uses the DCA or fell back to local service mapping.
+  5. with exec, the Agent's own view (`agent status`: a failed contact is judged by the cause inside
+     its error, since the status labels every first failure "could not detect the endpoint") and,
+     from its log, whether the tag collector uses the DCA or fell back to local service mapping, and
+     the cause the status hides ("try delay not elapsed yet", or an empty section).
 
 Verdict per Agent: ok, warning, error (the worst finding that concerns it), or dca-disabled when
 no Cluster Agent is deployed and the Agent does not use one.
