@@ -9,8 +9,10 @@ Per Agent, in the order the Agent itself goes (reference section 4):
   3. does that endpoint reach the DCA: a Service that selects the DCA pods, on a port that forwards
      to the DCA's cmd port (5005), with ready endpoints;
   4. the auth token: set, at least 32 characters, the same as the DCA's (compared by fingerprint);
-  5. with exec, the Agent's own view (`agent status`) and, from its log, whether the tag collector
-     uses the DCA or fell back to local service mapping.
+  5. with exec, the Agent's own view (`agent status`: a failed contact is judged by the cause inside
+     its error, since the status labels every first failure "could not detect the endpoint") and,
+     from its log, whether the tag collector uses the DCA or fell back to local service mapping, and
+     the cause the status hides ("try delay not elapsed yet", or an empty section).
 
 Verdict per Agent: ok, warning, error (the worst finding that concerns it), or dca-disabled when
 no Cluster Agent is deployed and the Agent does not use one.
@@ -27,7 +29,7 @@ from kubectl_datadog.snapshots.env_check import (AgentData, EnvCheckSnapshot, In
 from kubectl_datadog.install import DEFAULT_SERVICE_NAME, Install
 from kubectl_datadog.model import Finding, SecretValue, Severity, sort_findings, worst
 from kubectl_datadog.objects import Pod, Service, ServicePort, as_bool
-from kubectl_datadog.textformats.agent_status import service_link_prefix
+from kubectl_datadog.textformats.agent_status import DcaStatus, TagCollectorLog, dca_error, service_link_prefix
 
 MIN_TOKEN_LENGTH = 32  # authTokenMinimalLen, datadog-agent pkg/api/security
 DEFAULT_CMD_PORT = 5005
@@ -480,6 +482,7 @@ def check_agent(agent: AgentData, snap: EnvCheckSnapshot,
     findings += token_findings
 
     connected, version = "", ""
+    from_status = False  # a finding already explains the failed contact (then the log's error is not repeated)
     status = probes.status
     if probes.status_probe is not None:
         connected = "unknown"
@@ -491,27 +494,13 @@ def check_agent(agent: AgentData, snap: EnvCheckSnapshot,
                 probes.status_probe.command))
         elif status is not None:
             version = status.version
-            if status.detection_error:
-                connected = "no"
-                findings.append(Finding(
-                    "agent-dca-not-detected", Severity.ERROR, subject,
-                    f"the Agent could not detect the Cluster Agent's endpoint: {status.detection_error}",
-                    "fix how the Agent finds the DCA (see the other findings)", probes.status_probe.command))
-            elif status.connection_error:
-                connected = "no"
-                findings.append(Finding(
-                    "agent-dca-unreachable", Severity.ERROR, subject,
-                    f"the Agent could not reach the Cluster Agent at {status.endpoint or '?'}: "
-                    f"{status.connection_error}",
-                    "check the DCA Service's endpoints and the token (403 invalid session token: tokens differ)",
-                    probes.status_probe.command))
-            elif status.connected:
+            if status.connected:
                 connected = "yes"
-                if status.version_unknown:
-                    findings.append(Finding(
-                        "agent-dca-version-unknown", Severity.WARNING, subject,
-                        "the Agent reached the Cluster Agent but could not read its version",
-                        "check the Cluster Agent's logs", probes.status_probe.command))
+            elif status.silent or status.error is not None:
+                connected = "no"
+                findings += _contact_findings(status, probes.log, pod, probes.status_probe.command,
+                                              any(f.code == "token-too-short" for f in findings))
+                from_status = True
 
     tag = ""
     if probes.log is not None:
@@ -523,7 +512,7 @@ def check_agent(agent: AgentData, snap: EnvCheckSnapshot,
                 f"the Agent's log says it fell back to local service mapping: {last.text}",
                 "kube_service tags come from the node, not the DCA; fix the connection and restart the Agent",
                 _log_cmd(pod)))
-        elif probes.log.state == "failing" and last is not None and connected != "yes":
+        elif probes.log.state == "failing" and last is not None and connected != "yes" and not from_status:
             findings.append(Finding(
                 "agent-dca-init-failed", Severity.WARNING, subject,
                 f"the Agent's log reports a Cluster Agent error: {last.text}",
@@ -539,6 +528,69 @@ def check_agent(agent: AgentData, snap: EnvCheckSnapshot,
 
     return AgentRow(pod, own.install, dca.install if dca else None, True, endpoint, token, agent.token, connected,
                     version, tag, _verdict(findings), sort_findings(findings))
+
+
+def _contact_findings(status: DcaStatus, log: TagCollectorLog | None, pod: Pod, status_cmd: str,
+                      token_reported: bool) -> list[Finding]:
+    """What the Agent's failed contact with its DCA means, from the cause inside the error it reports.
+
+    `agent status` says "Could not detect the Datadog Cluster Agent's endpoint" for any failure of the
+    client's first contact (reference section 4): a 403 there means the Agent found the DCA and was
+    refused. When the status hides the cause (the retrier's "try delay not elapsed yet", or a build
+    that prints an empty section) the cause comes from the Agent's log, and the message says so."""
+    subject = f"pod/{pod.namespace}/{pod.name}"
+    log_err = dca_error(log.cause) if log is not None and log.cause else None
+    err = status.error
+    out: list[Finding] = []
+    source = ""
+    if status.silent:
+        out.append(Finding(
+            "agent-status-silent", Severity.WARNING, subject,
+            "the Agent's status is silent: its Datadog Cluster Agent section is empty (this Agent build prints "
+            "nothing when it cannot reach the Cluster Agent); "
+            + ("the cause comes from its log" if log_err else "its log names no cause either"),
+            "read the Agent's log for the Cluster Agent client's error", _log_cmd(pod)))
+        err, source = log_err, "its status section is empty"
+    elif err is not None and err.hidden:
+        if log_err is None:
+            out.append(Finding(
+                "agent-dca-retrying", Severity.WARNING, subject,
+                f"the Agent has not connected to the Cluster Agent and its status hides why (\"{err.detail}\": the "
+                "client waits before its next attempt); its log names no cause",
+                "run `agent status` again after the retry delay, or read the Agent's log from its start",
+                _log_cmd(pod)))
+            return out
+        err, source = log_err, f"its status only says \"{err.detail}\""
+    if err is None:
+        return out
+    note = f" (from the Agent's log: {source})" if source else ""
+    cmd = _log_cmd(pod) if source else status_cmd
+    url = err.url or status.endpoint or "?"
+    if err.kind == "no-endpoint":
+        out.append(Finding("agent-dca-not-detected", Severity.ERROR, subject,
+                           f"the Agent could not find the Cluster Agent's endpoint: {err.detail}{note}",
+                           "fix how the Agent finds the DCA (see the other findings)", cmd))
+    elif err.kind in ("forbidden", "unauthorized"):
+        why = ("the Agent's auth token is not the Cluster Agent's" if err.kind == "forbidden"
+               else "the Agent sent no usable auth token")
+        when = "at first contact" if err.first_contact else "after an earlier success (was a token changed?)"
+        out.append(Finding("agent-dca-refused", Severity.ERROR, subject,
+                           f"the Agent found the Cluster Agent at {url} and was refused {when}: {err.detail}: {why}{note}",
+                           "give the Agents and the Cluster Agent the same DD_CLUSTER_AGENT_AUTH_TOKEN (one Secret), "
+                           "then restart both", cmd))
+    elif err.kind == "token-too-short":
+        if not token_reported:
+            out.append(Finding("agent-token-rejected", Severity.ERROR, subject,
+                               f"the Agent refuses its own auth token and never calls the Cluster Agent: {err.detail}{note}",
+                               f"use a token of {MIN_TOKEN_LENGTH}+ characters a-zA-Z0-9 on both sides "
+                               "(Helm: clusterAgent.token)", cmd))
+    else:
+        when = " at first contact" if err.first_contact else ""
+        out.append(Finding("agent-dca-unreachable", Severity.ERROR, subject,
+                           f"the Agent could not reach the Cluster Agent at {url}{when}: {err.detail}{note}",
+                           "check the DCA Service's endpoints and port, and that the DCA pods are Ready "
+                           "(see the other findings)", cmd))
+    return out
 
 
 def _log_cmd(pod: Pod) -> str:

@@ -277,6 +277,12 @@ def _status_findings(snap: LeaderSnapshot, lock: LockRecord) -> list[Finding]:
             out.append(Finding("events-check-not-running", Severity.WARNING, subject,
                                "the kubernetes_apiserver check is not running on the leader: no events are collected",
                                "check the DCA's confd for kubernetes_apiserver.d and its logs", status.command))
+        elif counters.state == "not-loaded":
+            out.append(Finding("events-check-not-loaded", Severity.WARNING, subject,
+                               "the kubernetes_apiserver check failed to load on the leader, so no events are "
+                               f"collected: {counters.load_error}",
+                               "fix the check's configuration (conf.d/kubernetes_apiserver.d) and restart the DCA",
+                               status.command))
         elif counters.last_error:
             out.append(Finding("events-check-error", Severity.WARNING, subject,
                                f"the kubernetes_apiserver check fails: {counters.last_error}",

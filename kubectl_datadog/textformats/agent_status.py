@@ -18,20 +18,89 @@ DCA_SECTION = "Datadog Cluster Agent"
 
 
 @dataclass(frozen=True)
-class DcaStatus:
-    """The Agent's own view of the DCA (reference section 4, `clusteragent.tmpl`)."""
+class DcaError:
+    """Why the Agent's DCA client failed, read from the error text it reports (reference section 4).
 
-    endpoint: str = ""  # "Datadog Cluster Agent endpoint detected: <url>"
+    On the first failure GetClusterAgentClient's retrier wraps the init error: `temporary failure in
+    clusterAgentClient, will retry later: "https://<dca>/version" is unavailable: 403 Forbidden`. The
+    status prints it as "Could not detect the Datadog Cluster Agent's endpoint" whatever the cause,
+    so the cause, not the label, says what went wrong. Between two attempts the retrier replaces the
+    cause with `try delay not elapsed yet`."""
+
+    kind: str  # forbidden | unauthorized | connection-refused | timeout | dns | token-too-short | no-endpoint
+    #            | retry-delay (cause hidden until the next attempt) | retry-exhausted | other
+    detail: str  # the innermost message: "403 Forbidden", "connection refused", the config error...
+    url: str = ""  # the URL the Agent called, when the error names one
+    first_contact: bool = False  # the client's retrier wrapped it: the Agent never connected since it started
+
+    @property
+    def hidden(self) -> bool:
+        """The text names no cause (the retrier's placeholder)."""
+        return self.kind in ("retry-delay", "retry-exhausted")
+
+    def to_dict(self) -> dict[str, object]:
+        return {"kind": self.kind, "detail": self.detail, "url": self.url or None, "firstContact": self.first_contact}
+
+
+_RETRY = re.compile(r"^(?:temporary|permanent) failure in clusterAgentClient(?:, will retry later)?: (.*)$", re.S)
+_REMOTE = re.compile(r'^"([^"]+)" is unavailable: (.*)$', re.S)
+_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("retry-delay", re.compile(r"try delay not elapsed yet")),
+    ("retry-exhausted", re.compile(r"retry number exceeded")),
+    ("token-too-short", re.compile(r"authentication token (?:must be at least|length must be greater)")),
+    ("no-endpoint", re.compile(r"cannot get (?:a )?cluster agent endpoint|not a https scheme")),
+    ("forbidden", re.compile(r"\b403\b")),
+    ("unauthorized", re.compile(r"\b401\b")),
+    ("connection-refused", re.compile(r"connection refused")),
+    ("dns", re.compile(r"no such host")),
+    ("timeout", re.compile(r"i/o timeout|deadline exceeded|Client\.Timeout|timed out|TLS handshake timeout")),
+)
+
+
+def dca_error(text: str) -> DcaError:
+    """Classify one DCA-client error text (from `agent status` or the Agent's log)."""
+    text = text.strip()
+    inner, first = text, False
+    m = _RETRY.match(inner)
+    if m:
+        inner, first = m.group(1).strip(), True
+    url = ""
+    m = _REMOTE.match(inner)
+    if m:
+        url, inner = m.group(1), m.group(2).strip()
+        if url.endswith("/version"):
+            url = url[: -len("/version")]
+    kind = next((k for k, pattern in _KINDS if pattern.search(inner)), "other")
+    detail = inner
+    if kind == "connection-refused":
+        detail = "connection refused"
+    return DcaError(kind, detail, url, first)
+
+
+@dataclass(frozen=True)
+class DcaStatus:
+    """The Agent's own view of the DCA (reference section 4, `clusteragent.tmpl`). The template
+    prints "Could not retrieve the version" on every failure and "Successfully connected" only with a
+    version, so connected and the version come together."""
+
+    endpoint: str = ""  # "Datadog Cluster Agent endpoint detected: <url>" (6.x: "... available at: <url>")
     detection_error: str = ""  # "Could not detect the Datadog Cluster Agent's endpoint: <err>"
     connected: bool = False  # "Successfully connected to the Datadog Cluster Agent."
     connection_error: str = ""  # "Could not reach the Datadog Cluster Agent: <err>"
     version: str = ""  # "Running: <version>"
-    version_unknown: bool = False  # "Could not retrieve the version of the Datadog Cluster Agent."
+    silent: bool = False  # the section is there with nothing in it (builds that print nothing on errors)
+
+    @property
+    def error(self) -> DcaError | None:
+        """The classified failure the section reports, if any."""
+        text = self.detection_error or self.connection_error
+        return dca_error(text) if text else None
 
     def to_dict(self) -> dict[str, object]:
+        err = self.error
         return {"endpoint": self.endpoint or None, "detectionError": self.detection_error or None,
                 "connected": self.connected, "connectionError": self.connection_error or None,
-                "version": self.version or None}
+                "version": self.version or None, "silent": self.silent, "cause": err.to_dict() if err else None}
 
 
 def dca_status(text: str) -> DcaStatus | None:
@@ -40,25 +109,25 @@ def dca_status(text: str) -> DcaStatus | None:
     body = sections(text).get(DCA_SECTION)
     if body is None:
         return None
+    if not any(line.strip() for line in body):
+        return DcaStatus(silent=True)
     fields: dict[str, str] = {}
-    connected = version_unknown = False
+    connected = False
     for raw in body:
         line = raw.strip().removeprefix("- ").strip()
         low = line.lower()
         if low.startswith("successfully connected to the datadog cluster agent"):
             connected = True
-        elif low.startswith("could not retrieve the version of the datadog cluster agent"):
-            version_unknown = True
         for key, prefix in (("endpoint", "datadog cluster agent endpoint detected:"),
+                            ("endpoint", "datadog cluster agent available at:"),
                             ("detection", "could not detect the datadog cluster agent's endpoint:"),
                             ("connection", "could not reach the datadog cluster agent:"),
                             ("version", "running:")):
             if low.startswith(prefix):
                 fields[key] = line[len(prefix):].strip()
     return DcaStatus(endpoint=fields.get("endpoint", ""), detection_error=fields.get("detection", ""),
-                     connected=connected and "connection" not in fields,
-                     connection_error=fields.get("connection", ""), version=fields.get("version", ""),
-                     version_unknown=version_unknown)
+                     connected=connected and "connection" not in fields and "detection" not in fields,
+                     connection_error=fields.get("connection", ""), version=fields.get("version", ""))
 
 
 def service_link_prefix(service_name: str) -> str:
@@ -131,9 +200,11 @@ class TagCollectorLog:
     state: str  # connected | fallback | failing | unknown (no relevant line in the window)
     last: LogLine | None
     lines: int  # relevant lines seen
+    cause: str = ""  # the DCA client's last error that names a cause (not "try delay not elapsed yet"), masked
 
     def to_dict(self) -> dict[str, object]:
-        return {"state": self.state, "lastLine": self.last.text if self.last else None, "matchingLines": self.lines}
+        return {"state": self.state, "lastLine": self.last.text if self.last else None, "matchingLines": self.lines,
+                "cause": self.cause or None}
 
 
 def _message(line: str) -> str:
@@ -146,16 +217,33 @@ def _message(line: str) -> str:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
+# The DCA client's error as the Agent logs it: the tag collector's init failure, the client's own
+# (debug) init error. Its text after the prefix is what GetClusterAgentClient returned.
+_CAUSE = re.compile(r"(?:Could not initiali[sz]e the communication with the (?:cluster agent|Datadog Cluster Agent|DCA)"
+                    r"(?:, falling back to local service mapping)?|Cluster Agent init error): (.+)$", re.I)
+
+
+def _cause(line: str) -> str:
+    msg = line.split(" | ")[-1].strip()
+    m = _CAUSE.search(msg)
+    if not m or dca_error(m.group(1)).hidden:
+        return ""
+    text = _SECRETISH.sub(lambda mm: mm.group(1) + "***", m.group(1).strip())
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
 def tag_collector_log(text: str) -> TagCollectorLog:
     last: LogLine | None = None
     count = 0
+    cause = ""
     for line in text.splitlines():
+        cause = _cause(line) or cause
         for kind, pattern in _LOG_PATTERNS:
             if pattern.search(line):
                 last = LogLine(kind, _message(line))
                 count += 1
                 break
     if last is None:
-        return TagCollectorLog("unknown", None, 0)
+        return TagCollectorLog("unknown", None, 0, cause)
     state = {"started": "connected", "connected": "connected", "fallback": "fallback"}.get(last.kind, "failing")
-    return TagCollectorLog(state, last, count)
+    return TagCollectorLog(state, last, count, cause)

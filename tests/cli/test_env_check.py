@@ -76,8 +76,11 @@ class ShellFake(FakeCluster):
 CASES: dict[str, tuple[int, set[str], set[str]]] = {
     "env-helm": (0, {"ok"}, set()),
     "env-operator": (0, {"ok"}, set()),
-    "env-token-short": (3, {"error"}, {"token-too-short", "agent-dca-not-detected", "agent-tag-collector-fallback"}),
-    "env-token-mismatch": (3, {"error"}, {"token-mismatch", "agent-dca-unreachable"}),
+    "env-token-short": (3, {"error"}, {"token-too-short", "agent-tag-collector-fallback"}),
+    "env-token-mismatch": (3, {"error"}, {"token-mismatch", "agent-dca-refused"}),
+    "env-token-retry-delay": (3, {"error"}, {"token-mismatch", "agent-dca-refused"}),
+    "env-status-silent": (3, {"error"}, {"token-mismatch", "agent-status-silent", "agent-dca-refused"}),
+    "env-status-retrying": (3, {"error"}, {"token-mismatch", "agent-dca-retrying"}),
     "env-token-secret-missing": (3, {"error"}, {"token-secret-missing"}),
     "env-token-forbidden": (0, {"warning"}, {"rbac-forbidden"}),
     "env-service-late": (3, {"error"}, {"agent-service-links-missing", "agent-dca-not-detected"}),

@@ -25,6 +25,7 @@ VERDICTS = {
     "leader-kind-mismatch": "healthy",
     "leader-second-lock": "healthy",
     "leader-status-failing": "healthy",
+    "leader-check-not-loaded": "healthy",
 }
 
 
@@ -147,3 +148,14 @@ def test_custom_selectors_are_used_as_given() -> None:
     assert r.json["verdict"] == "healthy"
     lists = {c.detail for c in r.fake.calls if c.verb == "list" and c.resource == "pods"}
     assert "app=datadog-cluster-agent|" in lists and "agent.datadoghq.com/component=agent|" in lists
+
+
+def test_check_that_failed_to_load_means_no_events() -> None:
+    """kubernetes_apiserver listed only under Loading Errors (rendered from the DCA's own template):
+    reported as not loaded, with its error, and it fails `--fail-on warning`."""
+    r = invoke_cli("leader", "-o", "json", "--fail-on", "warning", scenario="leader-check-not-loaded")
+    assert r.exit_code == 3, r.stderr
+    [f] = [f for f in r.json["findings"] if f["code"] == "events-check-not-loaded"]
+    assert f["severity"] == "warning" and "no events are collected" in f["message"]
+    assert "Could not configure check kubernetes_apiserver" in f["message"]
+    assert invoke_cli("leader", "-o", "json", "--fail-on", "warning", scenario="helm").exit_code == 0

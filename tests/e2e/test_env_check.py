@@ -29,6 +29,8 @@ def run_json(c, *args, user="admin", code=0):
     ("env-operator", 0, {"ok"}, None),
     ("env-token-short", 3, {"error"}, "token-too-short"),
     ("env-token-mismatch", 3, {"error"}, "token-mismatch"),
+    ("env-token-retry-delay", 3, {"error"}, "agent-dca-refused"),
+    ("env-status-silent", 3, {"error"}, "agent-status-silent"),
     ("env-service-late", 3, {"error"}, "agent-service-links-missing"),
     ("env-wrong-service-name", 3, {"error"}, "agent-dca-service-missing"),
     ("env-no-endpoints", 3, {"error"}, "dca-service-selector-mismatch"),
@@ -47,6 +49,24 @@ def test_verdicts_on_a_real_apiserver(e2e_cluster, scenario, code, verdicts, fin
     # exec really ran through kwok (an Agent with the DCA disabled is not asked)
     expected = {None} if scenario == "env-dca-disabled" else {"yes", "no"}
     assert {a["connected"] for a in doc["agents"]} <= expected, doc["findings"]
+
+
+@pytest.mark.parametrize(("scenario", "codes", "source"), [
+    ("env-token-mismatch", {"agent-dca-refused"}, ""),
+    ("env-token-retry-delay", {"agent-dca-refused"}, "its status only says \"try delay not elapsed yet\""),
+    ("env-status-silent", {"agent-status-silent", "agent-dca-refused"}, "its status section is empty"),
+])
+def test_refusal_at_first_contact_read_from_status_or_log(e2e_cluster, scenario, codes, source):
+    """The Agents' status text is rendered from the Agent's own template: a 403 at first contact is a
+    refusal (tokens differ), not "endpoint not detected"; a hidden cause comes from the real log."""
+    c = e2e_cluster(scenario)
+    doc = run_json(c, code=3)
+    found = {f["code"]: f["message"] for f in doc["findings"]}
+    assert codes <= set(found) and "agent-dca-not-detected" not in found
+    refused = found["agent-dca-refused"]
+    assert "refused at first contact: 403 Forbidden" in refused
+    assert refused.endswith(f"(from the Agent's log: {source})") if source else "Agent's log" not in refused
+    assert {a["connected"] for a in doc["agents"]} == {"no"}
 
 
 def test_healthy_endpoint_is_the_real_cluster_ip(e2e_cluster):

@@ -64,6 +64,23 @@ def test_through_real_kubectl_plugin_mechanism(e2e_cluster):
                                     "datadog-cluster-agent-8568545574-x9tc9"]
 
 
+def test_check_that_failed_to_load_fails_on_warning(e2e_cluster):
+    """The leader's status (rendered from the DCA's own templates) lists kubernetes_apiserver only
+    under Loading Errors: no events are collected, and `--fail-on warning` exits 3."""
+    c = e2e_cluster("leader-check-not-loaded")
+    r = c.run(["kubectl-datadog", "leader", "-o", "json", "--fail-on", "warning"])
+    assert r.returncode == 3, r.stderr
+    [f] = [f for f in json.loads(r.stdout)["findings"] if f["code"] == "events-check-not-loaded"]
+    assert "Could not configure check kubernetes_apiserver" in f["message"]
+
+
+def test_legacy_html_escaped_status_is_read(e2e_cluster):
+    c = e2e_cluster("legacy")
+    doc = run_json(c)
+    assert doc["status"]["leaderElection"]["leaderName"] == "datadog-cluster-agent-8568545574-x9tc9"
+    assert doc["status"]["leaderElection"]["status"] == "Running"
+
+
 def test_fail_on_exit_code(e2e_cluster):
     c = e2e_cluster("leader-stale")
     r = c.run(["kubectl-datadog", "leader", "--fail-on", "error"])

@@ -31,11 +31,12 @@ BANNER = "=====================\nDatadog Cluster Agent\n=====================\n"
     ("  - Datadog Cluster Agent endpoint detected: https://10.0.0.1:5005\n"
      "  - Could not reach the Datadog Cluster Agent: 403 invalid session token\n",
      dict(connection_error="403 invalid session token", connected=False)),
+    # every failure also prints the version line (clusteragent.tmpl: `if not .Version`)
     ("  - Datadog Cluster Agent endpoint detected: https://10.0.0.1:5005\n"
-     "  Successfully connected to the Datadog Cluster Agent.\n"
+     "  - Could not reach the Datadog Cluster Agent: boom\n"
      "  - Could not retrieve the version of the Datadog Cluster Agent.\n",
-     dict(connected=True, version_unknown=True)),
-], ids=["connected", "seed-format", "not-detected", "unreachable", "no-version"])
+     dict(connected=False, connection_error="boom", version="")),
+], ids=["connected", "seed-format", "not-detected", "unreachable", "unreachable-no-version"])
 def test_dca_status(body: str, expect: dict) -> None:
     text = "===========\nAgent (v7)\n===========\n  Pid: 1\n\n" + BANNER + "\n" + body + "\n=========\nEndpoints\n=========\n"
     st = dca_status(text)
