@@ -22,6 +22,8 @@ from typing import Callable, Iterable, Sequence, TextIO
 
 import click
 
+from kubectl_datadog.commands import SUMMARIES
+
 PROG_NAME = "kubectl_complete-datadog"
 
 # Cobra's ShellCompDirective bits.
@@ -111,7 +113,7 @@ def parse_words(root: click.Group, words: Sequence[str]) -> Parsed:
                 state.flags.add(_long_name(opt))
             continue
         if isinstance(state.command, click.Group) and not state.args:
-            sub = state.command.commands.get(word)
+            sub = state.command.get_command(click.Context(state.command), word)
             if sub is not None and not getattr(sub, "hidden", False):
                 state.command = sub
                 state.path.append(word)
@@ -236,8 +238,9 @@ def complete(words: Sequence[str], root: click.Group | None = None,
         return _flag_candidates(state.command, to_complete), DIRECTIVE_NO_FILE_COMP
 
     if isinstance(state.command, click.Group) and not state.args:
+        group, ctx = state.command, click.Context(state.command)
         subs = [Candidate(name, cmd.get_short_help_str(limit=80))
-                for name, cmd in sorted(state.command.commands.items()) if not cmd.hidden]
+                for name in group.list_commands(ctx) if (cmd := group.get_command(ctx, name)) and not cmd.hidden]
         return _prefixed(subs, to_complete), DIRECTIVE_NO_FILE_COMP
 
     command_name = state.path[-1] if state.path else ""
@@ -348,7 +351,8 @@ def instructions(shell: str | None, executable: str | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-@click.command("completion", context_settings={"help_option_names": ["-h", "--help"]})
+@click.command("completion", short_help=SUMMARIES["completion"],
+               context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("shell", required=False, type=click.Choice(SHELLS))
 def completion(shell: str | None) -> None:
     """Show how to turn on shell completion for `kubectl datadog`.

@@ -1,1 +1,14 @@
-"""Thin Click commands: parse -> collect -> diagnose -> render."""
+"""Thin Click commands: parse -> collect -> diagnose -> render.
+
+SUMMARIES is the one home of each command's one-line summary: `kubectl datadog --help` lists them
+without importing any command module (cli.CommandGroup), and each command takes its own as
+`short_help`. A new command adds its line here and its import to cli.load_command.
+"""
+
+SUMMARIES = {
+    "completion": "Show how to turn on shell completion for `kubectl datadog`.",
+    "env-check": "Can every node Agent find and authenticate to the DCA.",
+    "hpa-explain": "Why an HPA on Datadog metrics does or does not scale.",
+    "leader": "Who leads the Cluster Agents, and is the lock fresh.",
+    "metamap": "The pod -> services map the DCA serves, per node.",
+}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from kubectl_datadog.app import App
+from kubectl_datadog.commands import SUMMARIES
 from kubectl_datadog.cli_options import command_options, parse_duration
 
 # collect.env_check's default (a test pins it): defined here so building the CLI stays light.
@@ -16,7 +17,7 @@ def _since(ctx: click.Context, param: click.Parameter, value: str) -> int | None
     return None if seconds is None else max(1, int(seconds))
 
 
-@click.command("env-check", short_help="Can every node Agent find and authenticate to the DCA.")
+@click.command("env-check", short_help=SUMMARIES["env-check"])
 @click.argument("pod", required=False)
 @click.option("--node", metavar="NAME", help="Check only the Agent on this node.")
 @click.option("--max-concurrency", type=click.IntRange(1, 256), default=DEFAULT_MAX_CONCURRENCY, show_default=True,

@@ -5,10 +5,11 @@ from __future__ import annotations
 import click
 
 from kubectl_datadog.app import App
+from kubectl_datadog.commands import SUMMARIES
 from kubectl_datadog.cli_options import command_options
 
 
-@click.command("hpa-explain", short_help="Why an HPA on Datadog metrics does or does not scale.")
+@click.command("hpa-explain", short_help=SUMMARIES["hpa-explain"])
 @click.argument("name", required=False)
 @command_options(fail_on_default="never", all_namespaces=True)
 def hpa_explain(app: App, name: str | None) -> int:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import click
 
 from kubectl_datadog.app import App
+from kubectl_datadog.commands import SUMMARIES
 from kubectl_datadog.cli_options import command_options
 
 
-@click.command("leader", short_help="Who leads the Cluster Agents, and is the lock fresh.")
+@click.command("leader", short_help=SUMMARIES["leader"])
 @command_options(fail_on_default="never")
 def leader(app: App) -> int:
     """Show the Cluster Agent leader, its lock, and whether events can be collected.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from kubectl_datadog.app import App
+from kubectl_datadog.commands import SUMMARIES
 from kubectl_datadog.cli_options import command_options
 
 DCA_TEXT = "dca-text"
@@ -15,7 +16,7 @@ MODES = ("auto", "endpoints", "endpointslices")
 FORMATS = ("table", "wide", "json", "yaml")
 
 
-@click.command("metamap", short_help="The pod -> services map the DCA serves, per node.")
+@click.command("metamap", short_help=SUMMARIES["metamap"])
 @click.argument("node", required=False, metavar="[NODE]")
 @click.option("--pod", metavar="NAME", help="Only this pod (a name, or a shell pattern such as 'kube-dns-*').")
 @click.option("--source", type=click.Choice(SOURCES), default="api", show_default=True,

@@ -89,6 +89,37 @@ def test_building_the_cli_imports_no_stage_code() -> None:
     assert proc.returncode == 0, proc.stderr
 
 
+def test_root_help_and_version_import_no_command_module() -> None:
+    import subprocess
+    import sys
+
+    for flag in ("--help", "--version"):
+        code = ("import io, sys, contextlib, kubectl_datadog.cli as cli\n"
+                "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+                f"    rc = cli.run([{flag!r}])\n"
+                "loaded = sorted(m for m in sys.modules if m.startswith(('kubectl_datadog.commands.', "
+                "'kubectl_datadog.completion')))\n"
+                "assert rc == 0 and out.getvalue(), (rc, out.getvalue())\n"
+                "assert not loaded, loaded")
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert proc.returncode == 0, (flag, proc.stderr)
+
+
+def test_every_command_summary_has_its_command() -> None:
+    import click
+
+    from kubectl_datadog.cli import load_command, root
+    from kubectl_datadog.commands import SUMMARIES
+
+    ctx = click.Context(root)
+    for name in root.list_commands(ctx):
+        command = load_command(name)
+        assert command is not None and command.name == name
+        assert command.get_short_help_str(limit=200) == SUMMARIES[name]
+        assert root.get_command(ctx, name) is command
+    assert load_command("no-such-command") is None
+
+
 def test_diagnose_depends_on_snapshots_not_on_collection() -> None:
     # Diagnosis gets plain data (kubectl_datadog/snapshots) and never the code that reads the cluster.
     for path in (PACKAGE / "diagnose").glob("*.py"):
