@@ -4,8 +4,7 @@
     c.kubectl("get", "pods", "-A", user="viewer")
     c.stop()
 
-Facts this relies on are in ../shared/reference/e2e-harness.md (flags, loopback ClusterIPs,
-kwok exec/logs). Everything runs as local processes under one state directory; nothing is mocked.
+How scenarios become objects, execs and logs is in apply.py and ../README.md. Everything runs as local processes under one state directory; nothing is mocked.
 """
 from __future__ import annotations
 
