@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Optional
 
 from .cluster import HOLD_LABEL
+from .dca import start_running_dcas
 from .kube import ApiError
 from .metrics import ExternalMetricsServer
 from .procs import log
@@ -139,6 +140,8 @@ def apply_scenario(cluster, name_or_dir) -> Applied:
     if cluster.metrics is not None and cluster.metrics.running:
         _wait_apiservice_available(cluster)
     _wait_hpas(cluster, [o for o in objs if o.get("kind") == "HorizontalPodAutoscaler" and ref(o) in res.created])
+    # From here on the scenario's DCA leader keeps its lock and metrics fresh, as a live one would.
+    cluster.dcas += start_running_dcas(cluster, [o for o in objs if ref(o) in res.created])
     res.seconds = time.monotonic() - t0
     cluster.scenarios.append(res)
     log(f"scenario {sc.name} applied in {res.seconds:.1f}s ({len(res.created)} created, "

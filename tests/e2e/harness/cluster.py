@@ -58,6 +58,7 @@ class Cluster:
         self.metrics: Optional[ExternalMetricsServer] = None
         self.api: Optional[Kube] = None
         self.scenarios: list = []
+        self.dcas: list = []          # harness.dca.RunningDca: what the scenario's DCA leader keeps doing
         self.timings: dict[str, float] = {}
         self.port_retries: dict[str, list[int]] = {}   # component -> ports it found taken
         self._argv: dict[str, tuple[list[str], Optional[dict]]] = {}
@@ -96,6 +97,8 @@ class Cluster:
     def stop(self) -> None:
         """kwok + controller-manager, then the apiserver, then etcd; SIGTERM, then SIGKILL."""
         unregister_cleanup(self.stop)
+        while self.dcas:
+            self.dcas.pop().stop()
         if self.metrics is not None:
             self.metrics.stop()
         for group in (("kwok", "kube-controller-manager"), ("kube-apiserver",), ("etcd",)):
