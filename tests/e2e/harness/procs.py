@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import queue
 import shutil
 import signal
 import socket
@@ -103,6 +104,47 @@ def port_open(host: str, port: int) -> bool:
         return False
 
 
+class _Spawner:
+    """Forks every component from one thread that lives as long as the process.
+
+    `setpriv --pdeathsig KILL` sets PR_SET_PDEATHSIG, which fires when the *thread* that forked
+    the child exits, not the process: a cluster started from a worker thread (a thread pool
+    starting several clusters at once) would be SIGKILLed as soon as that worker finished."""
+
+    def __init__(self) -> None:
+        self._queue: "queue.Queue" = queue.Queue()
+        self._thread: Optional[threading.Thread] = None
+        self._lock = threading.Lock()
+
+    def popen(self, argv: list, **kw) -> subprocess.Popen:
+        if threading.current_thread() is threading.main_thread():
+            return subprocess.Popen(argv, **kw)   # the main thread lives as long as the process
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="harness-spawner", daemon=True)
+                self._thread.start()
+        box: dict = {}
+        done = threading.Event()
+        self._queue.put((argv, kw, box, done))
+        done.wait()
+        if "error" in box:
+            raise box["error"]
+        return box["popen"]
+
+    def _run(self) -> None:
+        while True:
+            argv, kw, box, done = self._queue.get()
+            try:
+                box["popen"] = subprocess.Popen(argv, **kw)
+            except BaseException as e:  # handed to the caller's thread
+                box["error"] = e
+            finally:
+                done.set()
+
+
+_spawner = _Spawner()
+
+
 class Proc:
     """One component process: logs to <logdir>/<name>.log, lives in its own process group."""
 
@@ -114,8 +156,8 @@ class Proc:
         self._logf = open(self.log_path, "ab")
         setpriv = shutil.which("setpriv")   # resolved here: the child's env may have another PATH
         pre = [setpriv, "--pdeathsig", "KILL", "--"] if setpriv else []
-        self.popen = subprocess.Popen(pre + argv, stdin=subprocess.DEVNULL, stdout=self._logf,
-                                      stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        self.popen = _spawner.popen(pre + argv, stdin=subprocess.DEVNULL, stdout=self._logf,
+                                    stderr=subprocess.STDOUT, env=env, start_new_session=True)
         self.pid = self.popen.pid
         self.pgid_file = pgid_file
         if pgid_file is not None:
