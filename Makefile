@@ -90,7 +90,7 @@ demo-shell:
 	@printf '%s\n' '[ -f ~/.bashrc ] && . ~/.bashrc' '. $(DEMO_ENV)' 'PS1="(kubectl-datadog demo) $${PS1-$$ }"' \
 	    > $(abspath $(DEMO_DIR)).bashrc
 	@echo "kubectl and kubectl datadog now use the demo cluster; exit to leave." >&2
-	@bash --rcfile $(abspath $(DEMO_DIR)).bashrc -i
+	@$(SHELL) --rcfile $(abspath $(DEMO_DIR)).bashrc -i
 
 demo-stop:
 	scripts/e2e-cluster down --dir $(DEMO_DIR)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from harness import missing_binaries
+from kubectl_datadog.collect.exec import status_and_env_argv
 from tests.conftest import invoke_cli
 
 pytestmark = pytest.mark.e2e
@@ -80,10 +81,13 @@ def test_demo_scenario(e2e_cluster):
 def test_every_command_on_the_demo_reports_only_the_broken_hpa(e2e_cluster):
     c = e2e_cluster("demo")
     assert_only_the_broken_hpa_is_reported(c)
-    # The Agents' execs really ran in one /bin/sh exec each (the plugin's combined script).
-    r = c.kubectl("exec", "-n", NS, "datadog-9d5bl", "-c", "agent", "--", "/bin/sh", "-c",
-                  "agent status >/dev/null; echo status=$?; env | grep -c DD_CLUSTER_AGENT")
-    assert r.returncode == 0 and r.stdout.split() == ["status=0", "3"], (r.stdout, r.stderr)
+    # The stand-ins answer the plugin's own combined exec (`/bin/sh -c` running `agent status`
+    # and `env`), both commands found, both exit 0.
+    r = c.kubectl("exec", "-n", NS, "datadog-9d5bl", "-c", "agent", "--", *status_and_env_argv("END_MARK"))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.endswith("\nEND_MARK 0 0\n")
+    assert "Successfully connected to the Datadog Cluster Agent." in r.stdout
+    assert "DD_CLUSTER_AGENT_AUTH_TOKEN=" in r.stdout and "DD_FIXTURE_DIR" not in r.stdout
     # The demo's DCA leader is played at the real cadence: 60 s lease renewed every 15 s, the
     # metrics store every 30 s.
     [dca] = c.dcas
@@ -164,9 +168,11 @@ def test_make_demo_prints_the_lines_that_give_a_clean_shell_kubectl_datadog(tmp_
         assert LEADER in clean.stdout and "healthy" in clean.stdout
         assert "kubectl" in subprocess.run(["env", "-i", "bash", "-c", f"{sources[0]} && command -v kubectl"],
                                            capture_output=True, text=True).stdout
-        # `make demo-shell`: a new interactive shell, set up the same way.
+        # `make demo-shell`: a new interactive shell, set up the same way (from a login-like
+        # environment: only a system PATH and a HOME).
         shell = subprocess.run(
-            ["env", "-i", "bash", "-c", f"cd {shlex.quote(str(REPO))} && make -s demo-shell DEMO_DIR={demo_dir}"],
+            ["env", "-i", "PATH=/usr/bin:/bin", f"HOME={tmp_path}", "bash", "-c",
+             f"cd {shlex.quote(str(REPO))} && make -s demo-shell DEMO_DIR={demo_dir}"],
             input="kubectl datadog leader --no-headers\nexit\n", capture_output=True, text=True, timeout=120)
         assert shell.returncode == 0, shell.stderr
         assert LEADER in shell.stdout and "healthy" in shell.stdout

@@ -23,8 +23,8 @@ from .dca import start_running_dcas
 from .kube import ApiError
 from .metrics import ExternalMetricsServer
 from .procs import log
-from .scenario import (Scenario, cluster_ip_map, load_scenario, map_strings, ref, replace_ips, shift_delta,
-                       shift_text, shift_unix_ts, strip_server_metadata)
+from .scenario import (FIXTURE_NOW, Scenario, cluster_ip_map, load_scenario, map_strings, ref, replace_ips,
+                       shift_delta, shift_text, shift_unix_ts, strip_server_metadata)
 
 EXTERNAL_METRICS_APISERVICE = "v1beta1.external.metrics.k8s.io"
 _KIND_ORDER = {
@@ -131,6 +131,10 @@ def apply_scenario(cluster, name_or_dir) -> Applied:
             _write_status(api, created, o["status"], originals.get(r))
     if any(o.get("kind") == "CustomResourceDefinition" for o in objs):
         cluster._sync_nosecrets_role()
+    # From here on the scenario's DCA leader keeps its lock and metrics fresh, as a live one would
+    # (started before the waits below: they take longer than a short lease).
+    cluster.dcas += start_running_dcas(cluster, [o for o in objs if ref(o) in res.created],
+                                       FIXTURE_NOW + res.delta)
 
     pods = [o for o in objs if o.get("kind") == "Pod" and ref(o) in res.created]
     _install_pod_fixtures(cluster, sc, pods, text)
@@ -140,8 +144,6 @@ def apply_scenario(cluster, name_or_dir) -> Applied:
     if cluster.metrics is not None and cluster.metrics.running:
         _wait_apiservice_available(cluster)
     _wait_hpas(cluster, [o for o in objs if o.get("kind") == "HorizontalPodAutoscaler" and ref(o) in res.created])
-    # From here on the scenario's DCA leader keeps its lock and metrics fresh, as a live one would.
-    cluster.dcas += start_running_dcas(cluster, [o for o in objs if ref(o) in res.created])
     res.seconds = time.monotonic() - t0
     cluster.scenarios.append(res)
     log(f"scenario {sc.name} applied in {res.seconds:.1f}s ({len(res.created)} created, "

@@ -133,7 +133,7 @@ class RunningDca:
     def _run(self) -> None:
         retry = max(self.lease_duration / 4, 0.5)
         t0 = time.monotonic()
-        next_renew, next_refresh = t0 + retry, t0 + self.refresh_period
+        next_renew, next_refresh = t0, t0 + self.refresh_period   # a live leader renews as it starts
         while True:
             wait = min(next_renew, next_refresh if self.fresh_entries else next_renew) - time.monotonic()
             if self._stop.wait(max(wait, 0)):
@@ -220,62 +220,61 @@ def _number(env: dict, name: str) -> float:
         return float(DEFAULTS[name])
 
 
-def locks_in(objs: list[dict]) -> list[Lock]:
+def locks_in(objs: list[dict]) -> list[tuple[Lock, dict]]:
     """Leader locks among a scenario's objects: ConfigMaps with the leader annotation, Leases."""
     out = []
     for o in objs:
         md = o.get("metadata") or {}
         if o.get("kind") == "ConfigMap" and LEADER_ANNOTATION in (md.get("annotations") or {}):
-            out.append(Lock("ConfigMap", md.get("namespace", "default"), md["name"]))
+            out.append((Lock("ConfigMap", md.get("namespace", "default"), md["name"]), o))
         elif o.get("kind") == "Lease" and str(o.get("apiVersion", "")).startswith("coordination.k8s.io/"):
-            out.append(Lock("Lease", md.get("namespace", "default"), md["name"]))
+            out.append((Lock("Lease", md.get("namespace", "default"), md["name"]), o))
     return out
 
 
-def start_running_dcas(cluster, objs: list[dict]) -> list[RunningDca]:
-    """Start a RunningDca for each lock in `objs` that is fresh now and held by a running pod."""
+def start_running_dcas(cluster, objs: list[dict], scenario_now: dt.datetime) -> list[RunningDca]:
+    """Start a RunningDca for each lock among `objs` (the applied objects, times already shifted)
+    that the scenario shows fresh at `scenario_now` and held by a pod it shows running. Judged from
+    the objects as applied, not from the live cluster: applying takes seconds, and a short lease
+    would lapse before the live DCA's first renewal."""
     started = []
-    now = dt.datetime.now(dt.timezone.utc)
-    for lock in locks_in(objs):
-        try:
-            rec = lock.record(cluster.api.get(lock.path))
-        except ApiError:
-            continue
+    pods = {((o.get("metadata") or {}).get("namespace", "default"), o["metadata"]["name"]): o
+            for o in objs if o.get("kind") == "Pod"}
+    configmaps = {((o.get("metadata") or {}).get("namespace", "default"), o["metadata"]["name"]): o
+                  for o in objs if o.get("kind") == "ConfigMap"}
+    for lock, obj in locks_in(objs):
+        rec = lock.record(obj)
         if not rec or not rec.get("holderIdentity"):
             continue
         holder = rec["holderIdentity"]
         duration = float(rec.get("leaseDurationSeconds") or 60)
         renewed = _parse_time(rec.get("renewTime"))
-        if renewed is None or renewed + dt.timedelta(seconds=duration) < now:
-            log(f"lock {lock.namespace}/{lock.name} is stale in the scenario: nobody renews it")
+        where = f"lock {lock.namespace}/{lock.name}"
+        if renewed is None or renewed + dt.timedelta(seconds=duration) < scenario_now:
+            log(f"{where} is stale in the scenario: nobody renews it")
             continue
-        try:
-            pod = cluster.api.read("v1", "Pod", holder, lock.namespace)
-        except ApiError:
-            log(f"lock {lock.namespace}/{lock.name}: holder {holder} has no pod here: nobody renews it")
+        pod = pods.get((lock.namespace, holder))
+        if pod is None:
+            log(f"{where}: holder {holder} has no pod in the scenario: nobody renews it")
             continue
-        if (pod.get("status") or {}).get("phase") != "Running":
-            log(f"lock {lock.namespace}/{lock.name}: holder {holder} is not running: nobody renews it")
+        if ((pod.get("status") or {}).get("phase") or "Running") != "Running":
+            log(f"{where}: holder {holder} is not running: nobody renews it")
             continue
         env = _env(pod)
         store = (env.get("DD_KUBE_RESOURCES_NAMESPACE") or lock.namespace,
                  env.get("DD_HPA_CONFIGMAP_NAME") or "datadog-custom-metrics")
         max_age = max(_number(env, "DD_EXTERNAL_METRICS_PROVIDER_MAX_AGE"),
                       3 * _number(env, "DD_EXTERNAL_METRICS_PROVIDER_ROLLUP"))
-        fresh = _fresh_entries(cluster, store, max_age, now)
+        fresh = _fresh_entries(configmaps.get(store), max_age, scenario_now)
         started.append(RunningDca(
             cluster, lock, holder, (pod.get("spec") or {}).get("serviceAccountName") or "default", duration,
             _number(env, "DD_EXTERNAL_METRICS_PROVIDER_REFRESH_PERIOD"), store, fresh).start())
     return started
 
 
-def _fresh_entries(cluster, store: tuple[str, str], max_age: float, now: dt.datetime) -> tuple[str, ...]:
-    try:
-        cm = cluster.api.read("v1", "ConfigMap", store[1], store[0])
-    except ApiError:
-        return ()
+def _fresh_entries(cm: Optional[dict], max_age: float, now: dt.datetime) -> tuple[str, ...]:
     fresh = []
-    for key, raw in (cm.get("data") or {}).items():
+    for key, raw in ((cm or {}).get("data") or {}).items():
         try:
             entry = json.loads(raw)
             age = now.timestamp() - float(entry["ts"])
