@@ -29,7 +29,8 @@ unit: install
 	$(PY) -m pytest -q -m "not e2e and not krew and not release" tests
 
 # kube-apiserver, kube-controller-manager, etcd, kwok and krew, built from Go modules into
-# ~/.cache/kubectl-datadog/e2e (first run ~15 min on 2 cores, then seconds).
+# ~/.cache/kubectl-datadog/e2e; seconds once built. The first build:
+# 10 min 33 s measured with empty Go module and build caches on 2 cores, Debian 12, Go 1.26.8, while other work ran.
 e2e-binaries:
 	scripts/e2e-build-binaries all >/dev/null
 
