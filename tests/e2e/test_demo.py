@@ -124,6 +124,10 @@ def test_the_demo_stays_healthy_past_two_lease_durations_and_the_metrics_max_age
     assert renewed_at(c) > first_renewal and (now - renewed_at(c)).total_seconds() < 6
     assert dca.renewals >= 4 and dca.refreshes >= 3 and dca.alive
     assert metric_ts(c) > first_ts and now.timestamp() - metric_ts(c) < 10
+    # ... written by the DCA's own ServiceAccount, through the scenario's RBAC.
+    writes = {(e["verb"], e["objectRef"]["name"], e["responseStatus"]["code"])
+              for e in c.audit_events("system:serviceaccount:datadog:datadog-cluster-agent") if e.get("objectRef")}
+    assert {("update", LOCK, 200), ("update", "datadog-custom-metrics", 200)} <= writes, writes
     assert_only_the_broken_hpa_is_reported(c)
     # Without the running DCA the same wait breaks it, as the issue saw with a 60 s lease.
     dca.stop()

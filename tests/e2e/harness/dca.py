@@ -5,8 +5,8 @@ A scenario is a snapshot: its leader lock says "renewed 4 s ago" and its externa
 stays up longer than a lease (the demo, a shared test cluster) they would go stale and the plugin
 would rightly report `leader-stale` / `metric-stale`. So for every leader lock that a scenario
 shows fresh, held by a pod that runs, the harness runs the holder's loops against the real
-apiserver, with the holder's own ServiceAccount (so the scenario's RBAC applies as it would to the
-DCA):
+apiserver, with a token of the holder's own ServiceAccount (so the scenario's RBAC applies as it
+would to the DCA):
 
 - leader election (the DCA's `leaderelection_engine.go`): every LeaseDuration/4 (RetryPeriod) read
   the lock and, while the pod still holds it, write renewTime = now. It stops for good, as a dead
@@ -33,6 +33,7 @@ from .procs import log
 
 LEADER_ANNOTATION = "control-plane.alpha.kubernetes.io/leader"
 LAST_UPDATED_ANNOTATION = "custom-metrics.datadoghq.com/last-updated"
+TOKEN_SECONDS = 10 * 365 * 24 * 3600
 DEFAULTS = {"DD_EXTERNAL_METRICS_PROVIDER_REFRESH_PERIOD": 30, "DD_EXTERNAL_METRICS_PROVIDER_MAX_AGE": 120,
             "DD_EXTERNAL_METRICS_PROVIDER_ROLLUP": 30}
 
@@ -107,12 +108,16 @@ class RunningDca:
     _errors_logged: set = field(default_factory=set)
 
     def start(self) -> "RunningDca":
+        """Raises ApiError when the pod's ServiceAccount does not exist (no token for it)."""
         c = self.cluster
         ns = self.lock.namespace
-        crt, key = c.pki.client(f"system:serviceaccount:{ns}:{self.service_account}",
-                                ("system:serviceaccounts", f"system:serviceaccounts:{ns}"))
-        self.api = Kube("127.0.0.1", c.ports["apiserver"], c.pki.path("serving-ca.crt"), str(crt), str(key),
-                        timeout=5)
+        # A token of the pod's ServiceAccount, as the DCA has mounted (long-lived: a demo may run
+        # for days). It authenticates as system:serviceaccount:<ns>:<sa>.
+        tr = c.api.request("POST", f"/api/v1/namespaces/{ns}/serviceaccounts/{self.service_account}/token",
+                           {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+                            "spec": {"expirationSeconds": TOKEN_SECONDS}})
+        self.api = Kube("127.0.0.1", c.ports["apiserver"], c.pki.path("serving-ca.crt"), timeout=5,
+                        token=tr["status"]["token"])
         self._thread = threading.Thread(target=self._run, name=f"dca {self.holder}", daemon=True)
         self._thread.start()
         what = f"{self.lock.kind.lower()} {ns}/{self.lock.name}"
@@ -266,9 +271,13 @@ def start_running_dcas(cluster, objs: list[dict], scenario_now: dt.datetime) -> 
         max_age = max(_number(env, "DD_EXTERNAL_METRICS_PROVIDER_MAX_AGE"),
                       3 * _number(env, "DD_EXTERNAL_METRICS_PROVIDER_ROLLUP"))
         fresh = _fresh_entries(configmaps.get(store), max_age, scenario_now)
-        started.append(RunningDca(
-            cluster, lock, holder, (pod.get("spec") or {}).get("serviceAccountName") or "default", duration,
-            _number(env, "DD_EXTERNAL_METRICS_PROVIDER_REFRESH_PERIOD"), store, fresh).start())
+        sa = (pod.get("spec") or {}).get("serviceAccountName") or "default"
+        try:
+            started.append(RunningDca(cluster, lock, holder, sa, duration,
+                                      _number(env, "DD_EXTERNAL_METRICS_PROVIDER_REFRESH_PERIOD"), store,
+                                      fresh).start())
+        except ApiError as e:
+            log(f"{where}: no token for serviceaccount {lock.namespace}/{sa} ({e}): nobody renews it")
     return started
 
 
