@@ -29,7 +29,8 @@ unit: install
 	$(PY) -m pytest -q -m "not e2e and not krew and not release" tests
 
 # kube-apiserver, kube-controller-manager, etcd, kwok and krew, built from Go modules into
-# ~/.cache/kubectl-datadog/e2e (first run ~15 min on 2 cores, then seconds).
+# ~/.cache/kubectl-datadog/e2e; seconds once built. The first build:
+# 10 min 33 s measured with empty Go module and build caches on 2 cores, Debian 12, Go 1.26.8, while other work ran.
 e2e-binaries:
 	scripts/e2e-build-binaries all >/dev/null
 
@@ -69,12 +70,28 @@ bench-startup: release e2e-binaries
 	$(PY) scripts/bench-startup
 
 # The main job with no cluster of your own: a harness cluster seeded with a healthy Helm install,
-# the seed's nginxext HPA and a broken one; prints the KUBECONFIG export line.
+# the seed's nginxext HPA and a broken one. It stays healthy while it runs (the harness renews the
+# DCA's lock and metrics as a running DCA would). Ends by printing how to get kubectl and
+# `kubectl datadog` on PATH with the demo's KUBECONFIG: one `source` line, or `make demo-shell`.
 DEMO_DIR ?= $(HOME)/.cache/kubectl-datadog/demo
+DEMO_ENV = $(abspath $(DEMO_DIR)).env
 demo: install e2e-binaries
-	@scripts/e2e-cluster up --dir $(DEMO_DIR) --scenario demo > $(DEMO_DIR).env
-	@. $(DEMO_DIR).env && echo '$$ kubectl datadog hpa-explain nginxext' && kubectl datadog hpa-explain nginxext; true
-	@echo; echo "The demo cluster runs. Point kubectl at it with:"; cat $(DEMO_DIR).env; echo "Stop it with: make demo-stop"
+	@mkdir -p $(dir $(DEMO_ENV))
+	@scripts/e2e-cluster up --dir $(DEMO_DIR) --scenario demo > $(DEMO_ENV)
+	@. $(DEMO_ENV) && echo '$$ kubectl datadog hpa-explain nginxext' && kubectl datadog hpa-explain nginxext; true
+	@echo; echo "The demo cluster runs. To use kubectl and kubectl datadog on it from your shell, run:"; \
+	 echo; echo "    source $(DEMO_ENV)"; echo; \
+	 echo "(or start a shell set up that way with: make demo-shell). Then try: kubectl datadog leader"; \
+	 echo "Stop the demo with: make demo-stop"
+
+.PHONY: demo-shell
+# A new interactive bash with kubectl, `kubectl datadog` and the demo's KUBECONFIG (exit to leave).
+demo-shell:
+	@scripts/e2e-cluster env --dir $(DEMO_DIR) > $(DEMO_ENV) || { echo "no demo is running: make demo" >&2; exit 1; }
+	@printf '%s\n' '[ -f ~/.bashrc ] && . ~/.bashrc' '. $(DEMO_ENV)' 'PS1="(kubectl-datadog demo) $${PS1-$$ }"' \
+	    > $(abspath $(DEMO_DIR)).bashrc
+	@echo "kubectl and kubectl datadog now use the demo cluster; exit to leave." >&2
+	@$(SHELL) --rcfile $(abspath $(DEMO_DIR)).bashrc -i
 
 demo-stop:
 	scripts/e2e-cluster down --dir $(DEMO_DIR)

@@ -8,6 +8,7 @@ App.cluster().
 from __future__ import annotations
 
 import os
+import re
 import sys
 from typing import Sequence
 
@@ -80,6 +81,23 @@ def _debug_requested(argv: Sequence[str]) -> bool:
     return "--debug" in argv or os.environ.get("KUBECTL_DATADOG_DEBUG", "") not in ("", "0")
 
 
+# Click ends its usage messages with a sentence's full stop and may append "Did you mean ...?",
+# bare or in parentheses. Our one-line form is `error: <what> (<hint>)`, so the suggestion joins the hint.
+_SUGGESTION = re.compile(r"\.?\s*\(?(Did you mean [^()]*?\?)\)?\s*$")
+
+
+def usage_error_line(message: str, where: str) -> str:
+    """Click's usage message as `error: <what> (<suggestion>? see '<command> --help')`."""
+    hints = []
+    m = _SUGGESTION.search(message)
+    if m:
+        hints.append(m.group(1)[:1].lower() + m.group(1)[1:])
+        message = message[: m.start()]
+    message = message.strip().rstrip(".")
+    hints.append(f"see '{where} --help'")
+    return f"error: {message[:1].lower() + message[1:]} ({' '.join(hints)})"
+
+
 def run(argv: Sequence[str], app: App | None = None) -> int:
     """Run the CLI and map every outcome to a documented exit code. The one error boundary."""
     debug = _debug_requested(argv)
@@ -96,8 +114,7 @@ def run(argv: Sequence[str], app: App | None = None) -> int:
         return int(exc.exit_code)
     except click.UsageError as exc:
         where = exc.ctx.command_path if exc.ctx else PROG
-        message = exc.format_message()
-        err.write(f"error: {message[:1].lower() + message[1:]} (see '{where} --help')\n")
+        err.write(usage_error_line(exc.format_message(), where) + "\n")
         return ExitCode.USAGE
     except click.ClickException as exc:
         err.write(f"error: {exc.format_message()}\n")

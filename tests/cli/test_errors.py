@@ -216,3 +216,19 @@ def test_first_kubeconfig_file_with_a_current_context_wins_like_kubectl(tmp_path
     assert "https://127.0.0.1:1" in one_line_error(invoke_cli("leader", "--request-timeout", "2s", env=env).stderr)
     env["KUBECONFIG"] = f"{other}:{kubeconfig}"
     assert "https://127.0.0.2:1" in one_line_error(invoke_cli("leader", "--request-timeout", "2s", env=env).stderr)
+
+
+@pytest.mark.parametrize(("args", "line"), [
+    (["leader", "--dd-namespace", "x"],
+     "error: no such option '--dd-namespace' (did you mean one of: '--install-namespace', '--namespace'? "
+     "see 'kubectl datadog leader --help')"),
+    (["leadr"], "error: no such command 'leadr' (did you mean 'leader'? see 'kubectl datadog --help')"),
+    (["leader", "-o", "xml"],
+     "error: invalid value for '-o' / '--output': 'xml' is not one of 'table', 'wide', 'json', 'yaml' "
+     "(see 'kubectl datadog leader --help')"),
+])
+def test_usage_errors_have_no_stray_full_stop_before_the_hint(args: list[str], line: str) -> None:
+    r = invoke_cli(*args, scenario="helm")
+    assert r.exit_code == ExitCode.USAGE
+    assert one_line_error(r.stderr) == line
+    assert ". (" not in r.stderr and "'. " not in r.stderr

@@ -19,7 +19,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import Cluster, missing_binaries  # noqa: E402
 from harness import binaries  # noqa: E402
-from harness.binaries import BUILD_SCRIPT  # noqa: E402
+from harness.binaries import BUILD_SCRIPT, COLD_BUILD  # noqa: E402
 
 _E2E_DIR = Path(__file__).resolve().parent
 # CI sets this so a missing build fails loudly instead of skipping the whole e2e suite.
@@ -43,7 +43,8 @@ def _require_binaries() -> None:
         pytest.fail(f"{binaries.UNDER_TEST_ENV} is not set: run the suite with `make test`")
     missing = missing_binaries()
     if missing:
-        msg = f"e2e binaries not built ({', '.join(missing)}); run {BUILD_SCRIPT} (~15 min the first time)"
+        msg = (f"e2e binaries not built ({', '.join(missing)}); run {BUILD_SCRIPT} (the first build: "
+               f"{COLD_BUILD})")
         if _REQUIRED:
             pytest.fail(msg)
         pytest.skip(msg)

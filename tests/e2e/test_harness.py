@@ -254,8 +254,9 @@ def test_standalone_script_up_and_down(tmp_path):
                         capture_output=True, text=True, timeout=300)
     try:
         assert up.returncode == 0, up.stderr
-        assert up.stdout.startswith("export KUBECONFIG=")
-        kubeconfig = up.stdout.strip().split("=", 1)[1]
+        export, path = up.stdout.strip().splitlines()
+        assert export.startswith("export KUBECONFIG=") and path.startswith("export PATH=")
+        kubeconfig = export.split("=", 1)[1]
         from harness.binaries import kubectl
         r = subprocess.run([kubectl(), "--kubeconfig", kubeconfig, "get", "hpa", "-A"], capture_output=True,
                            text=True, timeout=60)

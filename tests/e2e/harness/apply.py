@@ -19,11 +19,12 @@ from pathlib import Path
 from typing import Optional
 
 from .cluster import HOLD_LABEL
+from .dca import start_running_dcas
 from .kube import ApiError
 from .metrics import ExternalMetricsServer
 from .procs import log
-from .scenario import (Scenario, cluster_ip_map, load_scenario, map_strings, ref, replace_ips, shift_delta,
-                       shift_text, shift_unix_ts, strip_server_metadata)
+from .scenario import (FIXTURE_NOW, Scenario, cluster_ip_map, load_scenario, map_strings, ref, replace_ips,
+                       shift_delta, shift_text, shift_unix_ts, strip_server_metadata)
 
 EXTERNAL_METRICS_APISERVICE = "v1beta1.external.metrics.k8s.io"
 _KIND_ORDER = {
@@ -130,6 +131,10 @@ def apply_scenario(cluster, name_or_dir) -> Applied:
             _write_status(api, created, o["status"], originals.get(r))
     if any(o.get("kind") == "CustomResourceDefinition" for o in objs):
         cluster._sync_nosecrets_role()
+    # From here on the scenario's DCA leader keeps its lock and metrics fresh, as a live one would
+    # (started before the waits below: they take longer than a short lease).
+    cluster.dcas += start_running_dcas(cluster, [o for o in objs if ref(o) in res.created],
+                                       FIXTURE_NOW + res.delta)
 
     pods = [o for o in objs if o.get("kind") == "Pod" and ref(o) in res.created]
     _install_pod_fixtures(cluster, sc, pods, text)

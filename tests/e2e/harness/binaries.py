@@ -12,6 +12,9 @@ KREW_VERSION = os.environ.get("KREW_VERSION", "v0.4.3")
 REPO = Path(__file__).resolve().parents[3]
 BUILD_SCRIPT = REPO / "scripts" / "e2e-build-binaries"
 CLUSTER_BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager", "kwok")
+# How long the first build takes, as measured once; the same words wherever a time is stated
+# (README.md, tests/e2e/README.md, Makefile, scripts/e2e-build-binaries; tests/unit/test_build_time_claims.py).
+COLD_BUILD = "10 min 33 s measured with empty Go module and build caches on 2 cores, Debian 12, Go 1.26.8, while other work ran"
 
 
 def cache_dir() -> Path:

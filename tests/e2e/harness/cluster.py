@@ -4,8 +4,7 @@
     c.kubectl("get", "pods", "-A", user="viewer")
     c.stop()
 
-Facts this relies on are in ../shared/reference/e2e-harness.md (flags, loopback ClusterIPs,
-kwok exec/logs). Everything runs as local processes under one state directory; nothing is mocked.
+How scenarios become objects, execs and logs is in apply.py and ../README.md. Everything runs as local processes under one state directory; nothing is mocked.
 """
 from __future__ import annotations
 
@@ -28,11 +27,15 @@ from . import binaries
 from .certs import ClusterPKI
 from .kube import ApiError, Kube
 from .metrics import ExternalMetricsServer
-from .procs import Proc, free_port, log, register_cleanup, unregister_cleanup
+from .procs import ADDRESS_IN_USE, Proc, PortInUse, free_ports, listens_on, log, register_cleanup, unregister_cleanup
 
 HOLD_LABEL = "e2e.kubectl-datadog/kubelet"   # nodes/pods whose status the harness writes, not kwok
 STANDINS = Path(__file__).resolve().parent / "standins"
 USERS = ("admin", "viewer", "noexec", "nosecrets")
+PORT_KEYS = ("etcd", "etcd_peer", "apiserver", "kcm", "kwok")
+# A port is chosen free, then bound by the component a moment later; on a busy machine another
+# process can take it in between. Each start tries this many sets of fresh ports.
+PORT_ATTEMPTS = 5
 KWOK_CIDR = "10.244.0.1/16"
 
 
@@ -55,7 +58,9 @@ class Cluster:
         self.metrics: Optional[ExternalMetricsServer] = None
         self.api: Optional[Kube] = None
         self.scenarios: list = []
+        self.dcas: list = []          # harness.dca.RunningDca: what the scenario's DCA leader keeps doing
         self.timings: dict[str, float] = {}
+        self.port_retries: dict[str, list[int]] = {}   # component -> ports it found taken
         self._argv: dict[str, tuple[list[str], Optional[dict]]] = {}
         self._cidr_lock = None
         self._started = False
@@ -74,14 +79,14 @@ class Cluster:
             for d in ("logs", "pki", "etcd", "kwok-home", "pods", "standins"):
                 (self.dir / d).mkdir(exist_ok=True)
             self.pki = ClusterPKI(self.dir / "pki")
-            self.ports = {k: free_port() for k in ("etcd", "etcd_peer", "apiserver", "kcm", "kwok")}
-            self._start_etcd()
-            self._start_apiserver()
+            self.ports = self._choose_ports()
+            self._start_with_port_retry("etcd", self._start_etcd, ("etcd", "etcd_peer"))
+            self._start_with_port_retry("kube-apiserver", self._start_apiserver, ("apiserver",))
             self._write_kubeconfigs()
             self._setup_rbac()
             self._install_kwok_crds()
-            self._start_kcm()
-            self._start_kwok()
+            self._start_with_port_retry("kube-controller-manager", self._start_kcm, ("kcm",))
+            self._start_with_port_retry("kwok", self._start_kwok, ("kwok",))
         except BaseException:
             self.stop()
             raise
@@ -92,6 +97,8 @@ class Cluster:
     def stop(self) -> None:
         """kwok + controller-manager, then the apiserver, then etcd; SIGTERM, then SIGKILL."""
         unregister_cleanup(self.stop)
+        while self.dcas:
+            self.dcas.pop().stop()
         if self.metrics is not None:
             self.metrics.stop()
         for group in (("kwok", "kube-controller-manager"), ("kube-apiserver",), ("etcd",)):
@@ -139,13 +146,41 @@ class Cluster:
         self.procs[name] = p
         return p
 
-    def _wait(self, name: str, what: str, ok, timeout: float = 60) -> None:
+    def _choose_ports(self) -> dict[str, int]:
+        return dict(zip(PORT_KEYS, free_ports(len(PORT_KEYS))))
+
+    def _start_with_port_retry(self, name: str, start, keys: tuple[str, ...]) -> None:
+        """Run `start` (which spawns `name` and waits for it); when the component could not bind a
+        port because another process took it after we chose it, choose fresh ports and start again."""
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            try:
+                start()
+                return
+            except PortInUse as e:
+                p = self.procs.pop(name, None)
+                if p is not None:
+                    p.stop(grace=1)
+                taken = [self.ports[k] for k in keys]
+                self.port_retries.setdefault(name, []).extend(taken)
+                if attempt == PORT_ATTEMPTS:
+                    raise RuntimeError(f"{name}: port(s) taken by other processes {PORT_ATTEMPTS} times in a row "
+                                       f"(last {taken}): {e}") from e
+                self.ports.update(zip(keys, free_ports(len(keys))))
+                log(f"{name}: port(s) {taken} taken by another process before it could bind them; "
+                    f"retrying on {[self.ports[k] for k in keys]}")
+
+    def _wait(self, name: str, what: str, ok, timeout: float = 60, ports: tuple[str, ...] = ()) -> None:
+        """Wait until `ok()` and the process itself listens on `ports` (keys of self.ports).
+        A process that exits because a port was taken raises PortInUse."""
         t0 = time.monotonic()
         while time.monotonic() - t0 < timeout:
             p = self.procs[name]
             if not p.alive():
-                raise RuntimeError(f"{name} exited with {p.popen.returncode}; last log lines:\n{p.tail()}")
-            if ok():
+                tail = p.tail()
+                if ADDRESS_IN_USE in tail:
+                    raise PortInUse(f"{name} exited: {ADDRESS_IN_USE}; last log lines:\n{tail}")
+                raise RuntimeError(f"{name} exited with {p.popen.returncode}; last log lines:\n{tail}")
+            if all(listens_on(p.pid, self.ports[k]) for k in ports) and ok():
                 self.timings[name] = time.monotonic() - t0
                 log(f"{name} {what} in {self.timings[name]:.1f}s")
                 return
@@ -168,7 +203,7 @@ class Cluster:
                     return b"true" in r.read()
             except OSError:
                 return False
-        self._wait("etcd", "ready", healthy, timeout=30)
+        self._wait("etcd", "ready", healthy, timeout=30, ports=("etcd", "etcd_peer"))
 
     def _start_apiserver(self) -> None:
         log("starting kube-apiserver…")
@@ -204,7 +239,7 @@ class Cluster:
         ])
         self.api = Kube("127.0.0.1", self.ports["apiserver"], pki("serving-ca.crt"),
                         *map(str, self.pki.client("kubernetes-admin", ("system:masters",))))
-        self._wait("kube-apiserver", "ready", self.api.ready, timeout=90)
+        self._wait("kube-apiserver", "ready", self.api.ready, timeout=90, ports=("apiserver",))
 
     def _start_kcm(self) -> None:
         log("starting kube-controller-manager…")
@@ -224,7 +259,7 @@ class Cluster:
         self._wait("kube-controller-manager", "running",
                    lambda: self._exists("v1", "ServiceAccount", "default", "default") and bool(
                        self.api.read("rbac.authorization.k8s.io/v1", "ClusterRole", "view").get("rules")),
-                   timeout=60)
+                   timeout=60, ports=("kcm",))
 
     def _stage_config(self) -> Path:
         """kwok's fast pod/node stages, with a selector term that leaves held objects alone."""
@@ -254,8 +289,7 @@ class Cluster:
             f"--node-port={port}", f"--server-address=127.0.0.1:{port}", f"--cidr={KWOK_CIDR}",
             "--enable-crds=Exec,Logs",
         ], env=env)
-        from .procs import port_open
-        self._wait("kwok", "serving", lambda: port_open("127.0.0.1", port), timeout=60)
+        self._wait("kwok", "serving", lambda: True, timeout=60, ports=("kwok",))
 
     def refresh_standins(self, names: Iterable[str] = ()) -> None:
         """Put stand-in commands on kwok's PATH (a directory kwok looks up on every exec)."""
@@ -456,7 +490,7 @@ class Cluster:
     def start_apiserver(self) -> None:
         argv, env = self._argv["kube-apiserver"]
         self._spawn("kube-apiserver", argv, env)
-        self._wait("kube-apiserver", "ready again", self.api.ready, timeout=90)
+        self._wait("kube-apiserver", "ready again", self.api.ready, timeout=90, ports=("apiserver",))
 
     def stop_kwok(self, kill: bool = True) -> None:
         """Stop kwok: exec/logs streams in flight are cut, new ones fail (the "node" is gone)."""
@@ -466,8 +500,7 @@ class Cluster:
     def start_kwok(self) -> None:
         argv, env = self._argv["kwok"]
         self._spawn("kwok", argv, env)
-        from .procs import port_open
-        self._wait("kwok", "serving again", lambda: port_open("127.0.0.1", self.ports["kwok"]), timeout=60)
+        self._wait("kwok", "serving again", lambda: True, timeout=60, ports=("kwok",))
 
     def set_metrics_delay(self, seconds: float, discovery: bool = False) -> None:
         """Make the external-metrics provider answer metric requests `seconds` late."""

@@ -24,10 +24,14 @@ class ApiError(Exception):
 
 
 class Kube:
-    def __init__(self, host: str, port: int, ca: str, cert: str, key: str, timeout: float = 30):
+    def __init__(self, host: str, port: int, ca: str, cert: Optional[str] = None, key: Optional[str] = None,
+                 timeout: float = 30, token: Optional[str] = None):
+        """Authenticates with a client certificate, or with a bearer `token` (a ServiceAccount's)."""
         self.host, self.port, self.timeout = host, port, timeout
         self.ctx = ssl.create_default_context(cafile=ca)
-        self.ctx.load_cert_chain(cert, key)
+        if cert:
+            self.ctx.load_cert_chain(cert, key)
+        self.token = token
         self._resources: dict[tuple[str, str], tuple[str, bool, set[str]]] = {}
 
     # -- raw requests ---------------------------------------------------------------------------
@@ -40,6 +44,8 @@ class Kube:
         try:
             data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
             headers = {"Accept": "application/json"}
+            if self.token:
+                headers["Authorization"] = f"Bearer {self.token}"
             if data is not None:
                 headers["Content-Type"] = content_type
             conn.request(method, path, body=data, headers=headers)

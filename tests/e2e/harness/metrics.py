@@ -13,6 +13,7 @@ connection) so that `stop()` really cuts the provider off: no keep-alive connect
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
 import ssl
 import threading
@@ -57,6 +58,7 @@ class ExternalMetricsServer:
         self.requests: list[tuple[str, str]] = []   # (path, remote user header) of every request
         self._server: Optional[ThreadingHTTPServer] = None
         self._thread: Optional[threading.Thread] = None
+        self.bind_retries = 0          # times the address was found taken by another process
 
     # -- controls -------------------------------------------------------------------------------
     @property
@@ -100,14 +102,31 @@ class ExternalMetricsServer:
             m.pop("value", None)
             m["error"] = {"code": code, "message": message}
 
-    def start(self) -> None:
+    def start(self, bind_timeout: float = 15.0) -> None:
+        """Listen on host:port. That address is the Service's ClusterIP:port the APIService names, so
+        unlike the cluster's own ports it cannot move to a fresh port: the harness's per-cluster
+        service CIDR lock keeps other harness clusters off it, and a port still held by some other
+        process is retried for up to `bind_timeout` seconds before giving up with an error."""
         if self._server is not None:
             return
         handler = type("Handler", (_Handler,), {"provider": self})
-        server = ThreadingHTTPServer((self.host, self.port), handler, bind_and_activate=False)
-        server.daemon_threads = True
-        server.allow_reuse_address = True
-        server.server_bind()
+        deadline = time.monotonic() + bind_timeout
+        while True:
+            server = ThreadingHTTPServer((self.host, self.port), handler, bind_and_activate=False)
+            server.daemon_threads = True
+            server.allow_reuse_address = True
+            try:
+                server.server_bind()
+                break
+            except OSError as e:
+                server.server_close()
+                if e.errno != errno.EADDRINUSE:
+                    raise
+                self.bind_retries += 1
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"external-metrics provider: {self.host}:{self.port} (the Service's ClusterIP "
+                                       f"and port) is held by another process: {e}") from e
+                time.sleep(0.25)
         server.server_activate()
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(self.certfile, self.keyfile)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import queue
 import shutil
 import signal
 import socket
@@ -32,9 +33,67 @@ def log(msg: str) -> None:
 
 
 def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+    return free_ports(1, host)[0]
+
+
+def free_ports(n: int, host: str = "127.0.0.1") -> list[int]:
+    """`n` distinct ports free right now (all held open until all are chosen, so none repeats).
+
+    Free now is not free later: another process may bind one before our component does. Callers
+    start components through `Cluster._start_with_port_retry`, which picks fresh ports then."""
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            socks.append(s)
+            s.bind((host, 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+ADDRESS_IN_USE = "address already in use"
+
+
+class PortInUse(RuntimeError):
+    """A component could not bind its port: another process took it after we chose it."""
+
+
+def _listening_inodes(port: int) -> set[str]:
+    """Socket inodes listening on TCP `port` (IPv4 and IPv6), from /proc/net."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            f = line.split()
+            # local_address is HEXIP:HEXPORT; state 0A is LISTEN; the inode is field 9
+            if len(f) > 9 and f[3] == "0A" and int(f[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(f[9])
+    return inodes
+
+
+def listens_on(pid: int, port: int) -> bool:
+    """True when process `pid` itself holds a listening socket on `port`. A plain "the port
+    accepts connections" check is fooled by whatever other process took the port."""
+    inodes = _listening_inodes(port)
+    if not inodes:
+        return False
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:[") and target[8:-1] in inodes:
+            return True
+    return False
 
 
 def port_open(host: str, port: int) -> bool:
@@ -43,6 +102,47 @@ def port_open(host: str, port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+class _Spawner:
+    """Forks every component from one thread that lives as long as the process.
+
+    `setpriv --pdeathsig KILL` sets PR_SET_PDEATHSIG, which fires when the *thread* that forked
+    the child exits, not the process: a cluster started from a worker thread (a thread pool
+    starting several clusters at once) would be SIGKILLed as soon as that worker finished."""
+
+    def __init__(self) -> None:
+        self._queue: "queue.Queue" = queue.Queue()
+        self._thread: Optional[threading.Thread] = None
+        self._lock = threading.Lock()
+
+    def popen(self, argv: list, **kw) -> subprocess.Popen:
+        if threading.current_thread() is threading.main_thread():
+            return subprocess.Popen(argv, **kw)   # the main thread lives as long as the process
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="harness-spawner", daemon=True)
+                self._thread.start()
+        box: dict = {}
+        done = threading.Event()
+        self._queue.put((argv, kw, box, done))
+        done.wait()
+        if "error" in box:
+            raise box["error"]
+        return box["popen"]
+
+    def _run(self) -> None:
+        while True:
+            argv, kw, box, done = self._queue.get()
+            try:
+                box["popen"] = subprocess.Popen(argv, **kw)
+            except BaseException as e:  # handed to the caller's thread
+                box["error"] = e
+            finally:
+                done.set()
+
+
+_spawner = _Spawner()
 
 
 class Proc:
@@ -56,8 +156,8 @@ class Proc:
         self._logf = open(self.log_path, "ab")
         setpriv = shutil.which("setpriv")   # resolved here: the child's env may have another PATH
         pre = [setpriv, "--pdeathsig", "KILL", "--"] if setpriv else []
-        self.popen = subprocess.Popen(pre + argv, stdin=subprocess.DEVNULL, stdout=self._logf,
-                                      stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        self.popen = _spawner.popen(pre + argv, stdin=subprocess.DEVNULL, stdout=self._logf,
+                                    stderr=subprocess.STDOUT, env=env, start_new_session=True)
         self.pid = self.popen.pid
         self.pgid_file = pgid_file
         if pgid_file is not None:
