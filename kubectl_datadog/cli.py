@@ -35,6 +35,16 @@ class CommandGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         return load_command(cmd_name)
 
+    def resolve_command(self, ctx: click.Context,
+                        args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0] if args else ""
+        no_such = getattr(click.exceptions, "NoSuchCommand", None)  # Click >= 8.3
+        if no_such is not None and not ctx.resilient_parsing and not name.startswith("-") \
+                and load_command(name) is None:
+            # Click suggests close names from self.commands, which this group never fills.
+            raise no_such(name, possibilities=list(SUMMARIES), ctx=ctx)
+        return super().resolve_command(ctx, args)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         with formatter.section("Commands"):
             formatter.write_dl([(name, SUMMARIES[name]) for name in self.list_commands(ctx)])
