@@ -87,3 +87,15 @@ def test_the_onefile_bundles_every_module_of_the_wheel(wheel: Path) -> None:
                if n.endswith(".py") and not n.endswith("/__main__.py")}
     assert sorted(modules - bundled) == []
     assert not any(m.startswith(("tests", "scripts", "pydantic", "aiohttp")) for m in bundled)
+
+
+def test_the_onefile_runs_no_runtime_hook_for_modules_it_never_uses_at_start() -> None:
+    from tests.release.conftest import DIST, unavailable
+
+    exe = DIST / "kubectl-datadog"
+    if not exe.exists():
+        unavailable(f"{exe} is missing (run: make binary)")
+    build_binary = load_script("build-binary")
+    scripts = build_binary.runtime_hooks(exe)
+    assert scripts[-1] == "kubectl_datadog_main"
+    assert set(build_binary.SKIPPED_RUNTIME_HOOKS) & set(scripts) == set()
