@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -22,8 +24,11 @@ def test_the_suite_runs_the_plugin_under_test(e2e_cluster) -> None:
     assert shutil.which("python", path=path) in (None, str(binaries.plugin_bin() / "python"))
     if not os.environ.get(binaries.UNDER_TEST_ENV):
         pytest.skip("the dev loop runs the editable checkout; `make test` sets " + binaries.UNDER_TEST_ENV)
-    r = c.run([str(binaries.plugin_bin() / "python"), "-c",
-               "import kubectl_datadog; print(kubectl_datadog.__file__)"])
+    # -I and a working directory outside the checkout: sys.path as the console script has it (no
+    # current directory, no PYTHONPATH).
+    r = subprocess.run([str(binaries.plugin_bin() / "python"), "-I", "-c",
+                        "import kubectl_datadog; print(kubectl_datadog.__file__)"],
+                       env=c.env(), cwd=tempfile.gettempdir(), capture_output=True, text=True, timeout=60)
     where = Path(r.stdout.strip()).resolve()
     assert r.returncode == 0 and not where.is_relative_to(REPO / "kubectl_datadog"), (where, r.stderr)
     # kubectl finds the plugin the same way a user's kubectl does.
