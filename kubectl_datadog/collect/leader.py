@@ -7,10 +7,19 @@ from kubectl_datadog.app import App
 from kubectl_datadog.cluster import CONFIGMAPS, LEASES, AccessCheck, Cluster
 from kubectl_datadog.collect import gather
 from kubectl_datadog.collect.exec import run_dca_cli
-from kubectl_datadog.collect.install import agent_env, discover, pick_install
+from kubectl_datadog.collect.install import agent_env, discover, pick_install, require_installs
 from kubectl_datadog.errors import Forbidden
-from kubectl_datadog.install import DEFAULT_LEASE_NAME, Install
-from kubectl_datadog.snapshots.leader import LeaderSnapshot, LockRecord, lock_from_configmap, lock_from_lease
+from kubectl_datadog.install import DEFAULT_LEASE_NAME, DcaSettings, Install
+from kubectl_datadog.objects import Pod, as_bool
+from kubectl_datadog.snapshots.leader import (
+    ELECTOR_AGENTS,
+    ELECTOR_DCA,
+    ELECTOR_NONE,
+    LeaderSnapshot,
+    LockRecord,
+    lock_from_configmap,
+    lock_from_lease,
+)
 
 
 def lock_kind(setting: str, served: bool | None) -> str:
@@ -57,13 +66,29 @@ def dca_access_checks(install: Install, kind: str) -> list[AccessCheck]:
     return checks
 
 
+def _runs_leader_election(pod: Pod) -> bool:
+    var = agent_env(pod).get("DD_LEADER_ELECTION")
+    return as_bool(var.value if var is not None else None)
+
+
 def collect_leader(app: App) -> LeaderSnapshot:
     cluster = app.cluster()
     opts = app.opts
-    installs = discover(cluster, namespace=opts.install_namespace or opts.namespace,
-                        dca_selector=opts.dca_selector, agent_selector=opts.agent_selector)
+    scope = opts.install_namespace or opts.namespace
+    installs = require_installs(cluster, discover(cluster, namespace=scope, dca_selector=opts.dca_selector,
+                                                  agent_selector=opts.agent_selector), scope)
     install = pick_install(installs)
-    s = install.settings
+    agents_le = tuple(sorted(p.name for p in install.agent_pods if _runs_leader_election(p)))
+    # Without a Cluster Agent the node Agents elect a leader among themselves (Helm
+    # clusterAgent.enabled=false renders DD_LEADER_ELECTION* on the DaemonSet): their settings
+    # then name the lock, read from the same config keys as the DCA's.
+    if install.dca_pods:
+        elector, s = ELECTOR_DCA, install.settings
+    elif agents_le:
+        first = next(p for p in install.agent_pods if p.name == agents_le[0])
+        elector, s = ELECTOR_AGENTS, DcaSettings.from_env(agent_env(first), install.namespace)
+    else:
+        elector, s = ELECTOR_NONE, None
     ns = s.resources_namespace if s else install.namespace
     name = s.lease_name if s else DEFAULT_LEASE_NAME
     setting = s.lock_resource if s else "configmap"
@@ -89,13 +114,9 @@ def collect_leader(app: App) -> LeaderSnapshot:
     locks = [got[f"{k}/{n}"].require() for k, n in candidates]
     locks.sort(key=lambda lk: (lk.name != name, lk.kind != kind))
 
-    agents_le = tuple(sorted(p.name for p in install.agent_pods
-                             if (v := agent_env(p).get("DD_LEADER_ELECTION")) is not None
-                             and (v.value or "").strip().lower() in ("true", "1", "yes", "on", "t")))
-
     status = None
     holder = next((lk.holder for lk in locks if lk.holder), "")
     target = next((p for p in install.dca_pods if p.name == holder and p.phase == "Running"), None)
     if opts.exec_allowed and target is not None:
         status = run_dca_cli(cluster, install, target, ["status"], timeout=opts.request_timeout)
-    return LeaderSnapshot(install, kind, tuple(locks), agents_le, dca_access, status)
+    return LeaderSnapshot(install, kind, tuple(locks), agents_le, dca_access, status, elector, s)

@@ -88,7 +88,7 @@ class EnvCheckReport:
 
     def summary_line(self) -> str:
         c = self.counts
-        installs = sorted({r.install.label for r in self.rows})
+        installs = sorted({r.install.label for r in self.rows} or {i.install.label for i in self.snapshot.installs})
         text = (f"{len(self.rows)} node Agent(s) checked in {len(installs)} install(s) ({', '.join(installs)}): "
                 f"{c['ok']} ok, {c['warning']} warning, {c['error']} error")
         if c["dca-disabled"]:
@@ -679,4 +679,22 @@ def explain(snap: EnvCheckSnapshot, *, now: datetime) -> EnvCheckReport:
     install_findings = {i: _install_findings(d, snap.namespaces.get(d.install.namespace))
                         for i, d in enumerate(snap.installs)}
     rows = tuple(check_agent(a, snap, install_findings) for a in snap.agents)
-    return EnvCheckReport(rows, group_findings(rows), snap)
+    return EnvCheckReport(rows, sort_findings([*group_findings(rows), *_installs_without_agents(snap, rows)]), snap)
+
+
+def _installs_without_agents(snap: EnvCheckSnapshot, rows: tuple[AgentRow, ...]) -> list[Finding]:
+    """A Cluster Agent that no node Agent of its own install and no checked Agent uses: a DCA-only
+    render, or Agents deployed in another namespace. Nothing to check there; not a failure to run."""
+    out = []
+    for data in snap.installs:
+        inst = data.install
+        if inst.agent_pods or not inst.dca_pods or any(r.dca_install is inst for r in rows):
+            continue
+        out.append(Finding(
+            "no-node-agents", Severity.WARNING, f"deployment/{inst.namespace}/{inst.dca_deployment}",
+            f"this install runs no node Agents (none found in the namespace {inst.namespace}, none elsewhere uses "
+            "its Cluster Agent), so there is nothing to check; the Cluster Agent has no clients",
+            "deploy the node Agents (Helm: agents.enabled=true), or pass --agent-selector/--install-namespace if "
+            "yours run elsewhere or are labelled differently",
+            "kubectl get daemonsets -A | grep -i datadog"))
+    return out

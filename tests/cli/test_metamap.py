@@ -202,7 +202,14 @@ def test_no_install_in_auto_mode_falls_back_to_endpoints_with_a_finding() -> Non
     assert r.exit_code == 0
     assert r.json["mode"] == "endpoints"
     assert [f["code"] for f in r.json["findings"]] == ["metamap-no-install"]
-    r = invoke_cli("metamap", "--source", "dca", fake=FakeCluster(objects=fake.objects))
+    # --source dca needs the DCA: without its pods, what is left of the install is the one finding.
+    r = invoke_cli("metamap", "--source", "dca", "-o", "json", fake=FakeCluster(objects=fake.objects))
+    assert r.exit_code == 0, r.stderr
+    assert [f["code"] for f in r.json["findings"]] == ["install-leftovers-only"]
+    assert "deployment/default/datadog-cluster-agent" in {lo["object"] for lo in r.json["leftovers"]}
+    gone = {"Deployment", "DaemonSet", "ConfigMap", "Lease", "Secret", "APIService"}
+    r = invoke_cli("metamap", "--source", "dca", fake=FakeCluster(objects=[o for o in fake.objects
+                                                                           if o.get("kind") not in gone]))
     assert r.exit_code == 1 and r.stderr.startswith("error: no Datadog install found")
 
 
