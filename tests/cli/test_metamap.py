@@ -321,3 +321,14 @@ def test_nodes_are_listed_metadata_only_and_the_collector_is_back_on() -> None:
     assert ("nodes", True) in lists  # only the names are read
     assert {m for res, m in lists if res != "nodes"} == {False}  # the endpoints are read in full
     assert gc.isenabled()  # paused only while the lists are reduced
+
+
+def test_source_dca_on_leftovers_only_is_one_finding() -> None:
+    r = invoke_cli("metamap", "--source", "dca", "-o", "json", scenario="leftovers-only")
+    assert r.exit_code == 0 and r.stderr == ""
+    assert r.json["kind"] == "MetamapReport" and r.json["install"] is None
+    assert [f["code"] for f in r.json["findings"]] == ["install-leftovers-only"]
+    assert "no Cluster Agent to ask for its map" in r.json["findings"][0]["message"]
+    assert not [c for c in r.fake.calls if c.resource == "pods/exec"]
+    text = invoke_cli("metamap", "--source", "dca", "-o", "dca-text", scenario="leftovers-only")
+    assert text.stdout == "" and text.stderr.startswith("warning: install-leftovers-only: ")
