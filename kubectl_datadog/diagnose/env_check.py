@@ -15,7 +15,8 @@ Per Agent, in the order the Agent itself goes (reference section 4):
      the cause the status hides ("try delay not elapsed yet", or an empty section).
 
 Verdict per Agent: ok, warning, error (the worst finding that concerns it), or dca-disabled when
-no Cluster Agent is deployed and the Agent does not use one.
+no Cluster Agent is deployed and the Agent does not use one. A Cluster Agent that no node Agent
+uses (a DCA-only install) is one install-level finding, not a failure to run.
 """
 
 from __future__ import annotations

@@ -1,5 +1,11 @@
 """Who leads the Cluster Agents, is the lock fresh, and can events be collected. Pure.
 
+Who elects: the Cluster Agent replicas; on an install without a Cluster Agent (Helm
+clusterAgent.enabled=false, a valid mode, said in one INFO line) the node Agents with
+DD_LEADER_ELECTION=true elect among themselves, and their election gets the same verdicts with
+the holder judged against the node Agent pods. Agents without a DCA and without election: nobody
+is meant to lead (verdict disabled, no error).
+
 Verdicts, in the order they win:
   disabled          leader election is off on the DCA
   no-leader         the lock does not exist or names no holder
