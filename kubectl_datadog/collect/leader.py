@@ -53,7 +53,13 @@ def dca_access_checks(install: Install, kind: str) -> list[AccessCheck]:
     s = install.settings
     if s is None or not install.dca_pods:
         return []
-    user = f"system:serviceaccount:{install.namespace}:{install.dca_pods[0].service_account}"
+    return election_access_checks(s, install.namespace, install.dca_pods[0].service_account, kind)
+
+
+def election_access_checks(s: DcaSettings, namespace: str, service_account: str, kind: str) -> list[AccessCheck]:
+    """What an elector's service account needs: the lock, and with event collection the events and
+    the token ConfigMap (the same for a DCA and for node Agents electing among themselves)."""
+    user = f"system:serviceaccount:{namespace}:{service_account}"
     group, plural = ("coordination.k8s.io", "leases") if kind == "Lease" else ("", "configmaps")
     ns = s.resources_namespace
     checks = [AccessCheck("get", plural, group, ns, s.lease_name, user),
@@ -102,14 +108,20 @@ def collect_leader(app: App) -> LeaderSnapshot:
     # Which kind will be used is known before the reads when the setting is explicit, so the access
     # reviews can run in the same round; in auto mode ask about both kinds.
     kinds = [lock_kind(setting, None)] if setting else ["Lease", "ConfigMap"]
-    checks = [c for k in kinds for c in dca_access_checks(install, k)]
+    if elector == ELECTOR_AGENTS and s is not None:
+        voter = next(p for p in install.agent_pods if p.name == agents_le[0])
+        checks_for = lambda k: election_access_checks(s, install.namespace, voter.service_account, k)  # noqa: E731
+    else:
+        checks_for = lambda k: dca_access_checks(install, k)  # noqa: E731
+    checks = [c for k in kinds for c in checks_for(k)]
     calls["access"] = lambda: cluster.access(checks)
     got = gather(calls)
     served = got["served"].value if "served" in got else None
     kind = lock_kind(setting, served)
     access = got["access"].get() or []
-    wanted = {(c.resource, c.verb, c.name) for c in dca_access_checks(install, kind)}
-    dca_access = tuple((c, a) for c, a in zip(checks, access) if (c.resource, c.verb, c.name) in wanted)
+    wanted = {(c.resource, c.verb, c.name) for c in checks_for(kind)}
+    elector_access = tuple((c, a) for c, a in zip(checks, access) if (c.resource, c.verb, c.name) in wanted)
+    dca_access, agent_access = (elector_access, ()) if elector != ELECTOR_AGENTS else ((), elector_access)
 
     locks = [got[f"{k}/{n}"].require() for k, n in candidates]
     locks.sort(key=lambda lk: (lk.name != name, lk.kind != kind))
@@ -119,4 +131,4 @@ def collect_leader(app: App) -> LeaderSnapshot:
     target = next((p for p in install.dca_pods if p.name == holder and p.phase == "Running"), None)
     if opts.exec_allowed and target is not None:
         status = run_dca_cli(cluster, install, target, ["status"], timeout=opts.request_timeout)
-    return LeaderSnapshot(install, kind, tuple(locks), agents_le, dca_access, status, elector, s)
+    return LeaderSnapshot(install, kind, tuple(locks), agents_le, dca_access, status, elector, s, agent_access)

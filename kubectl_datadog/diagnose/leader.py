@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from kubectl_datadog.cluster import AccessCheck
 from kubectl_datadog.model import Finding, Severity, sort_findings
 from kubectl_datadog.objects import Pod
 from kubectl_datadog.output.humanize import ago
@@ -67,6 +68,8 @@ class LeaderReport:
             "otherLocks": [lk.to_dict() for lk in snap.locks if lk is not self.lock and lk.exists],
             "nodeAgentsWithLeaderElection": list(snap.agents_with_leader_election),
             "clusterAgentPermissions": [{"check": c.describe(), "allowed": a} for c, a in snap.dca_access],
+            **({"nodeAgentPermissions": [{"check": c.describe(), "allowed": a} for c, a in snap.agent_access]}
+               if snap.elector == ELECTOR_AGENTS else {}),
             "status": None if status is None else {
                 **status.to_dict(),
                 "leaderElection": None if le is None else {
@@ -288,21 +291,33 @@ def _event_prerequisites(snap: LeaderSnapshot) -> list[Finding]:
             "they compete with the DCA for the lock",
             "remove DD_LEADER_ELECTION from the node Agent DaemonSet",
             f"kubectl -n {inst.namespace} exec {names[0]} -c agent -- env | grep DD_LEADER_ELECTION"))
-    denied = [c for c, allowed in snap.dca_access if allowed is False]
-    unknown = [c for c, allowed in snap.dca_access if allowed is None]
+    out += _access_findings(snap.dca_access, inst.namespace, "dca", "the Cluster Agent's",
+                            "add the rule to the DCA's (Cluster)Role; the Helm chart and the Operator create it")
+    out += _access_findings(snap.agent_access, inst.namespace, "agent", "the node Agents'",
+                            "add the rule to the node Agents' ClusterRole; the Helm chart creates it when "
+                            "clusterAgent.enabled=false and datadog.leaderElection=true")
+    return out
+
+
+def _access_findings(access: tuple[tuple[AccessCheck, bool | None], ...], namespace: str, prefix: str, whose: str,
+                     hint: str) -> list[Finding]:
+    """`<prefix>-rbac-missing` per denied permission of an elector's service account, and one
+    `<prefix>-rbac-unchecked` when access reviews could not be made."""
+    out: list[Finding] = []
+    denied = [c for c, allowed in access if allowed is False]
+    unknown = [c for c, allowed in access if allowed is None]
     for c in denied:
         sa = (c.user or "").split(":")[-1]
         out.append(Finding(
-            "dca-rbac-missing", Severity.ERROR, f"serviceaccount/{inst.namespace}/{sa}",
-            f"the Cluster Agent's service account cannot {c.describe()}",
-            "add the rule to the DCA's (Cluster)Role; the Helm chart and the Operator create it",
+            f"{prefix}-rbac-missing", Severity.ERROR, f"serviceaccount/{namespace}/{sa}",
+            f"{whose} service account cannot {c.describe()}", hint,
             f"kubectl auth can-i {c.verb} {c.resource}{'.' + c.group if c.group else ''}"
             + (f"/{c.name}" if c.name else "") + (f" -n {c.namespace}" if c.namespace else "")
             + f" --as {c.user}"))
     if unknown:
         out.append(Finding(
-            "dca-rbac-unchecked", Severity.INFO, f"namespace/{inst.namespace}",
-            "could not check the Cluster Agent's permissions: you may not create subjectaccessreviews",
+            f"{prefix}-rbac-unchecked", Severity.INFO, f"namespace/{namespace}",
+            f"could not check {whose} permissions: you may not create subjectaccessreviews",
             "run with a user allowed to create subjectaccessreviews.authorization.k8s.io"))
     return out
 

@@ -102,3 +102,5 @@ class LeaderSnapshot:
     elector: str = ELECTOR_DCA
     # The elector's leader-election settings: the DCA's, or a node Agent's (the same config keys).
     election: DcaSettings | None = None
+    # Without a DCA: what the electing node Agents' service account may do (as dca_access for a DCA).
+    agent_access: tuple[tuple[AccessCheck, bool | None], ...] = ()

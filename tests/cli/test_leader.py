@@ -29,6 +29,7 @@ VERDICTS = {
     "helm-agents": "healthy",
     "leader-without-dca-stale": "stale",
     "leader-without-dca-holder-gone": "holder-gone",
+    "leader-without-dca-rbac": "stale",
     "leftovers-only": "no-install",
 }
 
@@ -243,3 +244,20 @@ def test_leftovers_only_is_one_finding_and_no_leader_verdict() -> None:
     assert "No Cluster Agent pod and no node Agent pod" in message
     assert {lo["role"] for lo in r.json["leftovers"]} == {"leader-lock", "event-token", "cluster-agent-token",
                                                           "external-metrics-apiservice"}
+
+
+def test_agent_side_rbac_is_checked_for_the_node_agents_service_account() -> None:
+    fake = FakeCluster.from_scenario("leader-without-dca-stale")
+    fake.scenario["accessReviews"] = {"deny": ['update configmaps "datadog-leader-election"']}
+    r = invoke_cli("leader", "-o", "json", fake=fake)
+    assert r.json["clusterAgentPermissions"] == []
+    denied = [p["check"] for p in r.json["nodeAgentPermissions"] if p["allowed"] is False]
+    assert denied == ['update configmaps "datadog-leader-election" in "datadog"']
+    missing = [f for f in r.json["findings"] if f["code"] == "agent-rbac-missing"]
+    assert [(f["object"], f["severity"]) for f in missing] == [("serviceaccount/datadog/datadog", "error")]
+    assert missing[0]["command"].endswith("--as system:serviceaccount:datadog:datadog")
+    assert "dca-rbac-missing" not in {f["code"] for f in r.json["findings"]}
+    fake = FakeCluster.from_scenario("helm-agents")
+    fake.scenario["accessReviews"] = {"unavailable": True}
+    codes = {f["code"] for f in invoke_cli("leader", "-o", "json", fake=fake).json["findings"]}
+    assert codes == {"no-cluster-agent", "agent-rbac-unchecked"}

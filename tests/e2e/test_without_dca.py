@@ -31,7 +31,20 @@ def test_agent_side_election_is_healthy_with_one_info_line(e2e_cluster, user):
     assert doc["lock"]["name"] == "datadog-leader-election" and doc["lock"]["holderIdentity"] == "datadog-9d5bl"
     assert [(p["name"], p["node"], p["ready"], p["role"]) for p in doc["replicas"]] == [
         ("datadog-9d5bl", "gke-test-default-pool-068cb9c0-sf1w", True, "leader")]
-    assert codes(doc) == ["no-cluster-agent"]
+    if user == "admin":  # the real SubjectAccessReviews against the chart's Agent ClusterRole
+        assert codes(doc) == ["no-cluster-agent"]
+        assert doc["nodeAgentPermissions"] and all(p["allowed"] for p in doc["nodeAgentPermissions"])
+    else:  # view may not create access reviews: said, not guessed
+        assert codes(doc) == ["agent-rbac-unchecked", "no-cluster-agent"]
+
+
+def test_agent_side_missing_rbac_is_found_by_the_real_authorizer(e2e_cluster):
+    c = e2e_cluster("leader-without-dca-rbac")
+    doc = run_json(c, "leader")
+    assert doc["verdict"] == "stale"
+    denied = [p["check"] for p in doc["nodeAgentPermissions"] if p["allowed"] is False]
+    assert denied == ['update configmaps "datadog-leader-election" in "datadog"']
+    assert sorted(codes(doc)) == ["agent-rbac-missing", "leader-stale", "no-cluster-agent"]
 
 
 def test_agent_side_holder_in_the_table(e2e_cluster):
