@@ -35,6 +35,7 @@ from kubectl_datadog.install import (
     Leftover,
 )
 from kubectl_datadog.objects import EnvVar, Pod, resolve_field
+from kubectl_datadog.snapshots.leader import LEADER_ANNOTATION, lock_from_configmap, lock_from_lease
 
 # Operator and Helm >= 3.140 set agent.datadoghq.com/component; every Helm chart sets
 # app.kubernetes.io/component on the DCA; plain manifests from the docs use app=datadog-*.
@@ -256,7 +257,6 @@ def pick_install(installs: list[Install], *, namespace_hint: str | None = None) 
 # --- leftovers: an install known only by what outlives its pods ----------------------------------
 
 EXTERNAL_METRICS_APISERVICE = "v1beta1.external.metrics.k8s.io"
-LEADER_ANNOTATION = "control-plane.alpha.kubernetes.io/leader"
 EVENT_TOKEN_KEY = "event.tokenKey"  # the event-collection state ConfigMap's key (cluster_agent.token_name)
 
 
@@ -264,18 +264,8 @@ def _datadog_named(name: str) -> bool:
     return "datadog" in name.lower()
 
 
-def _lock_holder(obj: dict) -> str | None:
-    """The holder named by a leader-election ConfigMap's annotation ("" when none), or None when
-    the ConfigMap is no lock."""
-    import json
-
-    raw = ((obj.get("metadata") or {}).get("annotations") or {}).get(LEADER_ANNOTATION)
-    if raw is None:
-        return None
-    try:
-        return str((json.loads(raw) or {}).get("holderIdentity") or "")
-    except (ValueError, AttributeError):
-        return ""
+def _lock_name(name: str) -> bool:
+    return name == DEFAULT_LEASE_NAME or (_datadog_named(name) and name.endswith("-leader-election"))
 
 
 def _leftover_configmaps(objs: Iterable[dict]) -> list[Leftover]:
@@ -283,9 +273,8 @@ def _leftover_configmaps(objs: Iterable[dict]) -> list[Leftover]:
     for obj in objs:
         meta = obj.get("metadata") or {}
         name, ns = str(meta.get("name", "")), str(meta.get("namespace", ""))
-        holder = _lock_holder(obj)
-        if holder is not None and (name == DEFAULT_LEASE_NAME or (_datadog_named(name)
-                                                                   and name.endswith("-leader-election"))):
+        if LEADER_ANNOTATION in (meta.get("annotations") or {}) and _lock_name(name):
+            holder = lock_from_configmap(obj, ns, name).holder
             out.append(Leftover("ConfigMap", ns, name, "leader-lock", f"last held by {holder}" if holder else ""))
         elif EVENT_TOKEN_KEY in (obj.get("data") or {}) and (name == DEFAULT_TOKEN_CONFIGMAP or _datadog_named(name)):
             out.append(Leftover("ConfigMap", ns, name, "event-token"))
@@ -296,11 +285,10 @@ def _leftover_leases(objs: Iterable[dict]) -> list[Leftover]:
     out = []
     for obj in objs:
         meta = obj.get("metadata") or {}
-        name = str(meta.get("name", ""))
-        if name == DEFAULT_LEASE_NAME or (_datadog_named(name) and name.endswith("-leader-election")):
-            holder = str((obj.get("spec") or {}).get("holderIdentity") or "")
-            out.append(Leftover("Lease", str(meta.get("namespace", "")), name, "leader-lock",
-                                f"last held by {holder}" if holder else ""))
+        name, ns = str(meta.get("name", "")), str(meta.get("namespace", ""))
+        if _lock_name(name):
+            holder = lock_from_lease(obj, ns, name).holder
+            out.append(Leftover("Lease", ns, name, "leader-lock", f"last held by {holder}" if holder else ""))
     return out
 
 
@@ -363,9 +351,9 @@ def find_leftovers(cluster: Cluster, namespace: str | None) -> tuple[Leftover, .
 def require_installs(cluster: Cluster, installs: list[Install], namespace: str | None) -> list[Install]:
     """`installs` when there is one; else OnlyLeftovers when objects of an install remain, else the
     shared "no Datadog install found" error."""
-    if installs:
-        return installs
-    leftovers = find_leftovers(cluster, namespace)
-    if leftovers:
-        raise OnlyLeftovers(leftovers, namespace)
-    return pick_install(installs)  # type: ignore[return-value]  # raises NoInstall
+    if not installs:
+        leftovers = find_leftovers(cluster, namespace)
+        if leftovers:
+            raise OnlyLeftovers(leftovers, namespace)
+        pick_install(installs)  # raises the shared "no Datadog install found" error
+    return installs
