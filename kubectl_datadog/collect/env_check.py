@@ -334,7 +334,7 @@ def collect_env_check(app: App, opts: EnvCheckOptions) -> EnvCheckSnapshot:
                                 app.opts.exec_allowed, opts.logs, opts.since_seconds, opts.tail_lines)
 
     agent_refs = {}
-    for idx, pod in chosen:
+    for _, pod in chosen:
         agent_refs[(pod.namespace, pod.name)] = token_ref(agent_env(pod), _envfrom(pod, AGENT_CONTAINER),
                                                           pod.namespace)
     dca_refs: dict[int, TokenRef] = {}

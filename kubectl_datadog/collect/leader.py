@@ -120,7 +120,9 @@ def collect_leader(app: App) -> LeaderSnapshot:
     kind = lock_kind(setting, served)
     access = got["access"].get() or []
     wanted = {(c.resource, c.verb, c.name) for c in checks_for(kind)}
-    elector_access = tuple((c, a) for c, a in zip(checks, access) if (c.resource, c.verb, c.name) in wanted)
+    # strict=False: `access` is empty when the access reviews could not run.
+    elector_access = tuple((c, a) for c, a in zip(checks, access, strict=False)
+                           if (c.resource, c.verb, c.name) in wanted)
     dca_access, agent_access = (elector_access, ()) if elector != ELECTOR_AGENTS else ((), elector_access)
 
     locks = [got[f"{k}/{n}"].require() for k, n in candidates]

@@ -311,7 +311,7 @@ def _infrastructure(snap: HpaSnapshot, now: datetime) -> _Infra:
             "point it at the Cluster Agent's metrics Service (Helm: clusterAgent.metricsProvider.registerAPIService=true)",
             api_cmd))
     else:
-        svc_obj = snap.service.obj
+        svc_obj = snap.service.obj or {}
         dca_labels = [p.labels for p in (inst.dca_pods if inst else ())]
         selects_dca = bool(svc_obj) and any(_selects((svc_obj.get("spec") or {}).get("selector") or {}, lb)
                                             for lb in dca_labels)
@@ -787,6 +787,7 @@ def _arithmetic(hpa: Hpa, metric: ExternalMetric, live_value: float | None, sour
                 source_label: str) -> Arithmetic:
     target = parse_quantity(metric.target)
     current = hpa.current_replicas
+    value: float | None
     if live_value is not None:
         value, origin = live_value, "external metrics API"
     elif source_value is not None:

@@ -7,7 +7,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 from urllib.parse import quote
 
 from kubectl_datadog.cluster.selectors import match_labels_selector
@@ -88,7 +88,7 @@ def _selector_parts(selector: Mapping[str, Any] | None) -> tuple[dict[str, str],
     return labels, exprs
 
 
-def _current_by_name(entries: list[Mapping[str, Any]]) -> dict[str, str]:
+def _current_by_name(entries: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     out: dict[str, str] = {}
     for cm in entries:
         if cm.get("type") != "External":

@@ -3,6 +3,8 @@ the diagnosis needs."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -59,7 +61,7 @@ class LockRecord:
                 "readable": self.forbidden is None}
 
 
-def lock_from_lease(obj: dict, namespace: str, name: str) -> LockRecord:
+def lock_from_lease(obj: dict[str, Any], namespace: str, name: str) -> LockRecord:
     spec = obj.get("spec") or {}
     meta = obj.get("metadata") or {}
     return LockRecord("Lease", namespace, name, True, spec.get("holderIdentity") or "",
@@ -68,7 +70,7 @@ def lock_from_lease(obj: dict, namespace: str, name: str) -> LockRecord:
                       parse_time(meta.get("creationTimestamp")))
 
 
-def lock_from_configmap(obj: dict, namespace: str, name: str) -> LockRecord:
+def lock_from_configmap(obj: dict[str, Any], namespace: str, name: str) -> LockRecord:
     meta = obj.get("metadata") or {}
     created = parse_time(meta.get("creationTimestamp"))
     raw = (meta.get("annotations") or {}).get(LEADER_ANNOTATION)

@@ -147,7 +147,7 @@ def endpoints(name: str, ns: str, port_name: str, port: int, targets: list[tuple
     ep_port = {"name": port_name, "port": port, "protocol": "TCP"} if port_name else {"port": port, "protocol": "TCP"}
     return [
         {"apiVersion": "v1", "kind": "Endpoints", "metadata": meta(name, ns, f"ep-{name}", labels),
-         "subsets": [{"addresses": [{"ip": ip, "nodeName": n, "targetRef": r} for (_, n, ip), r in zip(targets, refs)],
+         "subsets": [{"addresses": [{"ip": ip, "nodeName": n, "targetRef": r} for (_, n, ip), r in zip(targets, refs, strict=True)],
                       "ports": [ep_port]}]},
         {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
          "metadata": meta(f"{name}-abcde", ns, f"eps-{name}",
@@ -158,7 +158,7 @@ def endpoints(name: str, ns: str, port_name: str, port: int, targets: list[tuple
                                                                     "blockOwnerDeletion": True}]),
          "addressType": "IPv4",
          "endpoints": [{"addresses": [ip], "conditions": {"ready": True, "serving": True, "terminating": False},
-                        "nodeName": n, "targetRef": r} for (_, n, ip), r in zip(targets, refs)],
+                        "nodeName": n, "targetRef": r} for (_, n, ip), r in zip(targets, refs, strict=True)],
          "ports": [ep_port]},
     ]
 
