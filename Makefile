@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: install release unit e2e-binaries e2e test binary dist demo demo-stop bench clean
+.PHONY: install release lint unit e2e-binaries e2e test binary dist demo demo-stop bench clean
 
 # The development virtualenv: the plugin (editable), the test tools, build and PyInstaller.
 $(VENV)/.installed: setup.cfg pyproject.toml
@@ -24,6 +24,14 @@ RELEASE_VENVS := $(CURDIR)/build/venvs
 release: install
 	$(PY) scripts/build-release
 
+# Lint and types, the first step of `make test`: ruff's bug-finding rule sets over the package, the
+# tests and the Python scripts; mypy --strict on diagnose/, snapshots/, model.py and output/
+# (pyproject.toml says which).
+PY_SCRIPTS := $(shell grep -l '^\#!.*python' scripts/*)
+lint: install
+	$(PY) -m ruff check kubectl_datadog tests $(PY_SCRIPTS)
+	$(PY) -m mypy
+
 # Fast tests on fakes: no cluster, no binaries.
 unit: install
 	$(PY) -m pytest -q -m "not e2e and not krew and not release" tests
@@ -41,7 +49,7 @@ e2e: install e2e-binaries
 # the onefile built from it) first, then the unit tests, the real-cluster suite through the installed
 # wheel's console script (and every command through the lowest-versions install and the onefile),
 # the release checks (tests/release) and the krew checks.
-test: install e2e-binaries dist
+test: lint e2e-binaries dist
 	KUBECTL_DATADOG_E2E_REQUIRED=1 KUBECTL_DATADOG_RELEASE_REQUIRED=1 \
 	KUBECTL_DATADOG_UNDER_TEST=$(RELEASE_VENVS)/wheel/bin \
 	KUBECTL_DATADOG_UNDER_TEST_LOWEST=$(RELEASE_VENVS)/lowest/bin \

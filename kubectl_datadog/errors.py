@@ -87,5 +87,17 @@ class NoInstall(PluginError):
     """No Datadog Cluster Agent or node Agent pods were found."""
 
 
+class OnlyLeftovers(NoInstall):
+    """No Datadog pods, but objects an install leaves behind (a lock, a token, an APIService).
+    Commands that can say so report it as a finding; elsewhere it is the NoInstall error."""
+
+    def __init__(self, leftovers: tuple[Any, ...], scope: str | None) -> None:
+        self.leftovers, self.scope = leftovers, scope
+        found = ", ".join(lo.ref for lo in leftovers)
+        super().__init__(f"no Datadog Cluster Agent or node Agent pod found, only what an install left behind: {found}",
+                         hint="pass --install-namespace, --dca-selector or --agent-selector if yours is labelled "
+                              "differently")
+
+
 class SeveralInstalls(PluginError):
     """Discovery found more than one install and the user did not pick one."""

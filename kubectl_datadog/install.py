@@ -122,3 +122,23 @@ class Install:
                 "clusterAgentPods": [p.name for p in self.dca_pods],
                 "nodeAgentPods": len(self.agent_pods) if self.agents_searched else None,
                 "settings": self.settings.to_dict() if self.settings else None}
+
+
+@dataclass(frozen=True)
+class Leftover:
+    """An object a Datadog install leaves behind that outlives its pods: the leader lock, the
+    event-collection token ConfigMap, the DCA token Secret, the external-metrics APIService, or a
+    Deployment/DaemonSet that runs no pod."""
+
+    kind: str  # ConfigMap | Lease | Secret | APIService
+    namespace: str  # "" for the cluster-scoped APIService
+    name: str
+    role: str  # leader-lock | event-token | cluster-agent-token | external-metrics-apiservice | workload
+    detail: str = ""  # e.g. "last held by X", "served by service ns/name, which does not exist"
+
+    @property
+    def ref(self) -> str:
+        return f"{self.kind.lower()}/{self.namespace + '/' if self.namespace else ''}{self.name}"
+
+    def to_dict(self) -> dict[str, object]:
+        return {"object": self.ref, "role": self.role, "detail": self.detail or None}

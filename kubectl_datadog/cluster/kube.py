@@ -172,7 +172,7 @@ class KubeCluster:
             data = resp.data
         except PluginError:
             raise
-        except Exception as exc:  # noqa: BLE001 - the transport's many exception types become one taxonomy
+        except Exception as exc:  # the transport's many exception types become one taxonomy
             raise self._transport_error(exc) from exc
         status = resp.status
         if 200 <= status < 300:
@@ -199,7 +199,7 @@ class KubeCluster:
         if "certificate" in low or "ssl" in low or "tls" in low:
             return Unreachable(f"TLS handshake with {server} failed: {_short(text)}",
                                hint="check the cluster's certificate-authority in the kubeconfig")
-        if "exec" in low and ("plugin" in low or "command" in low) or "credential" in low:
+        if ("exec" in low and ("plugin" in low or "command" in low)) or "credential" in low:
             return Unauthorized(f"the kubeconfig's credential plugin failed: {_short(text)}",
                                 hint="log in again with your provider's CLI")
         if "refused" in low or "resolve" in low or "name or service" in low or "unreachable" in low \

@@ -66,15 +66,19 @@ def field_value(obj: Mapping[str, Any], path: str) -> str:
     return "" if cur is None else str(cur)
 
 
+def _field_test(key: str, value: str, *, equal: bool) -> Callable[[Mapping[str, Any]], bool]:
+    return lambda obj: (field_value(obj, key) == value) == equal
+
+
 def parse_field_selector(selector: str) -> Callable[[Mapping[str, Any]], bool]:
     preds: list[Callable[[Mapping[str, Any]], bool]] = []
     for term in _split_terms(selector or ""):
         if "!=" in term:
             k, v = term.split("!=", 1)
-            preds.append(lambda o, k=k.strip(), v=v.strip(): field_value(o, k) != v)
+            preds.append(_field_test(k.strip(), v.strip(), equal=False))
         elif "=" in term:
             k, v = term.replace("==", "=").split("=", 1)
-            preds.append(lambda o, k=k.strip(), v=v.strip(): field_value(o, k) == v)
+            preds.append(_field_test(k.strip(), v.strip(), equal=True))
         else:
             raise ValueError(f"invalid field selector term {term.strip()!r}")
     return lambda o: all(p(o) for p in preds)

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Mapping
 
 from kubectl_datadog.errors import PluginError
-from kubectl_datadog.snapshots import Fetched  # noqa: F401 - collect modules take it from here too
+from kubectl_datadog.snapshots import Fetched  # collect modules take it from here too
 
 MAX_PARALLEL_READS = 16
 

@@ -24,7 +24,7 @@ from kubectl_datadog.collect.exec import (
     run_agent_cli,
     run_agent_status_and_env,
 )
-from kubectl_datadog.collect.install import agent_env, dca_env, discover, pick_install
+from kubectl_datadog.collect.install import agent_env, dca_env, discover, require_installs
 from kubectl_datadog.errors import Forbidden, NotFound, PluginError
 from kubectl_datadog.install import AGENT_CONTAINER
 from kubectl_datadog.model import SecretValue
@@ -319,20 +319,22 @@ def collect_env_check(app: App, opts: EnvCheckOptions) -> EnvCheckSnapshot:
     node, selection = _select_node(app, opts)
     # -n is the POD's namespace when POD is given; otherwise it narrows the installs, as in `leader`.
     scope = app.opts.install_namespace or (None if opts.pod else app.opts.namespace)
-    installs = discover(cluster, namespace=scope, dca_selector=app.opts.dca_selector,
-                        agent_selector=app.opts.agent_selector)
-    if not installs:
-        pick_install(installs)  # raises the shared "no Datadog install found" error
+    installs = require_installs(cluster, discover(cluster, namespace=scope, dca_selector=app.opts.dca_selector,
+                                                  agent_selector=app.opts.agent_selector), scope)
     chosen: list[tuple[int, Pod]] = []
     for idx, inst in enumerate(installs):
         chosen += [(idx, p) for p in inst.agent_pods if node is None or p.node == node]
-    if not chosen:
-        where = f" on node {node}" if node else ""
-        raise NotFound(f"no node Agent pod found{where}",
+    if not chosen and node is not None:
+        raise NotFound(f"no node Agent pod found on node {node}",
                        hint="check the node name, or pass --agent-selector if your Agents are labelled differently")
+    if not chosen:
+        # A DCA-only install (or Agents elsewhere) is a state to report, not a failure to run:
+        # nothing per Agent to read, so the diagnosis judges the install alone.
+        return EnvCheckSnapshot(tuple(InstallData(inst, None) for inst in installs), (), {}, selection,
+                                app.opts.exec_allowed, opts.logs, opts.since_seconds, opts.tail_lines)
 
     agent_refs = {}
-    for idx, pod in chosen:
+    for _, pod in chosen:
         agent_refs[(pod.namespace, pod.name)] = token_ref(agent_env(pod), _envfrom(pod, AGENT_CONTAINER),
                                                           pod.namespace)
     dca_refs: dict[int, TokenRef] = {}

@@ -33,7 +33,7 @@ from kubectl_datadog.cluster import (
     Resource,
 )
 from kubectl_datadog.collect import Fetched, gather
-from kubectl_datadog.collect.install import discover, pick_install
+from kubectl_datadog.collect.install import discover, find_leftovers, pick_install
 from kubectl_datadog.collect.leader import lock_kind, read_lock
 from kubectl_datadog.errors import (
     NotFound,
@@ -241,6 +241,9 @@ def collect_hpa_explain(app: App, name: str | None) -> HpaSnapshot:
         install_error = exc.message
     if got["installs"].forbidden is not None:
         install_error = got["installs"].forbidden.message
+    # No Datadog pod at all: what the install left behind is the whole cause of a broken chain.
+    leftovers = find_leftovers(cluster, opts.install_namespace) \
+        if install is None and not install_error and got["installs"].value == [] else ()
 
     events: dict[tuple[str, str], tuple[dict[str, Any], ...]] = {}
     for ev in got["events"].value or []:
@@ -323,7 +326,7 @@ def collect_hpa_explain(app: App, name: str | None) -> HpaSnapshot:
         service=Got.of(got2.get("service")), endpoints=Got.of(got2.get("endpoints")),
         endpoint_slices=tuple((got2["slices"].value or []) if "slices" in got2 else ()),
         install=install, install_error=install_error, keys=keys, lock=lock, crd=Got.of(got["crd"]),
-        configmap=configmap, sources=sources, live=live,
+        configmap=configmap, sources=sources, live=live, leftovers=leftovers, install_scope=opts.install_namespace,
         datadogmetrics_error=read_error(autogen_fetched.error) if autogen_fetched else None)
 
 

@@ -11,12 +11,31 @@ import re
 from dataclasses import replace
 from typing import Iterable
 
-from kubectl_datadog.cluster import CONFIGMAPS, DAEMONSETS, PODS, Cluster
+from kubectl_datadog.cluster import (
+    APISERVICES,
+    CONFIGMAPS,
+    DAEMONSETS,
+    DEPLOYMENTS,
+    LEASES,
+    PODS,
+    SECRETS,
+    SERVICES,
+    Cluster,
+)
 from kubectl_datadog.cluster.selectors import match_labels_selector
 from kubectl_datadog.collect import gather
-from kubectl_datadog.errors import NoInstall, SeveralInstalls
-from kubectl_datadog.install import AGENT_CONTAINER, DCA_CONTAINER, DcaSettings, Install
+from kubectl_datadog.errors import NoInstall, OnlyLeftovers, SeveralInstalls
+from kubectl_datadog.install import (
+    AGENT_CONTAINER,
+    DCA_CONTAINER,
+    DEFAULT_LEASE_NAME,
+    DEFAULT_TOKEN_CONFIGMAP,
+    DcaSettings,
+    Install,
+    Leftover,
+)
 from kubectl_datadog.objects import EnvVar, Pod, resolve_field
+from kubectl_datadog.snapshots.leader import LEADER_ANNOTATION, lock_from_configmap, lock_from_lease
 
 # Operator and Helm >= 3.140 set agent.datadoghq.com/component; every Helm chart sets
 # app.kubernetes.io/component on the DCA; plain manifests from the docs use app=datadog-*.
@@ -233,3 +252,108 @@ def pick_install(installs: list[Install], *, namespace_hint: str | None = None) 
     namespaces = {i.namespace for i in with_dca}
     how = "--install-namespace NS" if len(namespaces) == len(with_dca) else "--dca-selector SELECTOR"
     raise SeveralInstalls(f"found {len(with_dca)} Datadog installs: {choices}", hint=f"pick one with {how}")
+
+
+# --- leftovers: an install known only by what outlives its pods ----------------------------------
+
+EXTERNAL_METRICS_APISERVICE = "v1beta1.external.metrics.k8s.io"
+EVENT_TOKEN_KEY = "event.tokenKey"  # the event-collection state ConfigMap's key (cluster_agent.token_name)
+
+
+def _datadog_named(name: str) -> bool:
+    return "datadog" in name.lower()
+
+
+def _lock_name(name: str) -> bool:
+    return name == DEFAULT_LEASE_NAME or (_datadog_named(name) and name.endswith("-leader-election"))
+
+
+def _leftover_configmaps(objs: Iterable[dict]) -> list[Leftover]:
+    out = []
+    for obj in objs:
+        meta = obj.get("metadata") or {}
+        name, ns = str(meta.get("name", "")), str(meta.get("namespace", ""))
+        if LEADER_ANNOTATION in (meta.get("annotations") or {}) and _lock_name(name):
+            holder = lock_from_configmap(obj, ns, name).holder
+            out.append(Leftover("ConfigMap", ns, name, "leader-lock", f"last held by {holder}" if holder else ""))
+        elif EVENT_TOKEN_KEY in (obj.get("data") or {}) and (name == DEFAULT_TOKEN_CONFIGMAP or _datadog_named(name)):
+            out.append(Leftover("ConfigMap", ns, name, "event-token"))
+    return out
+
+
+def _leftover_leases(objs: Iterable[dict]) -> list[Leftover]:
+    out = []
+    for obj in objs:
+        meta = obj.get("metadata") or {}
+        name, ns = str(meta.get("name", "")), str(meta.get("namespace", ""))
+        if _lock_name(name):
+            holder = lock_from_lease(obj, ns, name).holder
+            out.append(Leftover("Lease", ns, name, "leader-lock", f"last held by {holder}" if holder else ""))
+    return out
+
+
+def _leftover_secrets(objs: Iterable[dict]) -> list[Leftover]:
+    """Token Secrets by name and key only: the values are dropped here, never kept."""
+    out = []
+    for obj in objs:
+        meta = obj.get("metadata") or {}
+        name = str(meta.get("name", ""))
+        if _datadog_named(name) and "token" in (obj.get("data") or {}) and (
+                name.endswith("-cluster-agent") or "token" in name):
+            out.append(Leftover("Secret", str(meta.get("namespace", "")), name, "cluster-agent-token"))
+    return out
+
+
+def _leftover_workloads(kind: str, objs: Iterable[dict]) -> list[Leftover]:
+    """A DCA Deployment or Agent DaemonSet that runs no pod (scaled to zero, nothing schedulable)."""
+    out = []
+    for obj in objs:
+        meta = obj.get("metadata") or {}
+        name = str(meta.get("name", ""))
+        labels = {**(meta.get("labels") or {}),
+                  **((((obj.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels") or {})}
+        if not (_datadog_named(name) or any(labels.get(k) in (dca, agent) for k, dca, agent in KNOWN_LABELS)):
+            continue
+        status = obj.get("status") or {}
+        if kind == "Deployment":
+            detail = f"{status.get('readyReplicas') or 0}/{(obj.get('spec') or {}).get('replicas', 1)} pods ready"
+        else:
+            detail = f"{status.get('numberReady') or 0}/{status.get('desiredNumberScheduled') or 0} pods ready"
+        out.append(Leftover(kind, str(meta.get("namespace", "")), name, "workload", detail))
+    return out
+
+
+def find_leftovers(cluster: Cluster, namespace: str | None) -> tuple[Leftover, ...]:
+    """What a Datadog install leaves behind in `namespace` (all when None): only asked when no
+    Datadog pod was found, so its cluster-wide lists cost nothing on a healthy install. Lists we may
+    not read are skipped: what was found is still true."""
+    got = gather({"configmaps": lambda: list(cluster.list(CONFIGMAPS, namespace)),
+                  "leases": lambda: list(cluster.list(LEASES, namespace)),
+                  "secrets": lambda: list(cluster.list(SECRETS, namespace)),
+                  "apiservice": lambda: cluster.get(APISERVICES, EXTERNAL_METRICS_APISERVICE),
+                  "deployments": lambda: list(cluster.list(DEPLOYMENTS, namespace)),
+                  "daemonsets": lambda: list(cluster.list(DAEMONSETS, namespace))})
+    found = [*_leftover_configmaps(got["configmaps"].value or []), *_leftover_leases(got["leases"].value or []),
+             *_leftover_secrets(got["secrets"].value or []),
+             *_leftover_workloads("Deployment", got["deployments"].value or []),
+             *_leftover_workloads("DaemonSet", got["daemonsets"].value or [])]
+    svc = ((got["apiservice"].value or {}).get("spec") or {}).get("service") or {}
+    svc_ns, svc_name = str(svc.get("namespace") or ""), str(svc.get("name") or "")
+    if svc_name and (_datadog_named(svc_name) or "cluster-agent" in svc_name) and namespace in (None, svc_ns):
+        exists = gather({"svc": lambda: cluster.get(SERVICES, svc_name, svc_ns)})["svc"]
+        state = ("which does not exist" if exists.error is None and exists.value is None else
+                 "which exists" if exists.value is not None else "which could not be read")
+        found.append(Leftover("APIService", "", EXTERNAL_METRICS_APISERVICE, "external-metrics-apiservice",
+                              f"served by service {svc_ns}/{svc_name}, {state}"))
+    return tuple(sorted(found, key=lambda lo: (lo.namespace, lo.kind, lo.name)))
+
+
+def require_installs(cluster: Cluster, installs: list[Install], namespace: str | None) -> list[Install]:
+    """`installs` when there is one; else OnlyLeftovers when objects of an install remain, else the
+    shared "no Datadog install found" error."""
+    if not installs:
+        leftovers = find_leftovers(cluster, namespace)
+        if leftovers:
+            raise OnlyLeftovers(leftovers, namespace)
+        pick_install(installs)  # raises the shared "no Datadog install found" error
+    return installs

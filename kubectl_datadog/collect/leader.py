@@ -7,10 +7,19 @@ from kubectl_datadog.app import App
 from kubectl_datadog.cluster import CONFIGMAPS, LEASES, AccessCheck, Cluster
 from kubectl_datadog.collect import gather
 from kubectl_datadog.collect.exec import run_dca_cli
-from kubectl_datadog.collect.install import agent_env, discover, pick_install
+from kubectl_datadog.collect.install import agent_env, discover, pick_install, require_installs
 from kubectl_datadog.errors import Forbidden
-from kubectl_datadog.install import DEFAULT_LEASE_NAME, Install
-from kubectl_datadog.snapshots.leader import LeaderSnapshot, LockRecord, lock_from_configmap, lock_from_lease
+from kubectl_datadog.install import DEFAULT_LEASE_NAME, DcaSettings, Install
+from kubectl_datadog.objects import Pod, as_bool
+from kubectl_datadog.snapshots.leader import (
+    ELECTOR_AGENTS,
+    ELECTOR_DCA,
+    ELECTOR_NONE,
+    LeaderSnapshot,
+    LockRecord,
+    lock_from_configmap,
+    lock_from_lease,
+)
 
 
 def lock_kind(setting: str, served: bool | None) -> str:
@@ -44,7 +53,13 @@ def dca_access_checks(install: Install, kind: str) -> list[AccessCheck]:
     s = install.settings
     if s is None or not install.dca_pods:
         return []
-    user = f"system:serviceaccount:{install.namespace}:{install.dca_pods[0].service_account}"
+    return election_access_checks(s, install.namespace, install.dca_pods[0].service_account, kind)
+
+
+def election_access_checks(s: DcaSettings, namespace: str, service_account: str, kind: str) -> list[AccessCheck]:
+    """What an elector's service account needs: the lock, and with event collection the events and
+    the token ConfigMap (the same for a DCA and for node Agents electing among themselves)."""
+    user = f"system:serviceaccount:{namespace}:{service_account}"
     group, plural = ("coordination.k8s.io", "leases") if kind == "Lease" else ("", "configmaps")
     ns = s.resources_namespace
     checks = [AccessCheck("get", plural, group, ns, s.lease_name, user),
@@ -57,13 +72,29 @@ def dca_access_checks(install: Install, kind: str) -> list[AccessCheck]:
     return checks
 
 
+def _runs_leader_election(pod: Pod) -> bool:
+    var = agent_env(pod).get("DD_LEADER_ELECTION")
+    return as_bool(var.value if var is not None else None)
+
+
 def collect_leader(app: App) -> LeaderSnapshot:
     cluster = app.cluster()
     opts = app.opts
-    installs = discover(cluster, namespace=opts.install_namespace or opts.namespace,
-                        dca_selector=opts.dca_selector, agent_selector=opts.agent_selector)
+    scope = opts.install_namespace or opts.namespace
+    installs = require_installs(cluster, discover(cluster, namespace=scope, dca_selector=opts.dca_selector,
+                                                  agent_selector=opts.agent_selector), scope)
     install = pick_install(installs)
-    s = install.settings
+    agents_le = tuple(sorted(p.name for p in install.agent_pods if _runs_leader_election(p)))
+    # Without a Cluster Agent the node Agents elect a leader among themselves (Helm
+    # clusterAgent.enabled=false renders DD_LEADER_ELECTION* on the DaemonSet): their settings
+    # then name the lock, read from the same config keys as the DCA's.
+    if install.dca_pods:
+        elector, s = ELECTOR_DCA, install.settings
+    elif agents_le:
+        first = next(p for p in install.agent_pods if p.name == agents_le[0])
+        elector, s = ELECTOR_AGENTS, DcaSettings.from_env(agent_env(first), install.namespace)
+    else:
+        elector, s = ELECTOR_NONE, None
     ns = s.resources_namespace if s else install.namespace
     name = s.lease_name if s else DEFAULT_LEASE_NAME
     setting = s.lock_resource if s else "configmap"
@@ -77,25 +108,29 @@ def collect_leader(app: App) -> LeaderSnapshot:
     # Which kind will be used is known before the reads when the setting is explicit, so the access
     # reviews can run in the same round; in auto mode ask about both kinds.
     kinds = [lock_kind(setting, None)] if setting else ["Lease", "ConfigMap"]
-    checks = [c for k in kinds for c in dca_access_checks(install, k)]
+    if elector == ELECTOR_AGENTS and s is not None:
+        voter = next(p for p in install.agent_pods if p.name == agents_le[0])
+        checks_for = lambda k: election_access_checks(s, install.namespace, voter.service_account, k)  # noqa: E731
+    else:
+        checks_for = lambda k: dca_access_checks(install, k)  # noqa: E731
+    checks = [c for k in kinds for c in checks_for(k)]
     calls["access"] = lambda: cluster.access(checks)
     got = gather(calls)
     served = got["served"].value if "served" in got else None
     kind = lock_kind(setting, served)
     access = got["access"].get() or []
-    wanted = {(c.resource, c.verb, c.name) for c in dca_access_checks(install, kind)}
-    dca_access = tuple((c, a) for c, a in zip(checks, access) if (c.resource, c.verb, c.name) in wanted)
+    wanted = {(c.resource, c.verb, c.name) for c in checks_for(kind)}
+    # strict=False: `access` is empty when the access reviews could not run.
+    elector_access = tuple((c, a) for c, a in zip(checks, access, strict=False)
+                           if (c.resource, c.verb, c.name) in wanted)
+    dca_access, agent_access = (elector_access, ()) if elector != ELECTOR_AGENTS else ((), elector_access)
 
     locks = [got[f"{k}/{n}"].require() for k, n in candidates]
     locks.sort(key=lambda lk: (lk.name != name, lk.kind != kind))
-
-    agents_le = tuple(sorted(p.name for p in install.agent_pods
-                             if (v := agent_env(p).get("DD_LEADER_ELECTION")) is not None
-                             and (v.value or "").strip().lower() in ("true", "1", "yes", "on", "t")))
 
     status = None
     holder = next((lk.holder for lk in locks if lk.holder), "")
     target = next((p for p in install.dca_pods if p.name == holder and p.phase == "Running"), None)
     if opts.exec_allowed and target is not None:
         status = run_dca_cli(cluster, install, target, ["status"], timeout=opts.request_timeout)
-    return LeaderSnapshot(install, kind, tuple(locks), agents_le, dca_access, status)
+    return LeaderSnapshot(install, kind, tuple(locks), agents_le, dca_access, status, elector, s, agent_access)

@@ -252,11 +252,14 @@ def collect_metamap(app: App, *, source: str, mode: str, filters: Filters) -> Me
     opts = app.opts
     install: Install | None = None
     if source != "api" or mode == "auto":
-        from kubectl_datadog.collect.install import discover, pick_install
+        from kubectl_datadog.collect.install import discover, pick_install, require_installs
 
         try:
-            install = pick_install(discover(cluster, namespace=opts.install_namespace, dca_selector=opts.dca_selector,
-                                            agent_selector=opts.agent_selector, need_agents=False))
+            installs = discover(cluster, namespace=opts.install_namespace, dca_selector=opts.dca_selector,
+                                agent_selector=opts.agent_selector, need_agents=False)
+            if source != "api":  # only a map from the DCA needs the install: say what is left of it
+                installs = require_installs(cluster, installs, opts.install_namespace)
+            install = pick_install(installs)
         except NoInstall:
             if source != "api":
                 raise

@@ -19,8 +19,13 @@ def leader(app: App) -> int:
     and event-collection settings, node Agents that wrongly run leader election, and the DCA
     service account's permissions. With exec, also the leader's own `status`.
 
+    An install without a Cluster Agent (Helm clusterAgent.enabled=false) is valid: its node Agents
+    with DD_LEADER_ELECTION=true elect a leader among themselves, and that election is judged the
+    same way, with the leading node Agent shown.
+
     \b
-    Verdicts: healthy, stale, no-leader, holder-gone, holder-not-ready, flapping, disabled.
+    Verdicts: healthy, stale, no-leader, holder-gone, holder-not-ready, flapping, disabled,
+    no-install (only objects an install left behind were found).
 
     \b
     Examples:

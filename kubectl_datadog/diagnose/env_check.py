@@ -15,7 +15,8 @@ Per Agent, in the order the Agent itself goes (reference section 4):
      the cause the status hides ("try delay not elapsed yet", or an empty section).
 
 Verdict per Agent: ok, warning, error (the worst finding that concerns it), or dca-disabled when
-no Cluster Agent is deployed and the Agent does not use one.
+no Cluster Agent is deployed and the Agent does not use one. A Cluster Agent that no node Agent
+uses (a DCA-only install) is one install-level finding, not a failure to run.
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ class EnvCheckReport:
 
     def summary_line(self) -> str:
         c = self.counts
-        installs = sorted({r.install.label for r in self.rows})
+        installs = sorted({r.install.label for r in self.rows} or {i.install.label for i in self.snapshot.installs})
         text = (f"{len(self.rows)} node Agent(s) checked in {len(installs)} install(s) ({', '.join(installs)}): "
                 f"{c['ok']} ok, {c['warning']} warning, {c['error']} error")
         if c["dca-disabled"]:
@@ -270,8 +271,8 @@ def _find_service(host: str, pod_ns: str, nss: dict[str, NamespaceObjects]) -> t
         return None, "", ""
     labels = host.split(".")
     ns = labels[1] if len(labels) > 1 else pod_ns
-    nso = nss.get(ns)
-    return (nso.services.get(labels[0]) if nso else None), ns, labels[0]
+    in_ns = nss.get(ns)
+    return (in_ns.services.get(labels[0]) if in_ns else None), ns, labels[0]
 
 
 def _resolve(agent: AgentData, nss: dict[str, NamespaceObjects]) -> tuple[Endpoint, list[Finding]]:
@@ -307,8 +308,8 @@ def _resolve(agent: AgentData, nss: dict[str, NamespaceObjects]) -> tuple[Endpoi
                 f"kubectl -n {pod.namespace} exec {pod.name} -c agent -- agent status")]
         return Endpoint("url", full, svc, port), []
 
-    name = _env_value(agent, "DD_CLUSTER_AGENT_KUBERNETES_SERVICE_NAME")
-    name = DEFAULT_SERVICE_NAME if name is None else name.strip()
+    name_env = _env_value(agent, "DD_CLUSTER_AGENT_KUBERNETES_SERVICE_NAME")
+    name = DEFAULT_SERVICE_NAME if name_env is None else name_env.strip()
     if not name:
         return Endpoint("none"), [Finding(
             "agent-dca-endpoint-unset", Severity.ERROR, subject,
@@ -333,19 +334,19 @@ def _resolve(agent: AgentData, nss: dict[str, NamespaceObjects]) -> tuple[Endpoi
     first_port = svc.ports[0].port if svc.ports else None
     env = agent.probes.env
     if env is not None:
-        host, port_text = env.service_link(name)
-        if not host or not port_text:
+        link_host, port_text = env.service_link(name)
+        if not link_host or not port_text:
             cause = _missing_links_cause(pod, svc)
             return Endpoint("service-links"), [Finding(
                 "agent-service-links-missing", Severity.ERROR, subject,
                 f"{links} are not set in the Agent container ({cause}): the Agent cannot find the Cluster Agent",
                 "restart the Agents now that the Service exists, or set DD_CLUSTER_AGENT_URL", restart)]
         port = int(port_text) if port_text.isdigit() else None
-        endpoint = Endpoint("service-links", f"https://{host}:{port_text}", svc, port)
-        if host != svc.cluster_ip or port != first_port:
+        endpoint = Endpoint("service-links", f"https://{link_host}:{port_text}", svc, port)
+        if link_host != svc.cluster_ip or port != first_port:
             return endpoint, [Finding(
                 "agent-dca-endpoint-stale", Severity.ERROR, subject,
-                f"the Agent's {links} point at {host}:{port_text}, but the Service {name} is now "
+                f"the Agent's {links} point at {link_host}:{port_text}, but the Service {name} is now "
                 f"{svc.cluster_ip}:{first_port}: it was re-created after the Agent started",
                 "restart the Agents so they get the Service's current address", restart)]
         return endpoint, []
@@ -379,10 +380,11 @@ def _endpoint_findings(agent: AgentData, ep: Endpoint, dca: InstallData | None, 
     if dca is None or ep.service is None or dca.install.settings is None:
         return []
     inst = dca.install
+    settings = dca.install.settings
     svc = ep.service
     pod = agent.pod
     subject = f"pod/{pod.namespace}/{pod.name}"
-    if svc.namespace == inst.namespace and svc.name == inst.settings.service_name:
+    if svc.namespace == inst.namespace and svc.name == settings.service_name:
         return []  # the DCA's own Service: judged once for the install
     other = next((d.install for d in installs if d is not dca and d.install.dca_pods
                   and _selects(svc, d.install.dca_pods)), None)
@@ -391,15 +393,15 @@ def _endpoint_findings(agent: AgentData, ep: Endpoint, dca: InstallData | None, 
             "agent-dca-other-install", Severity.ERROR, subject,
             f"the Agent's DCA endpoint resolves to the Service {svc.namespace}/{svc.name} of another install "
             f"({other.label}), not to its own Cluster Agent ({inst.label})",
-            f"point the Agents at {inst.namespace}/{inst.settings.service_name}",
+            f"point the Agents at {inst.namespace}/{settings.service_name}",
             f"kubectl -n {pod.namespace} get pod {pod.name} -o yaml | grep -A1 DD_CLUSTER_AGENT")]
     kind, reason = service_problem(svc, ep.port, inst, nss.get(svc.namespace))
     if kind:
         return [Finding(
             "agent-dca-service-mismatch", Severity.ERROR, subject,
             f"the Agent's DCA endpoint resolves to the Service {svc.namespace}/{svc.name}, which {reason}; the "
-            f"Cluster Agent serves on {inst.namespace}/{inst.settings.service_name}",
-            f"set DD_CLUSTER_AGENT_KUBERNETES_SERVICE_NAME={inst.settings.service_name} on the Agents",
+            f"Cluster Agent serves on {inst.namespace}/{settings.service_name}",
+            f"set DD_CLUSTER_AGENT_KUBERNETES_SERVICE_NAME={settings.service_name} on the Agents",
             f"kubectl -n {svc.namespace} get endpointslices -l kubernetes.io/service-name={svc.name}")]
     return []
 
@@ -679,4 +681,22 @@ def explain(snap: EnvCheckSnapshot, *, now: datetime) -> EnvCheckReport:
     install_findings = {i: _install_findings(d, snap.namespaces.get(d.install.namespace))
                         for i, d in enumerate(snap.installs)}
     rows = tuple(check_agent(a, snap, install_findings) for a in snap.agents)
-    return EnvCheckReport(rows, group_findings(rows), snap)
+    return EnvCheckReport(rows, sort_findings([*group_findings(rows), *_installs_without_agents(snap, rows)]), snap)
+
+
+def _installs_without_agents(snap: EnvCheckSnapshot, rows: tuple[AgentRow, ...]) -> list[Finding]:
+    """A Cluster Agent that no node Agent of its own install and no checked Agent uses: a DCA-only
+    render, or Agents deployed in another namespace. Nothing to check there; not a failure to run."""
+    out = []
+    for data in snap.installs:
+        inst = data.install
+        if inst.agent_pods or not inst.dca_pods or any(r.dca_install is inst for r in rows):
+            continue
+        out.append(Finding(
+            "no-node-agents", Severity.WARNING, f"deployment/{inst.namespace}/{inst.dca_deployment}",
+            f"this install runs no node Agents (none found in the namespace {inst.namespace}, none elsewhere uses "
+            "its Cluster Agent), so there is nothing to check; the Cluster Agent has no clients",
+            "deploy the node Agents (Helm: agents.enabled=true), or pass --agent-selector/--install-namespace if "
+            "yours run elsewhere or are labelled differently",
+            "kubectl get daemonsets -A | grep -i datadog"))
+    return out

@@ -31,10 +31,11 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any, Mapping
 
 from kubectl_datadog.install import Install
+from kubectl_datadog.diagnose.leftovers import leftovers_finding
 from kubectl_datadog.model import Finding, Severity, sort_findings
 from kubectl_datadog.objects import Condition, Pod, conditions
 from kubectl_datadog.output.humanize import ago, human_duration, parse_time
@@ -310,7 +311,7 @@ def _infrastructure(snap: HpaSnapshot, now: datetime) -> _Infra:
             "point it at the Cluster Agent's metrics Service (Helm: clusterAgent.metricsProvider.registerAPIService=true)",
             api_cmd))
     else:
-        svc_obj = snap.service.obj
+        svc_obj = snap.service.obj or {}
         dca_labels = [p.labels for p in (inst.dca_pods if inst else ())]
         selects_dca = bool(svc_obj) and any(_selects((svc_obj.get("spec") or {}).get("selector") or {}, lb)
                                             for lb in dca_labels)
@@ -410,6 +411,9 @@ def _infrastructure(snap: HpaSnapshot, now: datetime) -> _Infra:
                                          snap.install_error, "kubectl auth can-i list pods -A"))
         else:
             links.append(Link("cluster-agent", dca_subject, BROKEN, "no Cluster Agent pod found"))
+            if snap.leftovers:
+                candidates["install-leftovers-only"] = ("cluster-agent", leftovers_finding(
+                    snap.leftovers, snap.install_scope, "nothing serves the external metrics", Severity.ERROR))
             candidates["dca-not-found"] = ("cluster-agent", _f(
                 "dca-not-found", f"namespace/{svc_ns or 'datadog'}",
                 "no Cluster Agent pod was found: nothing serves the external metrics",
@@ -468,8 +472,7 @@ def _infrastructure(snap: HpaSnapshot, now: datetime) -> _Infra:
         lock = snap.lock
         if s.leader_election:
             holder_pod = next((p for p in inst.dca_pods if lock is not None and p.name == lock.holder), None)
-            duration = (lock.lease_duration if lock else None) or s.lease_duration
-            stale = lock is not None and lock.renewed is not None and lock.renewed + timedelta(seconds=duration) < now
+            stale = lock is not None and lock.expired(now, s.lease_duration)
             if lock is not None and lock.forbidden is not None:
                 details.append("leader not checked")
                 notes.append(_forbidden_note(lock.ref, "the leader lock", lock.forbidden.message,
@@ -497,8 +500,9 @@ def _infrastructure(snap: HpaSnapshot, now: datetime) -> _Infra:
             f"kubectl describe apiservice {APISERVICE_NAME}"))
         links[0] = Link("apiservice", api_ref, BROKEN, links[0].detail)
 
-    priority = ("apiservice-missing", "apiservice-other-adapter", "service-missing", "service-port-mismatch",
-                "dca-not-found", "dca-not-ready", "service-no-endpoints", "external-metrics-provider-disabled",
+    priority = ("install-leftovers-only", "apiservice-missing", "apiservice-other-adapter", "service-missing",
+                "service-port-mismatch", "dca-not-found", "dca-not-ready", "service-no-endpoints",
+                "external-metrics-provider-disabled",
                 "apiservice-unavailable", "dca-keys-missing", "dca-no-leader")
     step, broken = next((candidates[c] for c in priority if c in candidates), ("", None))
     return _Infra(tuple(links), broken, step, tuple(notes))
@@ -783,6 +787,7 @@ def _arithmetic(hpa: Hpa, metric: ExternalMetric, live_value: float | None, sour
                 source_label: str) -> Arithmetic:
     target = parse_quantity(metric.target)
     current = hpa.current_replicas
+    value: float | None
     if live_value is not None:
         value, origin = live_value, "external metrics API"
     elif source_value is not None:
@@ -958,4 +963,6 @@ def explain(snap: HpaSnapshot, *, now: datetime) -> HpaExplainReport:
                 f"kubectl -n {hpa.namespace} get hpa {hpa.name}", Severity.INFO))
         reports.append(HpaReport(hpa, tuple(metrics), action, text, desired, final, _explained_conditions(hpa),
                                  _explained_events(snap.events.get((hpa.namespace, hpa.name), ()))))
+    if snap.leftovers and not snap.hpas:
+        findings.append(leftovers_finding(snap.leftovers, snap.install_scope, "nothing serves the external metrics"))
     return HpaExplainReport(tuple(reports), infra.links, sort_findings(findings), snap)

@@ -1,5 +1,11 @@
 """Who leads the Cluster Agents, is the lock fresh, and can events be collected. Pure.
 
+Who elects: the Cluster Agent replicas; on an install without a Cluster Agent (Helm
+clusterAgent.enabled=false, a valid mode, said in one INFO line) the node Agents with
+DD_LEADER_ELECTION=true elect among themselves, and their election gets the same verdicts with
+the holder judged against the node Agent pods. Agents without a DCA and without election: nobody
+is meant to lead (verdict disabled, no error).
+
 Verdicts, in the order they win:
   disabled          leader election is off on the DCA
   no-leader         the lock does not exist or names no holder
@@ -14,12 +20,13 @@ Verdicts, in the order they win:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
+from kubectl_datadog.cluster import AccessCheck
 from kubectl_datadog.model import Finding, Severity, sort_findings
 from kubectl_datadog.objects import Pod
 from kubectl_datadog.output.humanize import ago
-from kubectl_datadog.snapshots.leader import LeaderSnapshot, LockRecord
+from kubectl_datadog.snapshots.leader import ELECTOR_AGENTS, ELECTOR_NONE, LeaderSnapshot, LockRecord
 from kubectl_datadog.textformats.status import check_counters, leader_election
 
 FLAP_RATE_PER_HOUR = 4
@@ -52,6 +59,7 @@ class LeaderReport:
         le = leader_election(status.stdout) if status is not None and status.ok else None
         return {
             "install": snap.install.to_dict(),
+            "elector": snap.elector,
             "lock": self.lock.to_dict(),
             "configuredLockKind": snap.configured_kind,
             "verdict": self.verdict,
@@ -60,6 +68,8 @@ class LeaderReport:
             "otherLocks": [lk.to_dict() for lk in snap.locks if lk is not self.lock and lk.exists],
             "nodeAgentsWithLeaderElection": list(snap.agents_with_leader_election),
             "clusterAgentPermissions": [{"check": c.describe(), "allowed": a} for c, a in snap.dca_access],
+            **({"nodeAgentPermissions": [{"check": c.describe(), "allowed": a} for c, a in snap.agent_access]}
+               if snap.elector == ELECTOR_AGENTS else {}),
             "status": None if status is None else {
                 **status.to_dict(),
                 "leaderElection": None if le is None else {
@@ -93,30 +103,80 @@ def _role(pod: Pod, holder: str) -> str:
     return "follower" if pod.ready else "not-ready"
 
 
+@dataclass(frozen=True)
+class _Elector:
+    """How findings name whoever elects through the lock: the Cluster Agent replicas, or the node
+    Agents of an install without one."""
+
+    who: str  # "Cluster Agent" | "node Agent": "the holder X is not a current <who> pod"
+    short: str  # "DCA" | "node Agent": "check the <short> logs"
+    member: str  # "Cluster Agent replica" | "node Agent": "no <member> is leading"
+    uses: str  # "the DCA uses as its lock"
+    restart: str  # what to restart
+    subject: str  # the workload, for findings about its settings
+    pods_cmd: str  # lists its pods
+    logs_cmd: str  # shows its leader-election log lines ("" when there is no workload to name)
+
+
+def _elector(snap: LeaderSnapshot) -> _Elector:
+    inst = snap.install
+    ns = inst.namespace
+    if snap.elector == ELECTOR_AGENTS:
+        owners = sorted({p.owner_name for p in inst.agent_pods if p.owner_kind == "DaemonSet"})
+        ds = owners[0] if owners else ""
+        return _Elector("node Agent", "node Agent", "node Agent", "the node Agents use as their lock", "node Agents",
+                        f"daemonset/{ns}/{ds}" if ds else f"namespace/{ns}",
+                        f"kubectl -n {ns} get pods -o wide" + (f" | grep {ds}-" if ds else ""),
+                        f"kubectl -n {ns} logs ds/{ds} -c agent | grep -i leader" if ds else "")
+    dep = inst.dca_deployment
+    return _Elector("Cluster Agent", "DCA", "Cluster Agent replica", "the DCA uses as its lock", "DCA",
+                    f"deployment/{ns}/{dep}" if dep else f"namespace/{ns}",
+                    f"kubectl -n {ns} get pods -o wide | grep cluster-agent",
+                    f"kubectl -n {ns} logs deploy/{dep} | grep -i leader" if dep else "")
+
+
+def _no_cluster_agent(snap: LeaderSnapshot) -> Finding:
+    """The one line that says this install runs without a Cluster Agent, which is valid."""
+    inst = snap.install
+    names = snap.agents_with_leader_election
+    if snap.elector == ELECTOR_AGENTS:
+        message = (f"this install runs no Cluster Agent: its {len(names)} node Agent(s) with DD_LEADER_ELECTION=true "
+                   "elect a leader among themselves, which runs the cluster-level checks and collects events")
+        hint = "nothing to do; deploy the Cluster Agent (Helm: clusterAgent.enabled=true) to move this work to it"
+    else:
+        message = ("this install runs no Cluster Agent and its node Agents do not run leader election: no leader "
+                   "is elected, so nothing collects Kubernetes events or runs the cluster-level checks")
+        hint = ("set datadog.leaderElection=true and datadog.collectEvents=true (Helm) if you want them, or deploy "
+                "the Cluster Agent")
+    return Finding("no-cluster-agent", Severity.INFO, f"namespace/{inst.namespace}", message, hint,
+                   f"kubectl -n {inst.namespace} get deploy,daemonset")
+
+
 def explain(snap: LeaderSnapshot, *, now: datetime) -> LeaderReport:
     inst = snap.install
-    s = inst.settings
+    s = snap.election if snap.election is not None else inst.settings
     findings: list[Finding] = []
     lock, extra = _effective_lock(snap)
     findings += extra
     subject = lock.ref
-    by_name = {p.name: p for p in inst.dca_pods}
+    agent_side = snap.elector == ELECTOR_AGENTS
+    candidates = inst.agent_pods if agent_side else inst.dca_pods
+    by_name = {p.name: p for p in candidates}
     holder_pod = by_name.get(lock.holder)
-    duration = lock.lease_duration or (s.lease_duration if s else 60)
-    expires = lock.renewed + timedelta(seconds=duration) if lock.renewed else None
-    dca_ref = f"deployment/{inst.namespace}/{inst.dca_deployment}" if inst.dca_deployment else f"namespace/{inst.namespace}"
-    logs_cmd = f"kubectl -n {inst.namespace} logs deploy/{inst.dca_deployment} | grep -i leader" if inst.dca_deployment else ""
+    duration = lock.duration(s.lease_duration if s else 60)
+    expires = lock.expires(duration)
+    w = _elector(snap)
+    logs_cmd = w.logs_cmd
 
     if not inst.dca_pods:
-        findings.append(Finding("dca-not-found", Severity.ERROR, f"namespace/{inst.namespace}",
-                                "no Cluster Agent pod was found for this install, so nobody can lead",
-                                "deploy the Cluster Agent, or pass --dca-selector if it is labelled differently",
-                                f"kubectl -n {inst.namespace} get deploy,pods"))
+        findings.append(_no_cluster_agent(snap))
 
-    if s is not None and not s.leader_election:
+    if snap.elector == ELECTOR_NONE:
+        verdict = "disabled"  # valid without a Cluster Agent: nobody is meant to lead
+    elif s is not None and not s.leader_election:
         verdict = "disabled"
         findings.append(Finding(
-            "leader-election-disabled", Severity.ERROR if len(inst.dca_pods) > 1 else Severity.WARNING, dca_ref,
+            "leader-election-disabled", Severity.ERROR if len(inst.dca_pods) > 1 else Severity.WARNING, w.subject,
             "DD_LEADER_ELECTION is not true on the Cluster Agent: Kubernetes events are not collected and "
             "several replicas would all act as leader",
             "set DD_LEADER_ELECTION=true (Helm: datadog.leaderElection=true)",
@@ -130,34 +190,34 @@ def explain(snap: LeaderSnapshot, *, now: datetime) -> LeaderReport:
     elif not lock.exists:
         verdict = "no-leader"
         findings.append(Finding("leader-no-lock", Severity.ERROR, subject,
-                                f"the {lock.kind} {lock.name} that the DCA uses as its lock does not exist: "
-                                "no replica has ever led",
-                                "check the DCA logs for leader election errors and its RBAC on the lock",
+                                f"the {lock.kind} {lock.name} that {w.uses} does not exist: "
+                                f"no {'node Agent' if agent_side else 'replica'} has ever led",
+                                f"check the {w.short} logs for leader election errors and its RBAC on the lock",
                                 logs_cmd or lock.kubectl_get))
     elif lock.problem:
         verdict = "no-leader"
         findings.append(Finding("leader-record-invalid", Severity.ERROR, subject, lock.problem,
-                                "delete the annotation; the DCA writes a new record", lock.kubectl_get))
+                                f"delete the annotation; the {w.short} writes a new record", lock.kubectl_get))
     elif not lock.holder:
         verdict = "no-leader"
         findings.append(Finding("leader-no-holder", Severity.ERROR, subject,
-                                "the lock names no holder: no Cluster Agent replica is leading",
-                                "check the DCA logs for leader election errors", logs_cmd or lock.kubectl_get))
+                                f"the lock names no holder: no {w.member} is leading",
+                                f"check the {w.short} logs for leader election errors", logs_cmd or lock.kubectl_get))
     elif expires is not None and expires < now:
         verdict = "stale"
         findings.append(Finding(
             "leader-stale", Severity.ERROR, subject,
             f"{lock.holder} last renewed the lock {ago(lock.renewed, now)}; with a {duration}s lease it "
             f"expired {ago(expires, now)} and nobody took over",
-            "check that the DCA pods are running and can update the lock (RBAC, API server reachability)",
+            f"check that the {w.short} pods are running and can update the lock (RBAC, API server reachability)",
             logs_cmd or lock.kubectl_get))
     elif holder_pod is None:
         verdict = "holder-gone"
         findings.append(Finding(
             "leader-holder-gone", Severity.ERROR, subject,
-            f"the holder {lock.holder} is not a current Cluster Agent pod (a deleted pod's identity?)",
-            "wait for the lease to expire, or restart the DCA; check DD_POD_NAME is set from metadata.name",
-            f"kubectl -n {inst.namespace} get pods -o wide | grep cluster-agent"))
+            f"the holder {lock.holder} is not a current {w.who} pod (a deleted pod's identity?)",
+            f"wait for the lease to expire, or restart the {w.restart}; check DD_POD_NAME is set from metadata.name",
+            w.pods_cmd))
     elif not holder_pod.ready or holder_pod.deleting:
         verdict = "holder-not-ready"
         findings.append(Finding(
@@ -171,15 +231,21 @@ def explain(snap: LeaderSnapshot, *, now: datetime) -> LeaderReport:
             "leader-flapping", Severity.WARNING, subject,
             f"leadership changed hands {ago(lock.acquired, now)} and {lock.transitions} times since the lock "
             f"was created {ago(lock.created, now)}",
-            "look for DCA restarts (OOM, probes) and for other processes competing for the lock",
+            f"look for {w.short} restarts (OOM, probes) and for other processes competing for the lock",
+            w.pods_cmd if agent_side else
             f"kubectl -n {inst.namespace} get pods -l app.kubernetes.io/component=cluster-agent"))
     else:
         verdict = "healthy"
 
-    findings += _legacy_lock(snap, lock, now)
+    if snap.elector != ELECTOR_NONE:
+        findings += _legacy_lock(snap, lock, now)
     findings += _event_prerequisites(snap)
     findings += _status_findings(snap, lock)
-    replicas = tuple(Replica(p, _role(p, lock.holder)) for p in inst.dca_pods)
+    if agent_side:
+        # Hundreds of node Agents may elect: show the one that leads, not every candidate.
+        replicas = tuple(Replica(p, _role(p, lock.holder)) for p in candidates if p.name == lock.holder)
+    else:
+        replicas = tuple(Replica(p, _role(p, lock.holder)) for p in inst.dca_pods)
     return LeaderReport(inst.namespace, lock, verdict, expires, replicas, sort_findings(findings), snap)
 
 
@@ -198,8 +264,7 @@ def _legacy_lock(snap: LeaderSnapshot, used: LockRecord, now: datetime) -> list[
     for lk in snap.locks:
         if lk is used or not lk.holder or lk.name == used.name:
             continue
-        duration = lk.lease_duration or 60
-        if lk.renewed is not None and lk.renewed + timedelta(seconds=duration) >= now:
+        if lk.renewed is not None and not lk.expired(now, 60):
             out.append(Finding(
                 "leader-second-lock-active", Severity.WARNING, lk.ref,
                 f"another lock, {lk.kind} {lk.name}, is also being renewed (holder {lk.holder}): Cluster Agents "
@@ -226,21 +291,33 @@ def _event_prerequisites(snap: LeaderSnapshot) -> list[Finding]:
             "they compete with the DCA for the lock",
             "remove DD_LEADER_ELECTION from the node Agent DaemonSet",
             f"kubectl -n {inst.namespace} exec {names[0]} -c agent -- env | grep DD_LEADER_ELECTION"))
-    denied = [c for c, allowed in snap.dca_access if allowed is False]
-    unknown = [c for c, allowed in snap.dca_access if allowed is None]
+    out += _access_findings(snap.dca_access, inst.namespace, "dca", "the Cluster Agent's",
+                            "add the rule to the DCA's (Cluster)Role; the Helm chart and the Operator create it")
+    out += _access_findings(snap.agent_access, inst.namespace, "agent", "the node Agents'",
+                            "add the rule to the node Agents' ClusterRole; the Helm chart creates it when "
+                            "clusterAgent.enabled=false and datadog.leaderElection=true")
+    return out
+
+
+def _access_findings(access: tuple[tuple[AccessCheck, bool | None], ...], namespace: str, prefix: str, whose: str,
+                     hint: str) -> list[Finding]:
+    """`<prefix>-rbac-missing` per denied permission of an elector's service account, and one
+    `<prefix>-rbac-unchecked` when access reviews could not be made."""
+    out: list[Finding] = []
+    denied = [c for c, allowed in access if allowed is False]
+    unknown = [c for c, allowed in access if allowed is None]
     for c in denied:
         sa = (c.user or "").split(":")[-1]
         out.append(Finding(
-            "dca-rbac-missing", Severity.ERROR, f"serviceaccount/{inst.namespace}/{sa}",
-            f"the Cluster Agent's service account cannot {c.describe()}",
-            "add the rule to the DCA's (Cluster)Role; the Helm chart and the Operator create it",
+            f"{prefix}-rbac-missing", Severity.ERROR, f"serviceaccount/{namespace}/{sa}",
+            f"{whose} service account cannot {c.describe()}", hint,
             f"kubectl auth can-i {c.verb} {c.resource}{'.' + c.group if c.group else ''}"
             + (f"/{c.name}" if c.name else "") + (f" -n {c.namespace}" if c.namespace else "")
             + f" --as {c.user}"))
     if unknown:
         out.append(Finding(
-            "dca-rbac-unchecked", Severity.INFO, f"namespace/{inst.namespace}",
-            "could not check the Cluster Agent's permissions: you may not create subjectaccessreviews",
+            f"{prefix}-rbac-unchecked", Severity.INFO, f"namespace/{namespace}",
+            f"could not check {whose} permissions: you may not create subjectaccessreviews",
             "run with a user allowed to create subjectaccessreviews.authorization.k8s.io"))
     return out
 

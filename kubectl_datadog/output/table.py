@@ -64,9 +64,9 @@ def plain_ascii_table(headers: Sequence[str], rows: Sequence[Sequence[str]], *,
     width = len(headers)
     if not rows or width == 0 or any(len(r) != width for r in rows):
         return None
-    columns = list(zip(*rows))
+    columns = list(zip(*rows, strict=True))
     if not no_headers:
-        columns = [(h, *col) for h, col in zip(headers, columns)]
+        columns = [(h, *col) for h, col in zip(headers, columns, strict=True)]
     widths = []
     for col in columns:
         w = _plain_column(col)
@@ -75,7 +75,7 @@ def plain_ascii_table(headers: Sequence[str], rows: Sequence[Sequence[str]], *,
         widths.append(w)
     # Pad every column but the last (lines are right-stripped anyway, as kubectl's are).
     fmt = GAP.join([f"%-{w}s" for w in widths[:-1]] + ["%s"])
-    text = "\n".join([(fmt % r).rstrip() for r in zip(*columns)])
+    text = "\n".join([(fmt % r).rstrip() for r in zip(*columns, strict=True)])
     # tabulate_table's last step, splitlines + join, drops one trailing empty line (a last row of
     # empty cells); do the same.
     return text[:-1] if text.endswith("\n") else text

@@ -7,12 +7,12 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 from urllib.parse import quote
 
 from kubectl_datadog.cluster.selectors import match_labels_selector
 from kubectl_datadog.errors import ApiError, Forbidden, NotFound, PluginError
-from kubectl_datadog.install import Install
+from kubectl_datadog.install import Install, Leftover
 from kubectl_datadog.objects import Condition
 from kubectl_datadog.output.humanize import parse_time
 from kubectl_datadog.snapshots import Fetched
@@ -88,7 +88,7 @@ def _selector_parts(selector: Mapping[str, Any] | None) -> tuple[dict[str, str],
     return labels, exprs
 
 
-def _current_by_name(entries: list[Mapping[str, Any]]) -> dict[str, str]:
+def _current_by_name(entries: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     out: dict[str, str] = {}
     for cm in entries:
         if cm.get("type") != "External":
@@ -267,6 +267,8 @@ class HpaSnapshot:
     sources: dict[tuple[str, str, int], MetricSource] = field(default_factory=dict)
     live: dict[tuple[str, str, int], LiveValue] = field(default_factory=dict)
     datadogmetrics_error: ReadError | None = None
+    leftovers: tuple[Leftover, ...] = ()  # no Datadog pod found: what the install left behind
+    install_scope: str | None = None  # --install-namespace
 
 
 # The DCA's own parsing of `datadogmetric@<ns>:<name>` (reference §3.4), after lower-casing.

@@ -3,13 +3,15 @@ the diagnosis needs."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from kubectl_datadog.cluster import AccessCheck
 from kubectl_datadog.errors import Forbidden
-from kubectl_datadog.install import Install
+from kubectl_datadog.install import DcaSettings, Install
 from kubectl_datadog.output.humanize import parse_time
 from kubectl_datadog.snapshots.exec import ExecOutcome
 
@@ -35,6 +37,19 @@ class LockRecord:
     def ref(self) -> str:
         return f"{self.kind.lower()}/{self.namespace}/{self.name}"
 
+    def duration(self, default: int) -> int:
+        """The lease duration the holder wrote, else the elector's configured one."""
+        return self.lease_duration or default
+
+    def expires(self, default_duration: int) -> datetime | None:
+        """When the holder's lease runs out unless renewed: renewTime + leaseDuration, the rule
+        client-go's elector applies before another candidate may take the lock."""
+        return self.renewed + timedelta(seconds=self.duration(default_duration)) if self.renewed else None
+
+    def expired(self, now: datetime, default_duration: int) -> bool:
+        expires = self.expires(default_duration)
+        return expires is not None and expires < now
+
     @property
     def kubectl_get(self) -> str:
         return f"kubectl -n {self.namespace} get {self.kind.lower()} {self.name} -o yaml"
@@ -46,7 +61,7 @@ class LockRecord:
                 "readable": self.forbidden is None}
 
 
-def lock_from_lease(obj: dict, namespace: str, name: str) -> LockRecord:
+def lock_from_lease(obj: dict[str, Any], namespace: str, name: str) -> LockRecord:
     spec = obj.get("spec") or {}
     meta = obj.get("metadata") or {}
     return LockRecord("Lease", namespace, name, True, spec.get("holderIdentity") or "",
@@ -55,7 +70,7 @@ def lock_from_lease(obj: dict, namespace: str, name: str) -> LockRecord:
                       parse_time(meta.get("creationTimestamp")))
 
 
-def lock_from_configmap(obj: dict, namespace: str, name: str) -> LockRecord:
+def lock_from_configmap(obj: dict[str, Any], namespace: str, name: str) -> LockRecord:
     meta = obj.get("metadata") or {}
     created = parse_time(meta.get("creationTimestamp"))
     raw = (meta.get("annotations") or {}).get(LEADER_ANNOTATION)
@@ -71,11 +86,23 @@ def lock_from_configmap(obj: dict, namespace: str, name: str) -> LockRecord:
                       parse_time(rec.get("renewTime")), rec.get("leaderTransitions"), created)
 
 
+# Who elects a leader through the lock: the Cluster Agent replicas, or, on an install without a
+# Cluster Agent (Helm clusterAgent.enabled=false), the node Agents among themselves.
+ELECTOR_DCA = "cluster-agent"
+ELECTOR_AGENTS = "node-agents"
+ELECTOR_NONE = "none"  # no Cluster Agent, and the node Agents do not run leader election
+
+
 @dataclass(frozen=True)
 class LeaderSnapshot:
     install: Install
-    configured_kind: str  # "Lease" | "ConfigMap": what the DCA's settings select
+    configured_kind: str  # "Lease" | "ConfigMap": what the elector's settings select
     locks: tuple[LockRecord, ...]  # configured lock first, then the other kind and the legacy name
     agents_with_leader_election: tuple[str, ...]  # node Agent pods with DD_LEADER_ELECTION=true
     dca_access: tuple[tuple[AccessCheck, bool | None], ...]
     status: ExecOutcome | None  # the holder's `status`, when exec ran
+    elector: str = ELECTOR_DCA
+    # The elector's leader-election settings: the DCA's, or a node Agent's (the same config keys).
+    election: DcaSettings | None = None
+    # Without a DCA: what the electing node Agents' service account may do (as dca_access for a DCA).
+    agent_access: tuple[tuple[AccessCheck, bool | None], ...] = ()

@@ -5,14 +5,21 @@ from __future__ import annotations
 from kubectl_datadog.app import App
 from kubectl_datadog.collect.env_check import EnvCheckOptions, collect_env_check
 from kubectl_datadog.diagnose.env_check import AgentRow, EnvCheckReport, explain
+from kubectl_datadog.errors import OnlyLeftovers
 from kubectl_datadog.output.render import Column, Table, Text, View
+from kubectl_datadog.views.leftovers import leftovers_view
 
 
 def run(app: App, pod: str | None, node: str | None, max_concurrency: int, since: int | None, tail: int,
         no_logs: bool) -> int:
     opts = EnvCheckOptions(pod=pod, node=node, max_concurrency=max_concurrency, since_seconds=since,
                            tail_lines=None if tail == -1 else tail, logs=not no_logs)
-    snapshot = collect_env_check(app, opts)
+    try:
+        snapshot = collect_env_check(app, opts)
+    except OnlyLeftovers as found:
+        return app.finish(leftovers_view(
+            "EnvCheckReport", found, app, "there is no node Agent to check and no Cluster Agent to reach",
+            {"selection": "all", "summary": {"agents": 0}, "agents": []}))
     report = explain(snapshot, now=app.now())
     return app.finish(env_check_view(report, app))
 

@@ -5,12 +5,19 @@ from __future__ import annotations
 from kubectl_datadog.app import App
 from kubectl_datadog.collect.leader import collect_leader
 from kubectl_datadog.diagnose.leader import LeaderReport, Replica, explain
+from kubectl_datadog.errors import OnlyLeftovers
 from kubectl_datadog.output.humanize import age, ago, or_none
 from kubectl_datadog.output.render import Column, Table, View
+from kubectl_datadog.snapshots.leader import ELECTOR_AGENTS
+from kubectl_datadog.views.leftovers import leftovers_view
 
 
 def run(app: App) -> int:
-    snapshot = collect_leader(app)
+    try:
+        snapshot = collect_leader(app)
+    except OnlyLeftovers as found:
+        return app.finish(leftovers_view("LeaderReport", found, app, "nothing runs that could elect a leader",
+                                         {"verdict": "no-install"}))
     report = explain(snapshot, now=app.now())
     return app.finish(leader_view(report, app))
 
@@ -40,11 +47,15 @@ def leader_view(report: LeaderReport, app: App) -> View:
         Column("AGE", lambda r: age(r.pod.created, now)),
     ]
     replicas: list[Replica] = sorted(report.replicas, key=lambda r: (r.role != "leader", r.pod.name))
+    if report.snapshot.elector == ELECTOR_AGENTS:
+        # No Cluster Agent: the leader is one node Agent, worth a glance without -o wide.
+        holder = Table(replica_columns, replicas, title="LEADER (NODE AGENT)")
+    else:
+        holder = Table(replica_columns, replicas, title="CLUSTER AGENT REPLICAS", wide_only=True)
     return View(
         kind="LeaderReport",
         data=report.to_dict(),
-        sections=[Table(lock_columns, [report]),
-                  Table(replica_columns, replicas, title="CLUSTER AGENT REPLICAS", wide_only=True)],
+        sections=[Table(lock_columns, [report]), holder],
         findings=report.findings,
         metadata={"context": app.cluster().context.name, "generatedAt": now},
     )

@@ -6,10 +6,11 @@ from kubectl_datadog.app import FAIL_ON, App
 from kubectl_datadog.collect.metamap import Filters, collect_metamap
 from kubectl_datadog.commands.metamap import DCA_TEXT
 from kubectl_datadog.diagnose.metamap import DiffRow, MapRow, MetamapReport, explain
-from kubectl_datadog.errors import ExitCode, PluginError, UsageError
+from kubectl_datadog.errors import ExitCode, OnlyLeftovers, PluginError, UsageError
 from kubectl_datadog.model import worst
 from kubectl_datadog.output.render import Column, Table, Text, View
 from kubectl_datadog.textformats.metamap import render_metamap
+from kubectl_datadog.views.leftovers import leftovers_view
 
 
 def run(app: App, node: str | None, pod: str | None, source: str, mode: str) -> int:
@@ -17,7 +18,18 @@ def run(app: App, node: str | None, pod: str | None, source: str, mode: str) -> 
     if source != "api" and not opts.exec_allowed:
         raise UsageError(f"--source {source} runs `metamap` in the Cluster Agent: it cannot be used with --no-exec")
     filters = Filters(node=node or None, namespace=None if opts.all_namespaces else opts.namespace, pod=pod or None)
-    snapshot = collect_metamap(app, source=source, mode=mode, filters=filters)
+    try:
+        snapshot = collect_metamap(app, source=source, mode=mode, filters=filters)
+    except OnlyLeftovers as found:
+        view = leftovers_view("MetamapReport", found, app, "there is no Cluster Agent to ask for its map",
+                              {"source": source})
+        if opts.output != DCA_TEXT:
+            return app.finish(view)
+        for f in view.findings:
+            app.warn(f"{f.code}: {f.subject}: {f.message}")
+        threshold = FAIL_ON[opts.fail_on]
+        return ExitCode.FINDINGS if threshold is not None and worst(list(view.findings)) >= threshold \
+            else ExitCode.OK
     report = explain(snapshot)
     dca = snapshot.dca
     if source == "dca" and dca is not None and dca.map is None:

@@ -90,6 +90,9 @@ CASES: dict[str, tuple[int, set[str], set[str]]] = {
     "env-dca-disabled": (3, {"error"}, {"agent-dca-disabled"}),
     "env-leader-election": (0, {"warning"}, {"agents-leader-election"}),
     "env-two-installs": (3, {"ok", "error"}, {"agent-dca-other-install"}),
+    "env-dca-only": (0, set(), {"no-node-agents"}),
+    "helm-agents": (0, {"dca-disabled"}, set()),
+    "leftovers-only": (0, set(), {"install-leftovers-only"}),
 }
 
 
@@ -196,7 +199,7 @@ def test_exec_reads_status_env_and_logs_of_every_agent(tmp_path: Path) -> None:
     assert r.json["logs"] == {"read": True, "sinceSeconds": 3600, "tailLines": 50}
 
 
-@pytest.mark.parametrize("scenario", sorted(CASES))
+@pytest.mark.parametrize("scenario", sorted(s for s, (_, verdicts, _) in CASES.items() if verdicts))
 def test_one_shell_exec_gives_what_two_execs_give(scenario: str, tmp_path: Path) -> None:
     # The same report whether the Agent container has /bin/sh (one exec) or not (FakeCluster: the
     # shell is "not found", then `agent status` and `env` run separately).
@@ -268,6 +271,44 @@ def test_fail_on_levels() -> None:
     assert invoke_cli("env-check", "--fail-on", "never", scenario="env-token-short").exit_code == 0
     assert invoke_cli("env-check", "--fail-on", "warning", scenario="env-leader-election").exit_code == 3
     assert invoke_cli("env-check", scenario="env-leader-election").exit_code == 0
+
+
+def test_install_without_node_agents_is_a_finding_not_an_error() -> None:
+    r = invoke_cli("env-check", "-o", "json", scenario="env-dca-only")
+    assert r.exit_code == 0 and r.stderr == ""
+    assert r.json["agents"] == [] and r.json["summary"]["agents"] == 0
+    assert [(f["code"], f["severity"], f["object"]) for f in r.json["findings"]] == [
+        ("no-node-agents", "warning", "deployment/datadog/datadog-cluster-agent")]
+    assert "runs no node Agents" in r.json["findings"][0]["message"]
+    assert "no clients" in r.json["findings"][0]["message"]
+    assert invoke_cli("env-check", "--fail-on", "warning", scenario="env-dca-only").exit_code == 3
+    table = invoke_cli("env-check", scenario="env-dca-only").stdout
+    assert "0 node Agent(s) checked in 1 install(s) (datadog/datadog-cluster-agent (helm))" in table
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--node", "gke-test-default-pool-068cb9c0-sf1w"),
+     "error: no node Agent pod found on node gke-test-default-pool-068cb9c0-sf1w"),
+    (("datadog-cluster-agent-8568545574-x9tc9", "-n", "datadog"),
+     "error: no node Agent pod found on node gke-test-default-pool-068cb9c0-wntj"),
+])
+def test_install_without_node_agents_with_a_node_or_pod_filter_stays_an_error(args, message) -> None:
+    r = invoke_cli("env-check", *args, scenario="env-dca-only")
+    assert r.exit_code == 1 and r.stdout == ""
+    assert r.stderr.startswith(message)
+
+
+def test_agents_using_a_dca_elsewhere_are_its_clients() -> None:
+    # env-two-installs: every install has its own Agents; none gets no-node-agents.
+    r = invoke_cli("env-check", "-o", "json", scenario="env-two-installs")
+    assert "no-node-agents" not in {f["code"] for f in r.json["findings"]}
+
+
+def test_leftovers_only_is_one_finding() -> None:
+    r = invoke_cli("env-check", "-o", "json", scenario="leftovers-only")
+    assert r.exit_code == 0 and r.json["kind"] == "EnvCheckReport" and r.json["install"] is None
+    assert r.json["agents"] == [] and [f["code"] for f in r.json["findings"]] == ["install-leftovers-only"]
+    assert not [c for c in r.fake.calls if c.resource == "pods/exec"]
 
 
 def test_no_install_is_an_error() -> None:

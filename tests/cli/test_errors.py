@@ -93,8 +93,10 @@ def test_kubeconfig_is_never_rewritten(kubeconfig: Path) -> None:
 
 
 def test_no_install_found() -> None:
+    # Nothing of an install at all (no pods, and none of the objects it leaves behind): an error.
     fake = FakeCluster.from_scenario("helm")
-    fake.objects = [o for o in fake.objects if o.get("kind") != "Pod"]
+    gone = {"Pod", "Deployment", "DaemonSet", "ConfigMap", "Lease", "Secret", "APIService"}
+    fake.objects = [o for o in fake.objects if o.get("kind") not in gone]
     r = invoke_cli("leader", fake=fake)
     assert r.exit_code == ExitCode.ERROR
     assert "no Datadog install found" in one_line_error(r.stderr)

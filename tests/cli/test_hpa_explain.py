@@ -46,6 +46,8 @@ VERDICTS = {
     "hpa-dm-not-found": ("datadogmetric-not-found", "datadogmetric/default/nginx-requests"),
     "hpa-dm-stale": ("datadogmetric-stale", "datadogmetric/default/nginx-requests"),
     "hpa-dm-malformed": ("metric-reference-malformed", "hpa/default/nginxext"),
+    # no Datadog pod at all: what the install left behind (its APIService, lock, tokens) is the cause
+    "leftovers-only": ("install-leftovers-only", "deployment/<none>"),
 }
 HEALTHY = [s for s, (_, link) in VERDICTS.items() if link is None]
 
@@ -292,3 +294,19 @@ def test_read_only_and_no_secrets(scenario: str) -> None:
         assert writes(r.fake.calls) == []
         for value in secret_values(scenario):
             assert value not in r.stdout and value not in r.stderr
+
+
+def test_leftovers_only_is_the_root_cause_and_no_leader_is_judged() -> None:
+    r = explain("leftovers-only", "-o", "json")
+    codes = [f["code"] for f in r.json["findings"]]
+    assert codes == ["install-leftovers-only"]
+    message = r.json["findings"][0]["message"]
+    assert "apiservice/v1beta1.external.metrics.k8s.io (served by service datadog/datadog-cluster-agent-metrics-api, " \
+           "which does not exist)" in message
+    chain = {lk["step"]: lk["state"] for lk in r.json["hpas"][0]["metrics"][0]["chain"]}
+    assert chain["cluster-agent"] == "broken" and chain["service"] == "symptom"
+    # Without HPAs the same one finding is the whole answer.
+    fake = FakeCluster(objects=[o for o in _scenario("leftovers-only").objects
+                                if o.get("kind") != "HorizontalPodAutoscaler"])
+    r = invoke_cli("hpa-explain", "-A", "-o", "json", fake=fake)
+    assert [f["code"] for f in r.json["findings"]] == ["install-leftovers-only"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import invoke_cli
-from tests.fakes import secret_values, writes
+from tests.fakes import FakeCluster, secret_values, writes
 
 FORMATS = ["table", "wide", "json", "yaml"]
 VERDICTS = {
@@ -26,6 +26,11 @@ VERDICTS = {
     "leader-second-lock": "healthy",
     "leader-status-failing": "healthy",
     "leader-check-not-loaded": "healthy",
+    "helm-agents": "healthy",
+    "leader-without-dca-stale": "stale",
+    "leader-without-dca-holder-gone": "holder-gone",
+    "leader-without-dca-rbac": "stale",
+    "leftovers-only": "no-install",
 }
 
 
@@ -159,3 +164,100 @@ def test_check_that_failed_to_load_means_no_events() -> None:
     assert f["severity"] == "warning" and "no events are collected" in f["message"]
     assert "Could not configure check kubernetes_apiserver" in f["message"]
     assert invoke_cli("leader", "-o", "json", "--fail-on", "warning", scenario="helm").exit_code == 0
+
+
+# --- installs without a Cluster Agent (Helm clusterAgent.enabled=false) ----------------------------
+
+def test_agent_side_election_is_recognised_and_shows_the_node_agent_holder() -> None:
+    r = invoke_cli("leader", "-o", "json", scenario="helm-agents")
+    assert r.json["elector"] == "node-agents" and r.json["verdict"] == "healthy"
+    assert r.json["install"]["clusterAgentPods"] == []
+    assert [(p["name"], p["node"], p["ready"], p["role"]) for p in r.json["replicas"]] == [
+        ("datadog-9d5bl", "gke-test-default-pool-068cb9c0-sf1w", True, "leader")]
+    # One line says there is no Cluster Agent; nothing else, and no DCA error.
+    assert [(f["code"], f["severity"]) for f in r.json["findings"]] == [("no-cluster-agent", "info")]
+    assert "no Cluster Agent" in r.json["findings"][0]["message"]
+    # The node Agent's own settings name the lock: the Agent default, not the DCA's <fullname>-leader-election.
+    assert r.json["lock"]["name"] == "datadog-leader-election" and r.json["lock"]["kind"] == "ConfigMap"
+    assert not [c for c in r.fake.calls if c.resource == "pods/exec"]
+
+
+def test_agent_side_holder_is_shown_without_wide() -> None:
+    r = invoke_cli("leader", scenario="helm-agents")
+    lines = r.stdout.splitlines()
+    assert "LEADER (NODE AGENT)" in lines
+    holder = lines[lines.index("LEADER (NODE AGENT)") + 2].split()
+    assert holder[:5] == ["datadog-9d5bl", "2/2", "Running", "leader", "gke-test-default-pool-068cb9c0-sf1w"]
+    assert "CLUSTER AGENT REPLICAS" not in r.stdout
+
+
+@pytest.mark.parametrize(("scenario", "code", "needle"), [
+    ("leader-without-dca-stale", "leader-stale", "datadog-9d5bl last renewed the lock 5m ago"),
+    ("leader-without-dca-holder-gone", "leader-holder-gone", "datadog-zz9k2 is not a current node Agent pod"),
+])
+def test_agent_side_stale_lock_and_gone_holder_are_still_errors(scenario: str, code: str, needle: str) -> None:
+    r = invoke_cli("leader", "-o", "json", "--fail-on", "error", scenario=scenario)
+    assert r.exit_code == 3
+    errors = [f for f in r.json["findings"] if f["severity"] == "error"]
+    assert [f["code"] for f in errors] == [code] and needle in errors[0]["message"]
+    assert "Cluster Agent" not in errors[0]["message"] and "DCA" not in errors[0]["hint"]
+    assert {f["code"] for f in r.json["findings"]} == {code, "no-cluster-agent"}
+
+
+def test_agent_side_expiry_uses_the_same_rule_as_the_dca() -> None:
+    agents = invoke_cli("leader", "-o", "json", scenario="leader-without-dca-stale").json
+    dca = invoke_cli("leader", "-o", "json", scenario="leader-stale").json
+    for doc in (agents, dca):
+        renewed = doc["lock"]["renewTime"]
+        assert doc["expires"] > renewed and doc["verdict"] == "stale"
+    assert agents["expires"] == "2026-11-27T11:56:00Z"  # renewed 11:55:00 + the 60 s lease it wrote
+
+
+def test_agents_without_dca_and_without_election_are_one_info_line() -> None:
+    fake = FakeCluster.from_scenario("helm-agents")
+    for obj in fake.objects:
+        if obj.get("kind") == "Pod":
+            for c in obj["spec"]["containers"]:
+                c["env"] = [e for e in c.get("env", []) if not e["name"].startswith("DD_LEADER_")]
+    r = invoke_cli("leader", "-o", "json", fake=fake)
+    assert r.exit_code == 0 and r.json["elector"] == "none" and r.json["verdict"] == "disabled"
+    assert [(f["code"], f["severity"]) for f in r.json["findings"]] == [("no-cluster-agent", "info")]
+    assert "do not run leader election" in r.json["findings"][0]["message"]
+
+
+def test_agents_competing_with_a_dca_are_still_warned() -> None:
+    r = invoke_cli("leader", "-o", "json", scenario="env-leader-election")
+    assert r.json["elector"] == "cluster-agent"
+    assert "agents-leader-election" in {f["code"] for f in r.json["findings"]}
+    assert "no-cluster-agent" not in {f["code"] for f in r.json["findings"]}
+
+
+def test_leftovers_only_is_one_finding_and_no_leader_verdict() -> None:
+    r = invoke_cli("leader", "-o", "json", "--fail-on", "warning", scenario="leftovers-only")
+    assert r.exit_code == 3 and r.stderr == ""
+    assert r.json["install"] is None and r.json["verdict"] == "no-install"
+    assert [f["code"] for f in r.json["findings"]] == ["install-leftovers-only"]
+    message = r.json["findings"][0]["message"]
+    for ref in ("configmap/datadog/datadog-leader-election", "configmap/datadog/datadogtoken",
+                "secret/datadog/datadog-cluster-agent", "apiservice/v1beta1.external.metrics.k8s.io"):
+        assert ref in message
+    assert "No Cluster Agent pod and no node Agent pod" in message
+    assert {lo["role"] for lo in r.json["leftovers"]} == {"leader-lock", "event-token", "cluster-agent-token",
+                                                          "external-metrics-apiservice"}
+
+
+def test_agent_side_rbac_is_checked_for_the_node_agents_service_account() -> None:
+    fake = FakeCluster.from_scenario("leader-without-dca-stale")
+    fake.scenario["accessReviews"] = {"deny": ['update configmaps "datadog-leader-election"']}
+    r = invoke_cli("leader", "-o", "json", fake=fake)
+    assert r.json["clusterAgentPermissions"] == []
+    denied = [p["check"] for p in r.json["nodeAgentPermissions"] if p["allowed"] is False]
+    assert denied == ['update configmaps "datadog-leader-election" in "datadog"']
+    missing = [f for f in r.json["findings"] if f["code"] == "agent-rbac-missing"]
+    assert [(f["object"], f["severity"]) for f in missing] == [("serviceaccount/datadog/datadog", "error")]
+    assert missing[0]["command"].endswith("--as system:serviceaccount:datadog:datadog")
+    assert "dca-rbac-missing" not in {f["code"] for f in r.json["findings"]}
+    fake = FakeCluster.from_scenario("helm-agents")
+    fake.scenario["accessReviews"] = {"unavailable": True}
+    codes = {f["code"] for f in invoke_cli("leader", "-o", "json", fake=fake).json["findings"]}
+    assert codes == {"no-cluster-agent", "agent-rbac-unchecked"}

@@ -202,7 +202,14 @@ def test_no_install_in_auto_mode_falls_back_to_endpoints_with_a_finding() -> Non
     assert r.exit_code == 0
     assert r.json["mode"] == "endpoints"
     assert [f["code"] for f in r.json["findings"]] == ["metamap-no-install"]
-    r = invoke_cli("metamap", "--source", "dca", fake=FakeCluster(objects=fake.objects))
+    # --source dca needs the DCA: without its pods, what is left of the install is the one finding.
+    r = invoke_cli("metamap", "--source", "dca", "-o", "json", fake=FakeCluster(objects=fake.objects))
+    assert r.exit_code == 0, r.stderr
+    assert [f["code"] for f in r.json["findings"]] == ["install-leftovers-only"]
+    assert "deployment/default/datadog-cluster-agent" in {lo["object"] for lo in r.json["leftovers"]}
+    gone = {"Deployment", "DaemonSet", "ConfigMap", "Lease", "Secret", "APIService"}
+    r = invoke_cli("metamap", "--source", "dca", fake=FakeCluster(objects=[o for o in fake.objects
+                                                                           if o.get("kind") not in gone]))
     assert r.exit_code == 1 and r.stderr.startswith("error: no Datadog install found")
 
 
@@ -314,3 +321,14 @@ def test_nodes_are_listed_metadata_only_and_the_collector_is_back_on() -> None:
     assert ("nodes", True) in lists  # only the names are read
     assert {m for res, m in lists if res != "nodes"} == {False}  # the endpoints are read in full
     assert gc.isenabled()  # paused only while the lists are reduced
+
+
+def test_source_dca_on_leftovers_only_is_one_finding() -> None:
+    r = invoke_cli("metamap", "--source", "dca", "-o", "json", scenario="leftovers-only")
+    assert r.exit_code == 0 and r.stderr == ""
+    assert r.json["kind"] == "MetamapReport" and r.json["install"] is None
+    assert [f["code"] for f in r.json["findings"]] == ["install-leftovers-only"]
+    assert "no Cluster Agent to ask for its map" in r.json["findings"][0]["message"]
+    assert not [c for c in r.fake.calls if c.resource == "pods/exec"]
+    text = invoke_cli("metamap", "--source", "dca", "-o", "dca-text", scenario="leftovers-only")
+    assert text.stdout == "" and text.stderr.startswith("warning: install-leftovers-only: ")

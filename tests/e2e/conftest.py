@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import Cluster, missing_binaries  # noqa: E402
-from harness import binaries  # noqa: E402
-from harness.binaries import BUILD_SCRIPT, COLD_BUILD  # noqa: E402
+from harness import Cluster, missing_binaries
+from harness import binaries
+from harness.binaries import BUILD_SCRIPT, COLD_BUILD
 
 _E2E_DIR = Path(__file__).resolve().parent
 # CI sets this so a missing build fails loudly instead of skipping the whole e2e suite.

@@ -60,7 +60,7 @@ def test_metamap_maps_every_endpoint(scale, mode):
 
 
 def test_metamap_table_has_a_row_per_scale_pod(scale):
-    c, expected, _ = scale
+    c, _expected, _ = scale
     r = c.run(["kubectl-datadog", "metamap", "--mode", "endpointslices", "--no-headers"], user="viewer",
               timeout=300)
     assert r.returncode == 0, r.stderr

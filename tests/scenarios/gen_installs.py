@@ -1,5 +1,6 @@
 """Generates the three base installs (`helm`, `operator`, `legacy`) as `kubectl get -o yaml` shaped
-objects: `python -m tests.scenarios.gen_installs` rewrites tests/scenarios/{helm,operator,legacy}/objects.yaml.
+objects: `python -m tests.scenarios.gen_installs` rewrites tests/scenarios/{helm,operator,legacy}/objects.yaml
+and the Agent-only Helm install tests/scenarios/helm-agents/objects.yaml.
 
 Names, labels, env and ports follow ../shared/reference/datadog-agent.md section 5 (Helm chart 3.140,
 Operator golden manifests, the legacy docs' plain manifests). The builders are also handy for
@@ -146,7 +147,7 @@ def endpoints(name: str, ns: str, port_name: str, port: int, targets: list[tuple
     ep_port = {"name": port_name, "port": port, "protocol": "TCP"} if port_name else {"port": port, "protocol": "TCP"}
     return [
         {"apiVersion": "v1", "kind": "Endpoints", "metadata": meta(name, ns, f"ep-{name}", labels),
-         "subsets": [{"addresses": [{"ip": ip, "nodeName": n, "targetRef": r} for (_, n, ip), r in zip(targets, refs)],
+         "subsets": [{"addresses": [{"ip": ip, "nodeName": n, "targetRef": r} for (_, n, ip), r in zip(targets, refs, strict=True)],
                       "ports": [ep_port]}]},
         {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
          "metadata": meta(f"{name}-abcde", ns, f"eps-{name}",
@@ -157,7 +158,7 @@ def endpoints(name: str, ns: str, port_name: str, port: int, targets: list[tuple
                                                                     "blockOwnerDeletion": True}]),
          "addressType": "IPv4",
          "endpoints": [{"addresses": [ip], "conditions": {"ready": True, "serving": True, "terminating": False},
-                        "nodeName": n, "targetRef": r} for (_, n, ip), r in zip(targets, refs)],
+                        "nodeName": n, "targetRef": r} for (_, n, ip), r in zip(targets, refs, strict=True)],
          "ports": [ep_port]},
     ]
 
@@ -358,12 +359,85 @@ def install(flavor: str) -> list[dict[str, Any]]:
     return objs
 
 
+def agents_only_install() -> list[dict[str, Any]]:
+    """A Helm install rendered with `clusterAgent.enabled: false` (chart 3.140, the OTel-agent
+    baselines' shape): the node Agent DaemonSet gets DD_LEADER_ELECTION*, DD_COLLECT_KUBERNETES_EVENTS
+    and no DD_CLUSTER_AGENT_* (templates/_container-agent.yaml); its ClusterRole gets the lock and
+    token ConfigMaps (templates/rbac.yaml). The Agents elect among themselves through the Agent's
+    default lock name `datadog-leader-election` (the chart sets DD_LEADER_LEASE_NAME only on a DCA);
+    the leader datadog-9d5bl renewed it 4 s ago."""
+    ns = name = ds = "datadog"
+    common = {"app.kubernetes.io/managed-by": "Helm", "app.kubernetes.io/name": name,
+              "helm.sh/chart": "datadog-3.140.2", "app.kubernetes.io/instance": name}
+    agent_labels = {"app": ds, "app.kubernetes.io/component": "agent", "agent.datadoghq.com/component": "agent",
+                    "admission.datadoghq.com/enabled": "false", "app.kubernetes.io/name": name,
+                    "app.kubernetes.io/instance": f"{name}-agent", "app.kubernetes.io/managed-by": "Helm"}
+    agent_env: list[tuple[str, Any]] = [
+        ("DD_API_KEY", secret_ref(name, "api-key")), ("KUBERNETES", "yes"),
+        ("DD_KUBERNETES_KUBELET_HOST", field_ref("status.hostIP")), ("DD_POD_NAME", field_ref("metadata.name")),
+        ("DD_LEADER_ELECTION", "true"), ("DD_LEADER_ELECTION_DEFAULT_RESOURCE", "configmap"),
+        ("DD_COLLECT_KUBERNETES_EVENTS", "true"), ("DD_APM_ENABLED", "true"), ("DD_LOG_LEVEL", "INFO")]
+    agent_spec = {"serviceAccountName": ds,
+                  "containers": [{"name": "agent", "image": "gcr.io/datadoghq/agent:7.62.2",
+                                  "command": ["agent", "run"], "env": env(agent_env), "resources": {},
+                                  "terminationMessagePath": "/dev/termination-log", "terminationMessagePolicy": "File"},
+                                 {"name": "trace-agent", "image": "gcr.io/datadoghq/agent:7.62.2",
+                                  "command": ["trace-agent"], "env": env([("DD_APM_ENABLED", "true")]),
+                                  "resources": {}}],
+                  "dnsPolicy": "ClusterFirst", "restartPolicy": "Always", "terminationGracePeriodSeconds": 30}
+    agent_pods = [(f"{ds}-9d5bl", NODES[0], "10.244.0.3"), (f"{ds}-k4x2n", NODES[1], "10.244.1.3")]
+    objs: list[dict[str, Any]] = [namespace(n) for n in sorted({ns, "default", "kube-system"})]
+    objs += [node(n, i) for i, n in enumerate(NODES)]
+    objs.append({"apiVersion": "apps/v1", "kind": "DaemonSet",
+                 "metadata": meta(ds, ns, f"daemonset-{ds}", {**common, "app.kubernetes.io/component": "agent"},
+                                  {"deprecated.daemonset.template.generation": "1"}, generation=1),
+                 "spec": {"revisionHistoryLimit": 10, "selector": {"matchLabels": {"app": ds}},
+                          "template": {"metadata": {"labels": agent_labels}, "spec": agent_spec},
+                          "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "10%", "maxSurge": 0}}},
+                 "status": {"currentNumberScheduled": 2, "desiredNumberScheduled": 2, "numberAvailable": 2,
+                            "numberMisscheduled": 0, "numberReady": 2, "observedGeneration": 1, "updatedNumberScheduled": 2}})
+    objs += [pod(p, ns, n, ip, {**agent_labels, "controller-revision-hash": "6d9f8c7b5"}, agent_spec, owner("DaemonSet", ds),
+                 created="2026-11-27T07:40:02Z") for p, n, ip in agent_pods]
+    objs.append(secret(name, ns, {"api-key": API_KEY}, common))
+    objs.append(configmap_lock("datadog-leader-election", ns, agent_pods[0][0], acquired="2026-11-27T07:40:31Z",
+                               transitions=1))
+    objs.append({"apiVersion": "v1", "kind": "ConfigMap",
+                 "metadata": meta("datadogtoken", ns, "cm-datadogtoken", created="2026-11-27T07:40:32Z"),
+                 "data": {"event.tokenKey": "18734921", "event.tokenTimestamp": "2026-11-27T11:59:40Z"}})
+    objs.append({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(ds, ns, f"sa-{ds}", common)})
+    lock_cms = ["datadog-leader-election", f"{name}-leader-election"]
+    rules = [{"apiGroups": [""], "resources": ["services", "events", "endpoints", "pods", "nodes", "namespaces",
+                                               "componentstatuses"], "verbs": ["get", "list", "watch"]},
+             {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": sorted({f"{name}token", "datadogtoken"}),
+              "verbs": ["get", "update"]},
+             {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": sorted(set(lock_cms)),
+              "verbs": ["get", "update"]},
+             {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["create"]},
+             {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "resourceNames": [f"{name}-leader-election"],
+              "verbs": ["get", "update"]},
+             {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]},
+             {"nonResourceURLs": ["/version", "/healthz", "/metrics", "/metrics/slis"], "verbs": ["get"]},
+             {"apiGroups": [""], "resources": ["nodes/metrics", "nodes/spec", "nodes/proxy", "nodes/stats"],
+              "verbs": ["get"]}]
+    objs.append({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                 "metadata": meta(name, None, f"clusterrole-{name}", common), "rules": rules})
+    objs.append({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                 "metadata": meta(name, None, f"clusterrolebinding-{name}", common),
+                 "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
+                 "subjects": [{"kind": "ServiceAccount", "name": ds, "namespace": ns}]})
+    return objs
+
+
 def main() -> None:
     for flavor in ("helm", "operator", "legacy"):
         (HERE / flavor).mkdir(exist_ok=True)
         (HERE / flavor / "objects.yaml").write_text(
             f"# {flavor} install, generated by tests/scenarios/gen_installs.py; objects as `kubectl get -o yaml` prints them\n"
             + dump(install(flavor)))
+    (HERE / "helm-agents").mkdir(exist_ok=True)
+    (HERE / "helm-agents" / "objects.yaml").write_text(
+        "# Helm install with clusterAgent.enabled=false, generated by tests/scenarios/gen_installs.py; objects as "
+        "`kubectl get -o yaml` prints them\n" + dump(agents_only_install()))
 
 
 if __name__ == "__main__":

@@ -46,7 +46,7 @@ def test_every_archive_becomes_a_platform_in_a_stable_order(tmp_path):
     plats = m["spec"]["platforms"]
     keys = [(p["selector"]["matchLabels"]["os"], p["selector"]["matchLabels"]["arch"]) for p in plats]
     assert keys == [("linux", "amd64"), ("linux", "arm64"), ("darwin", "arm64"), ("windows", "amd64")]
-    for p, key in zip(plats, keys):
+    for p, key in zip(plats, keys, strict=True):
         assert p["sha256"] == digests[key]
         ext = "zip" if key[0] == "windows" else "tar.gz"
         assert p["uri"] == f"https://example.invalid/r/kubectl-datadog_{VERSION}_{key[0]}_{key[1]}.{ext}"

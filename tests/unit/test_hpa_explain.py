@@ -22,7 +22,7 @@ from kubectl_datadog.textformats.quantity import fmt_number, parse_quantity
 @pytest.mark.parametrize("text,expected", [
     ("2472", 2472.0), ("824", 824.0), ("500m", 0.5), ("1k", 1000.0), ("1.5k", 1500.0), ("2Gi", 2.0 * 2**30),
     ("1e3", 1000.0), ("-3", -3.0), (".5", 0.5), (7, 7.0), ("abc", None), ("", None), (None, None), ("5x", None),
-], ids=lambda v: repr(v))
+], ids=repr)
 def test_parse_quantity(text, expected) -> None:
     assert parse_quantity(text) == expected
 

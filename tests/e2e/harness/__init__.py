@@ -4,4 +4,4 @@ from .cluster import Cluster
 from .kube import ApiError
 from .scenario import FIXTURE_NOW, load_scenario
 
-__all__ = ["Cluster", "ApiError", "FIXTURE_NOW", "load_scenario", "missing_binaries"]
+__all__ = ["FIXTURE_NOW", "ApiError", "Cluster", "load_scenario", "missing_binaries"]

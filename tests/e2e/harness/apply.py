@@ -378,7 +378,7 @@ def _wait_execs(cluster, pods: list[dict]) -> None:
         ns, name = p["metadata"].get("namespace", "default"), p["metadata"]["name"]
         container = p["spec"]["containers"][0]["name"]
 
-        def ready() -> bool:
+        def ready(ns: str = ns, name: str = name, container: str = container) -> bool:
             try:
                 r = cluster.kubectl("exec", "-n", ns, name, "-c", container, "--", "kwok-harness-exec-probe",
                                     timeout=20)
@@ -451,7 +451,7 @@ def _wait_hpas(cluster, hpas: list[dict], timeout: float = 60) -> None:
         md = h["metadata"]
         cluster.api.wait_for(
             f"HPA {md.get('namespace', 'default')}/{md['name']} processed by the HPA controller",
-            lambda: (cluster.api.read(h["apiVersion"], "HorizontalPodAutoscaler", md["name"],
-                                      md.get("namespace", "default")).get("status") or {}).get("conditions"),
+            lambda h=h, md=md: (cluster.api.read(h["apiVersion"], "HorizontalPodAutoscaler", md["name"],
+                                                  md.get("namespace", "default")).get("status") or {}).get("conditions"),
             timeout=timeout)
     log(f"HPA controller processed {len(hpas)} HPA(s) in {time.monotonic() - t0:.1f}s")

@@ -147,7 +147,7 @@ class Cluster:
         return p
 
     def _choose_ports(self) -> dict[str, int]:
-        return dict(zip(PORT_KEYS, free_ports(len(PORT_KEYS))))
+        return dict(zip(PORT_KEYS, free_ports(len(PORT_KEYS)), strict=True))
 
     def _start_with_port_retry(self, name: str, start, keys: tuple[str, ...]) -> None:
         """Run `start` (which spawns `name` and waits for it); when the component could not bind a
@@ -165,7 +165,7 @@ class Cluster:
                 if attempt == PORT_ATTEMPTS:
                     raise RuntimeError(f"{name}: port(s) taken by other processes {PORT_ATTEMPTS} times in a row "
                                        f"(last {taken}): {e}") from e
-                self.ports.update(zip(keys, free_ports(len(keys))))
+                self.ports.update(zip(keys, free_ports(len(keys)), strict=True))
                 log(f"{name}: port(s) {taken} taken by another process before it could bind them; "
                     f"retrying on {[self.ports[k] for k in keys]}")
 

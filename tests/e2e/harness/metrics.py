@@ -200,7 +200,7 @@ class _Handler(BaseHTTPRequestHandler):
     provider: ExternalMetricsServer
     protocol_version = "HTTP/1.0"
 
-    def do_GET(self):  # noqa: N802 (http.server naming)
+    def do_GET(self):  # http.server's naming
         u = urllib.parse.urlsplit(self.path)
         p = self.provider
         p.requests.append((u.path, self.headers.get("X-Remote-User", "")))

@@ -136,7 +136,7 @@ class _Spawner:
             argv, kw, box, done = self._queue.get()
             try:
                 box["popen"] = subprocess.Popen(argv, **kw)
-            except BaseException as e:  # handed to the caller's thread
+            except BaseException as e:  # noqa: BLE001 - handed to the caller's thread
                 box["error"] = e
             finally:
                 done.set()
@@ -243,7 +243,7 @@ def _cleanup_all() -> None:
     for fn in list(reversed(_cleanups)):
         try:
             fn()
-        except Exception as e:  # keep cleaning the rest
+        except Exception as e:  # noqa: BLE001 - keep cleaning the rest
             log(f"cleanup error: {e}")
     with _live_lock:
         left = list(_live)
