@@ -84,12 +84,16 @@ def test_relays_bytes_and_adds_the_delay_each_way(echo):
             big = bytes(range(256)) * 1024
             assert _roundtrip(s, big) == big
             second = time.monotonic() - t0
+        sent = len(b"GET / HTTP/1.1\r\n\r\n") + len(big)
+        deadline = time.monotonic() + 10      # the relay counts a chunk once written: just after we read it
+        while relay.relay.counts.bytes_down < sent and time.monotonic() < deadline:
+            time.sleep(0.01)
         counts = relay.reset()
     # Lower bounds only: the first exchange also pays the modelled TCP handshake (one more RTT).
     assert first >= 2 * (up + down) - 0.005
     assert second >= (up + down) - 0.005
     assert counts.connections == 1 and counts.tls_handshakes == 0
-    assert counts.bytes_up == counts.bytes_down == len(b"GET / HTTP/1.1\r\n\r\n") + len(big)
+    assert counts.bytes_up == counts.bytes_down == sent
 
 
 def test_counts_connections_and_tls_client_hellos(echo):
