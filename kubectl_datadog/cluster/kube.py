@@ -476,8 +476,11 @@ class KubeCluster:
             return sock
         finally:
             if conn is not None:
-                with slots.mutex:                   # the freed slot goes to the bottom
-                    slots.queue.insert(0, None)
+                try:
+                    with slots.mutex:               # the freed slot goes to the bottom
+                        slots.queue.insert(0, None)
+                except Exception:  # noqa: BLE001 - another queue: on top, reuse merely gets rarer
+                    slots.put(None, block=False)
 
     def _ssl_context(self) -> Any:
         import ssl
