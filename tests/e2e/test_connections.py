@@ -41,7 +41,7 @@ def test_sequential_reads_and_an_exec_share_one_tls_connection(relayed):
     from kubectl_datadog.cluster import CONFIGMAPS, PODS
     from kubectl_datadog.cluster.kube import KubeCluster
 
-    c, relay, kubeconfig = relayed
+    _, relay, kubeconfig = relayed
     kc = KubeCluster(kubeconfig=kubeconfig)
     relay.reset()
     assert kc.get(PODS, DCA, NS)["metadata"]["name"] == DCA
@@ -64,7 +64,7 @@ def test_concurrent_reads_open_no_more_connections_than_in_flight(relayed):
     from kubectl_datadog.cluster import CONFIGMAPS, PODS
     from kubectl_datadog.cluster.kube import KubeCluster
 
-    c, relay, kubeconfig = relayed
+    _, relay, kubeconfig = relayed
     kc = KubeCluster(kubeconfig=kubeconfig)
     relay.reset()
     barrier = threading.Barrier(4)
