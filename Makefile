@@ -111,3 +111,14 @@ demo-stop:
 BENCH_ARGS ?=
 bench: install e2e-binaries
 	$(PY) scripts/bench-scale $(BENCH_ARGS)
+
+# --- remote-cluster benchmark (issue 18) -------------------------------------------------------
+# The commands and the seed's kubectl steps through scripts/latency-proxy at RTT 0/20/50/100 ms, on
+# the harness (the onefile from `make dist`, built first if missing): wall times, ratio, TCP
+# connections and TLS handshakes each side opened. Prints a table; asserts nothing.
+# e.g. make bench-remote BENCH_REMOTE_ARGS="--rtt 50 --only leader,hpa-explain --runs 3"
+.PHONY: bench-remote
+BENCH_REMOTE_ARGS ?=
+bench-remote: install e2e-binaries
+	@test -x dist/kubectl-datadog || $(MAKE) dist
+	$(PY) scripts/bench-remote $(BENCH_REMOTE_ARGS)

@@ -11,7 +11,8 @@ Design choices, each forced by something measured or by kubectl's behaviour:
   ~2.5x leaner, and the commands want plain dicts anyway (the fake serves the same dicts).
 - `persist_config` is never enabled: a read-only tool must not rewrite the user's kubeconfig when
   an auth plugin refreshes a token.
-- Exec opens the websocket itself (the handshake the client's `ws_client` does), not through
+- Exec opens the websocket itself (the handshake the client's `ws_client` does), on an idle
+  keep-alive connection of the pool when there is one (see `_take_idle_socket`), not through
   `kubernetes.stream.stream`, which swaps `call_api` on a shared ApiClient and so is not safe from
   several threads; it reads the channel frames with a blocking receive bounded by the deadline
   (no polling), and decodes the error channel itself, because kwok (and some kubelets) report
@@ -432,8 +433,54 @@ class KubeCluster:
             if proxy.username:
                 opts["http_proxy_auth"] = (proxy.username, proxy.password or "")
         ws = WebSocket(sslopt=sslopt, skip_utf8_validation=True)
+        idle = None if self._proxy() else self._take_idle_socket(url)
+        if idle is not None:
+            from websocket import WebSocketConnectionClosedException
+
+            try:
+                idle.settimeout(timeout)
+                ws.connect(ws_url, socket=idle, **opts)
+                return ws
+            except (OSError, WebSocketConnectionClosedException):
+                # The server closed the idle connection as we took it (its keep-alive timeout):
+                # a fresh one, as if there had been none idle.
+                ws = WebSocket(sslopt=sslopt, skip_utf8_validation=True)
         ws.connect(ws_url, **opts)
         return ws
+
+    def _take_idle_socket(self, url: str) -> Any:
+        """An idle keep-alive connection of the request pool, taken out of it for good, or None.
+
+        An exec upgrade is an HTTP/1.1 request like any other, and the apiserver accepts it on a
+        connection that served requests before; so an exec started after some reads costs the
+        Upgrade round trip only, not a TCP connect and a TLS handshake more. The connection becomes
+        the websocket and never returns to the pool; its slot does, below the idle connections,
+        so the next request still finds one of those first (urllib3's pool is a LIFO of idle
+        connections above empty slots). urllib3 has no public call for this; if its internals
+        ever differ, the exec opens its own connection as before."""
+        try:
+            pool = self._pool.connection_from_url(url)
+            slots = pool.pool
+            conn = slots.get(block=False)
+        except Exception:  # noqa: BLE001 - queue.Empty, a closed pool, or other internals: no reuse
+            return None
+        sock = getattr(conn, "sock", None) if conn is not None else None
+        try:
+            if sock is None or _connection_dropped(conn):
+                if conn is not None:
+                    slots.put(conn, block=False)    # an unopened or dropped one: back as it was
+                    conn = None
+                return None
+            conn.sock = None                        # detach: closing the object no longer closes it
+            conn.close()
+            return sock
+        finally:
+            if conn is not None:
+                try:
+                    with slots.mutex:               # the freed slot goes to the bottom
+                        slots.queue.insert(0, None)
+                except Exception:  # noqa: BLE001 - another queue: on top, reuse merely gets rarer
+                    slots.put(None, block=False)
 
     def _ssl_context(self) -> Any:
         import ssl
@@ -458,6 +505,15 @@ class KubeCluster:
                 ctx.load_cert_chain(cfg.cert_file, cfg.key_file or None)
             self._ssl_ctx = (key, ctx)
             return ctx
+
+
+def _connection_dropped(conn: Any) -> bool:
+    from urllib3.util.connection import is_connection_dropped
+
+    try:
+        return bool(is_connection_dropped(conn))
+    except Exception:  # noqa: BLE001 - cannot tell: do not reuse it
+        return True
 
 
 def _defer_client_package_imports() -> None:

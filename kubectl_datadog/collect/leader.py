@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from kubectl_datadog.app import App
 from kubectl_datadog.cluster import CONFIGMAPS, LEASES, AccessCheck, Cluster
-from kubectl_datadog.collect import gather
+from kubectl_datadog.collect import gather, start
 from kubectl_datadog.collect.exec import run_dca_cli
 from kubectl_datadog.collect.install import agent_env, discover, pick_install, require_installs
 from kubectl_datadog.errors import Forbidden
@@ -114,16 +114,11 @@ def collect_leader(app: App) -> LeaderSnapshot:
     else:
         checks_for = lambda k: dca_access_checks(install, k)  # noqa: E731
     checks = [c for k in kinds for c in checks_for(k)]
-    calls["access"] = lambda: cluster.access(checks)
+    # The access reviews go on while the leader's status is fetched: nothing before it needs them.
+    reviews = start({"access": lambda: cluster.access(checks)})
     got = gather(calls)
     served = got["served"].value if "served" in got else None
     kind = lock_kind(setting, served)
-    access = got["access"].get() or []
-    wanted = {(c.resource, c.verb, c.name) for c in checks_for(kind)}
-    # strict=False: `access` is empty when the access reviews could not run.
-    elector_access = tuple((c, a) for c, a in zip(checks, access, strict=False)
-                           if (c.resource, c.verb, c.name) in wanted)
-    dca_access, agent_access = (elector_access, ()) if elector != ELECTOR_AGENTS else ((), elector_access)
 
     locks = [got[f"{k}/{n}"].require() for k, n in candidates]
     locks.sort(key=lambda lk: (lk.name != name, lk.kind != kind))
@@ -133,4 +128,10 @@ def collect_leader(app: App) -> LeaderSnapshot:
     target = next((p for p in install.dca_pods if p.name == holder and p.phase == "Running"), None)
     if opts.exec_allowed and target is not None:
         status = run_dca_cli(cluster, install, target, ["status"], timeout=opts.request_timeout)
+    access = reviews.results()["access"].get() or []
+    wanted = {(c.resource, c.verb, c.name) for c in checks_for(kind)}
+    # strict=False: `access` is empty when the access reviews could not run.
+    elector_access = tuple((c, a) for c, a in zip(checks, access, strict=False)
+                           if (c.resource, c.verb, c.name) in wanted)
+    dca_access, agent_access = (elector_access, ()) if elector != ELECTOR_AGENTS else ((), elector_access)
     return LeaderSnapshot(install, kind, tuple(locks), agents_le, dca_access, status, elector, s, agent_access)

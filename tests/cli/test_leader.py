@@ -261,3 +261,31 @@ def test_agent_side_rbac_is_checked_for_the_node_agents_service_account() -> Non
     fake.scenario["accessReviews"] = {"unavailable": True}
     codes = {f["code"] for f in invoke_cli("leader", "-o", "json", fake=fake).json["findings"]}
     assert codes == {"no-cluster-agent", "agent-rbac-unchecked"}
+
+
+def test_access_reviews_overlap_the_leaders_status_exec() -> None:
+    """The DCA's access reviews need not finish before the leader's `status` exec starts (issue 18:
+    on a distant cluster each is a round trip or more). Here they answer only once the exec has
+    started: a collection that waited for them first would time out instead."""
+    import threading
+
+    from tests.fakes import FakeCluster
+
+    class ReviewsAfterExec(FakeCluster):
+        exec_started = threading.Event()
+
+        def exec(self, *args, **kwargs):
+            self.exec_started.set()
+            return super().exec(*args, **kwargs)
+
+        def access(self, checks):
+            if checks:
+                assert self.exec_started.wait(10), "the access reviews were awaited before the exec started"
+            return super().access(checks)
+
+    fake = ReviewsAfterExec.from_scenario("helm")
+    r = invoke_cli("leader", "-o", "json", fake=fake)
+    assert r.exit_code == 0, r.stderr
+    assert r.json["verdict"] == "healthy"
+    assert any(c.resource == "pods/exec" for c in fake.calls)
+    assert any(c.resource == "subjectaccessreviews" for c in fake.calls)
