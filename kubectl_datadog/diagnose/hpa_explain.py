@@ -36,6 +36,7 @@ from typing import Any, Mapping
 
 from kubectl_datadog.install import Install
 from kubectl_datadog.diagnose.leftovers import leftovers_finding
+from kubectl_datadog.diagnose.settings import unknown_setting_findings
 from kubectl_datadog.model import Finding, Severity, sort_findings
 from kubectl_datadog.objects import Condition, Pod, conditions
 from kubectl_datadog.output.humanize import ago, human_duration, parse_time
@@ -433,7 +434,10 @@ def _infrastructure(snap: HpaSnapshot, now: datetime) -> _Infra:
                 "\"the server is currently unable to handle the request\"",
                 "find out why the Cluster Agent does not start or pass its readiness probe",
                 f"kubectl -n {bad.namespace} describe pod {bad.name}"))
-        if not s.external_metrics:
+        if not s.known("DD_EXTERNAL_METRICS_PROVIDER_ENABLED"):
+            details.append("external metrics provider UNKNOWN (its setting could not be read)")
+            notes += unknown_setting_findings(inst, ("DD_EXTERNAL_METRICS_PROVIDER_ENABLED",))
+        elif not s.external_metrics:
             broken_here = True
             details.append("external metrics provider DISABLED")
             candidates["external-metrics-provider-disabled"] = ("cluster-agent", _f(
