@@ -310,3 +310,15 @@ def test_leftovers_only_is_the_root_cause_and_no_leader_is_judged() -> None:
                                 if o.get("kind") != "HorizontalPodAutoscaler"])
     r = invoke_cli("hpa-explain", "-A", "-o", "json", fake=fake)
     assert [f["code"] for f in r.json["findings"]] == ["install-leftovers-only"]
+
+
+def test_provider_setting_from_an_unreadable_secret_is_unknown_not_disabled() -> None:
+    """Before: the unread Secret made DD_EXTERNAL_METRICS_PROVIDER_ENABLED false, and the verdict
+    external-metrics-provider-disabled rested on that guess."""
+    r = invoke_cli("hpa-explain", "nginxext", "-n", "default", "-o", "json", scenario="hpa-setting-unreadable")
+    codes = [f["code"] for f in r.json["findings"]]
+    assert "external-metrics-provider-disabled" not in codes and "dca-setting-unknown" in codes
+    assert r.json["hpas"][0]["verdict"] == "pinned-at-max"
+    (f,) = [f for f in r.json["findings"] if f["code"] == "dca-setting-unknown"]
+    assert "DD_EXTERNAL_METRICS_PROVIDER_ENABLED is unknown" in f["message"]
+    assert 'cannot get secrets "datadog-cluster-agent-settings"' in f["message"]

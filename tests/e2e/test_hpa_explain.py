@@ -104,3 +104,13 @@ def test_through_real_kubectl_plugin_mechanism(e2e_cluster):
     r = c.run(["kubectl", "datadog", "hpa-explain", "nginxext", "-n", "default"])
     assert r.returncode == 0, r.stderr
     assert "ceil(2472 / 9) = 275" in r.stdout
+
+
+def test_provider_setting_from_an_unreadable_secret_is_unknown_not_disabled(e2e_cluster):
+    """viewer may not read the Secret DD_EXTERNAL_METRICS_PROVIDER_ENABLED comes from: unknown, said
+    once, and not the verdict external-metrics-provider-disabled (the chain's evidence decides)."""
+    c = e2e_cluster("hpa-setting-unreadable")
+    doc = run_json(c, "nginxext", "-n", "default", user="viewer")
+    codes = {f["code"] for f in doc["findings"]}
+    assert "dca-setting-unknown" in codes and "external-metrics-provider-disabled" not in codes
+    assert doc["hpas"][0]["verdict"] == "pinned-at-max"

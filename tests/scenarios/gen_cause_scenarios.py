@@ -10,6 +10,7 @@ unknown is not false): overlays of the `helm` base install with the one thing ch
   leader-setting-unreadable  the DCA takes DD_LEADER_ELECTION from a Secret the user may not read: the
                              setting is unknown, not false (the fresh lock still shows a healthy leader)
   leader-setting-unreadable-no-lock  the same without a lock: the verdict is unknown, not no-leader
+  hpa-setting-unreadable     DD_EXTERNAL_METRICS_PROVIDER_ENABLED from such a Secret: unknown, not disabled
 """
 
 from __future__ import annotations
@@ -103,6 +104,18 @@ def main() -> None:
            "remove": [{"kind": "ConfigMap", "namespace": "datadog", "name": "datadog-leader-election"}],
            "forbidden": [{"verb": "get", "resource": "secrets", "namespace": "datadog"}]},
           [])
+
+    # hpa-explain: the provider setting from a Secret we may not read; the seed's HPA otherwise.
+    objs = copy.deepcopy(helm)
+    set_dca_env(objs, "DD_EXTERNAL_METRICS_PROVIDER_ENABLED",
+                {"valueFrom": {"secretKeyRef": {"name": "datadog-cluster-agent-settings", "key": "metrics-provider"}}})
+    nginxext = yaml.safe_load((HERE / "hpa-nginxext" / "scenario.yaml").read_text())
+    write("hpa-setting-unreadable",
+          {"description": "the seed's nginxext HPA; the DCA takes DD_EXTERNAL_METRICS_PROVIDER_ENABLED from a Secret "
+                          "the user may not read",
+           "base": "hpa-nginxext", "externalMetrics": nginxext["externalMetrics"],
+           "forbidden": [{"verb": "get", "resource": "secrets", "namespace": "datadog"}]},
+          dca_objects(objs) + [secret("datadog-cluster-agent-settings", "datadog", {"metrics-provider": "true"})])
 
 
 if __name__ == "__main__":
