@@ -42,6 +42,7 @@ VERDICTS = {
     "hpa-dm-autogen-missing": ("datadogmetric-autogen-missing", "datadogmetric/datadog/dcaautogen-*"),
     "hpa-dm-invalid": ("datadogmetric-invalid", "datadogmetric/default/nginx-requests"),
     "hpa-dm-error": ("datadogmetric-error", "datadogmetric/default/nginx-requests"),
+    "hpa-dm-error-403": ("datadogmetric-error", "datadogmetric/default/nginx-requests"),
     "hpa-dm-inactive": ("datadogmetric-inactive", "datadogmetric/default/nginx-requests"),
     "hpa-dm-not-found": ("datadogmetric-not-found", "datadogmetric/default/nginx-requests"),
     "hpa-dm-stale": ("datadogmetric-stale", "datadogmetric/default/nginx-requests"),
@@ -175,6 +176,18 @@ def test_datadogmetric_error_text_is_shown() -> None:
     f = explain("hpa-dm-error", "-o", "json").json["findings"][0]
     assert "Invalid metric (from backend)" in f["message"]
     assert f["command"] == "kubectl -n default get datadogmetric nginx-requests -o yaml"
+
+
+@pytest.mark.parametrize(("scenario", "says", "not_says"), [
+    # a query problem: fix the query
+    ("hpa-dm-error", "fix the query", "DD_SITE"),
+    # a 403 from Datadog: the keys or the site, not the query (before: "fix the DatadogMetric's query")
+    ("hpa-dm-error-403", "check DD_API_KEY, DD_APP_KEY and DD_SITE", "fix the query"),
+])
+def test_a_datadog_api_error_gets_the_fix_of_its_cause(scenario: str, says: str, not_says: str) -> None:
+    f = explain(scenario, "-o", "json").json["findings"][0]
+    assert f["code"] == "datadogmetric-error"
+    assert says in f["hint"] and not_says not in f["hint"]
 
 
 def test_keys_are_checked_by_presence_only() -> None:

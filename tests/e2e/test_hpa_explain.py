@@ -65,12 +65,15 @@ def test_dca_down_real_aggregator_unavailable(e2e_cluster):
 @pytest.mark.parametrize(("scenario", "verdict"), [
     ("hpa-dm", "steady"),
     ("hpa-dm-error", "datadogmetric-error"),
+    ("hpa-dm-error-403", "datadogmetric-error"),
     ("hpa-dm-not-found", "datadogmetric-not-found"),
 ])
 def test_datadogmetric_mode_on_the_real_crd(e2e_cluster, scenario, verdict):
     c = e2e_cluster(scenario)
     doc = run_json(c, "nginxext", "-n", "default")
     assert doc["hpas"][0]["verdict"] == verdict
+    if scenario == "hpa-dm-error-403":  # the DatadogMetric's status as written: the hint is the keys/site
+        assert "DD_SITE" in doc["findings"][0]["hint"]
     if verdict == "steady":
         assert doc["findings"] == []
         assert doc["hpas"][0]["metrics"][0]["arithmetic"]["value"] == 2472

@@ -11,6 +11,7 @@ unknown is not false): overlays of the `helm` base install with the one thing ch
                              setting is unknown, not false (the fresh lock still shows a healthy leader)
   leader-setting-unreadable-no-lock  the same without a lock: the verdict is unknown, not no-leader
   hpa-setting-unreadable     DD_EXTERNAL_METRICS_PROVIDER_ENABLED from such a Secret: unknown, not disabled
+  hpa-dm-error-403           the DatadogMetric's query fails with 403 Forbidden: the hint is the keys/DD_SITE
 """
 
 from __future__ import annotations
@@ -116,6 +117,21 @@ def main() -> None:
            "base": "hpa-nginxext", "externalMetrics": nginxext["externalMetrics"],
            "forbidden": [{"verb": "get", "resource": "secrets", "namespace": "datadog"}]},
           dca_objects(objs) + [secret("datadog-cluster-agent-settings", "datadog", {"metrics-provider": "true"})])
+
+    # hpa-explain: the DatadogMetric's query is refused by Datadog with a 403 (a key, scope or DD_SITE
+    # problem), not a query problem. The texts are the API client's error inside the DCA's "query was:".
+    err = ('API error 403 Forbidden: {"errors": ["Forbidden"]}, query was: '
+           "avg:nginx.net.request_per_s{kube_container_name:nginx}.rollup(30)")
+    old_err = "Invalid metric (from backend), query: avg:nginx.net.request_per_s{kube_container_name:nginx}.rollup(30)"
+    dm_error = load_objects(HERE / "hpa-dm-error" / "objects.yaml")
+    texts = yaml.safe_dump_all(dm_error, sort_keys=False, width=1000).replace(old_err, err)
+    config = yaml.safe_load((HERE / "hpa-dm-error" / "scenario.yaml").read_text())
+    for m in config["externalMetrics"]:
+        m["error"]["message"] = m["error"]["message"].replace(old_err, err)
+    write("hpa-dm-error-403",
+          {"description": "querying Datadog fails with 403 Forbidden: the keys or DD_SITE, not the query",
+           "base": "hpa-dm", "externalMetrics": config["externalMetrics"]},
+          list(yaml.safe_load_all(texts)))
 
 
 if __name__ == "__main__":
