@@ -66,6 +66,7 @@ def test_dca_down_real_aggregator_unavailable(e2e_cluster):
     ("hpa-dm", "steady"),
     ("hpa-dm-error", "datadogmetric-error"),
     ("hpa-dm-error-403", "datadogmetric-error"),
+    ("hpa-independent-breaks", "apiservice-other-adapter"),
     ("hpa-dm-not-found", "datadogmetric-not-found"),
 ])
 def test_datadogmetric_mode_on_the_real_crd(e2e_cluster, scenario, verdict):
@@ -74,6 +75,10 @@ def test_datadogmetric_mode_on_the_real_crd(e2e_cluster, scenario, verdict):
     assert doc["hpas"][0]["verdict"] == verdict
     if scenario == "hpa-dm-error-403":  # the DatadogMetric's status as written: the hint is the keys/site
         assert "DD_SITE" in doc["findings"][0]["hint"]
+    if scenario == "hpa-independent-breaks":  # the DatadogMetric's error is its own finding, not skipped
+        chain = {lk["step"]: lk["state"] for lk in doc["hpas"][0]["metrics"][0]["chain"]}
+        assert chain["source"] == "independent"
+        assert "datadogmetric-error" in {f["code"] for f in doc["findings"]}
     if verdict == "steady":
         assert doc["findings"] == []
         assert doc["hpas"][0]["metrics"][0]["arithmetic"]["value"] == 2472

@@ -12,6 +12,7 @@ unknown is not false): overlays of the `helm` base install with the one thing ch
   leader-setting-unreadable-no-lock  the same without a lock: the verdict is unknown, not no-leader
   hpa-setting-unreadable     DD_EXTERNAL_METRICS_PROVIDER_ENABLED from such a Secret: unknown, not disabled
   hpa-dm-error-403           the DatadogMetric's query fails with 403 Forbidden: the hint is the keys/DD_SITE
+  hpa-independent-breaks     that, and another adapter owns external.metrics.k8s.io: two independent findings
 """
 
 from __future__ import annotations
@@ -132,6 +133,16 @@ def main() -> None:
           {"description": "querying Datadog fails with 403 Forbidden: the keys or DD_SITE, not the query",
            "base": "hpa-dm", "externalMetrics": config["externalMetrics"]},
           list(yaml.safe_load_all(texts)))
+
+    # hpa-explain: two independent breaks. Another adapter owns external.metrics.k8s.io (the verdict),
+    # and, checked on its own, the DatadogMetric's query fails: before, its link was "skipped" and its
+    # finding dropped; now it is an independent finding (fixing the APIService alone would not do).
+    other = find(load_objects(HERE / "hpa-apiservice-other-adapter" / "objects.yaml"), "APIService",
+                 "v1beta1.external.metrics.k8s.io")
+    write("hpa-independent-breaks",
+          {"description": "another adapter owns external.metrics.k8s.io, and the DatadogMetric's query fails too",
+           "base": "hpa-dm-error-403", "externalMetrics": []},
+          [other])
 
 
 if __name__ == "__main__":
