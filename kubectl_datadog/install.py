@@ -33,6 +33,42 @@ def _int(env: Mapping[str, EnvVar], name: str, default: int) -> int:
         return default
 
 
+# The env vars DcaSettings reads: a value of one of these taken from a ConfigMap or Secret is read
+# from there (and is unknown when that read fails).
+SETTING_NAMES = (
+    "DD_LEADER_ELECTION", "DD_LEADER_ELECTION_DEFAULT_RESOURCE", "DD_LEADER_LEASE_NAME", "DD_LEADER_LEASE_DURATION",
+    "DD_KUBE_RESOURCES_NAMESPACE", "DD_CLUSTER_AGENT_KUBERNETES_SERVICE_NAME", "DD_COLLECT_KUBERNETES_EVENTS",
+    "DD_CLUSTER_AGENT_TOKEN_NAME", "DD_KUBERNETES_USE_ENDPOINT_SLICES", "DD_EXTERNAL_METRICS_PROVIDER_ENABLED",
+    "DD_EXTERNAL_METRICS_PROVIDER_PORT", "DD_EXTERNAL_METRICS_PROVIDER_USE_DATADOGMETRIC_CRD", "DD_HPA_CONFIGMAP_NAME",
+    "DD_EXTERNAL_METRICS_PROVIDER_MAX_AGE", "DD_EXTERNAL_METRICS_PROVIDER_ROLLUP", "DD_EXTERNAL_METRICS_AGGREGATOR",
+    "DD_CLUSTER_AGENT_CMD_PORT",
+)
+
+
+@dataclass(frozen=True)
+class UnreadSetting:
+    """A setting whose value comes from a ConfigMap or Secret that could not be read: unknown, not
+    its default. `verb`/`resource` name the read that failed."""
+
+    name: str  # the env var, e.g. DD_LEADER_ELECTION
+    kind: str  # configmap | secret
+    namespace: str
+    ref_name: str
+    ref_key: str
+    reason: str  # the API's answer, e.g. 'forbidden: cannot get secrets "x" in the namespace "datadog"'
+
+    @property
+    def resource(self) -> str:
+        return "secrets" if self.kind == "secret" else "configmaps"
+
+    @property
+    def describe(self) -> str:
+        return f"{self.kind} {self.namespace}/{self.ref_name} key {self.ref_key}"
+
+    def to_dict(self) -> dict[str, object]:
+        return {"name": self.name, "from": self.describe, "reason": self.reason}
+
+
 @dataclass(frozen=True)
 class DcaSettings:
     namespace: str  # the DCA pod's namespace
@@ -54,9 +90,16 @@ class DcaSettings:
     aggregator: str
     cmd_port: int
     env: Mapping[str, EnvVar] = field(default_factory=dict)
+    # Settings whose ConfigMap/Secret could not be read: their fields above hold the default, which
+    # is not what the DCA runs with. Check known() before a verdict rests on one.
+    unread: tuple[UnreadSetting, ...] = ()
+
+    def known(self, name: str) -> bool:
+        return all(u.name != name for u in self.unread)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, EnvVar], namespace: str) -> "DcaSettings":
+    def from_env(cls, env: Mapping[str, EnvVar], namespace: str,
+                 unread: tuple[UnreadSetting, ...] = ()) -> "DcaSettings":
         raw_lock = _value(env, "DD_LEADER_ELECTION_DEFAULT_RESOURCE")
         lock = (raw_lock if raw_lock is not None else "configmap").strip().lower()
         lock = {"leases": "lease", "configmaps": "configmap"}.get(lock, lock)
@@ -83,6 +126,7 @@ class DcaSettings:
             aggregator=_value(env, "DD_EXTERNAL_METRICS_AGGREGATOR") or "avg",
             cmd_port=_int(env, "DD_CLUSTER_AGENT_CMD_PORT", 5005),
             env=dict(env),
+            unread=unread,
         )
 
     def to_dict(self) -> dict[str, object]:
@@ -94,6 +138,7 @@ class DcaSettings:
             "useEndpointSlices": self.use_endpoint_slices, "externalMetrics": self.external_metrics,
             "externalMetricsPort": self.external_metrics_port, "useDatadogMetricCRD": self.use_datadogmetric_crd,
             "hpaConfigMap": self.hpa_configmap, "maxAgeSeconds": self.max_age, "cmdPort": self.cmd_port,
+            "unknown": [u.to_dict() for u in self.unread],
         }
 
 
@@ -109,7 +154,6 @@ class Install:
     agent_pods: tuple[Pod, ...]
     dca_container: str = DCA_CONTAINER
     settings: DcaSettings | None = None
-    notes: tuple[str, ...] = ()  # what discovery could not resolve (e.g. a forbidden ConfigMap)
     agents_searched: bool = True  # False when the command did not look for node Agents
 
     @property

@@ -22,7 +22,11 @@ class Severity(IntEnum):
 class Finding:
     """One problem: a stable kebab-case `code` (public API: never reuse one), the object it concerns
     (`kind/namespace/name`), one line saying what is wrong and one saying what to do, and the exact
-    command that verifies it where there is one."""
+    command that verifies it where there is one.
+
+    `caused_by` holds the codes of the findings this one follows from (a symptom names its root
+    cause: an Agent refused by its DCA because its token is too short). Set it only when the
+    diagnosis knows the cause; the hint of such a finding then points at the cause."""
 
     code: str
     severity: Severity
@@ -30,15 +34,67 @@ class Finding:
     message: str
     hint: str = ""
     command: str = ""
+    caused_by: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "severity": self.severity.label, "object": self.subject,
-                "message": self.message, "hint": self.hint or None, "command": self.command or None}
+                "message": self.message, "hint": self.hint or None, "command": self.command or None,
+                "causedBy": list(self.caused_by)}
+
+
+def _base_key(f: Finding) -> tuple[int, str, str, str]:
+    return (-f.severity, f.subject, f.code, f.message)
 
 
 def sort_findings(findings: list[Finding] | tuple[Finding, ...]) -> tuple[Finding, ...]:
-    """Most severe first, then by object and code, so output is stable."""
-    return tuple(sorted(set(findings), key=lambda f: (-f.severity, f.subject, f.code, f.message)))
+    """Root cause first: a finding comes after every reported finding it is caused by, right after
+    the last of them; root causes are ordered by the worst severity among themselves and what
+    follows from them (a WARNING that causes an ERROR leads the ERRORs), then by object and code,
+    so output is stable. Every command orders its findings here."""
+    items = sorted(set(findings), key=_base_key)
+    by_code: dict[str, list[Finding]] = {}
+    for f in items:
+        by_code.setdefault(f.code, []).append(f)
+    causes = {f: tuple(c for c in dict.fromkeys(f.caused_by) if c in by_code and c != f.code) for f in items}
+    consequences: dict[str, list[Finding]] = {}
+    for f in items:
+        for c in causes[f]:
+            consequences.setdefault(c, []).append(f)
+
+    rank: dict[str, Severity] = {}
+
+    def code_rank(code: str, seen: frozenset[str]) -> Severity:
+        """The worst severity of the findings of `code` and of everything that follows from them."""
+        if code in rank:
+            return rank[code]
+        worst_seen = max(f.severity for f in by_code[code])
+        for f in consequences.get(code, ()):
+            if f.code not in seen:
+                worst_seen = max(worst_seen, code_rank(f.code, seen | {f.code}))
+        rank[code] = worst_seen
+        return worst_seen
+
+    def key(f: Finding) -> tuple[int, str, str, str]:
+        return (-max(f.severity, code_rank(f.code, frozenset({f.code}))), f.subject, f.code, f.message)
+
+    out: list[Finding] = []
+    emitted: set[Finding] = set()
+
+    def ready(f: Finding) -> bool:
+        return all(g in emitted for c in causes[f] for g in by_code[c])
+
+    def emit(f: Finding) -> None:
+        out.append(f)
+        emitted.add(f)
+        for g in sorted(consequences.get(f.code, ()), key=key):
+            if g not in emitted and ready(g):
+                emit(g)
+
+    for f in sorted((f for f in items if not causes[f]), key=key):
+        if f not in emitted:
+            emit(f)
+    out += [f for f in items if f not in emitted]  # a cycle of causes: keep them, in plain order
+    return tuple(out)
 
 
 def worst(findings: tuple[Finding, ...] | list[Finding]) -> Severity:

@@ -7,6 +7,7 @@ could not settle (old Helm agents known only by their DaemonSet, env values from
 
 from __future__ import annotations
 
+import base64
 import re
 from dataclasses import replace
 from typing import Iterable
@@ -30,9 +31,11 @@ from kubectl_datadog.install import (
     DCA_CONTAINER,
     DEFAULT_LEASE_NAME,
     DEFAULT_TOKEN_CONFIGMAP,
+    SETTING_NAMES,
     DcaSettings,
     Install,
     Leftover,
+    UnreadSetting,
 )
 from kubectl_datadog.objects import EnvVar, Pod, resolve_field
 from kubectl_datadog.snapshots.leader import LEADER_ANNOTATION, lock_from_configmap, lock_from_lease
@@ -208,24 +211,32 @@ def _env_of(pod: Pod, container: str) -> dict[str, EnvVar]:
 
 
 def _with_settings(cluster: Cluster, inst: Install) -> Install:
-    """Read the DCA settings from its pod spec, resolving ConfigMap-sourced env values when allowed."""
+    """Read the DCA settings from its pod spec, resolving the settings' values that come from a
+    ConfigMap or Secret. A read that fails leaves that setting unknown (DcaSettings.unread), never
+    its default: a forbidden ConfigMap does not turn DD_LEADER_ELECTION into false."""
     if not inst.dca_pods:
         return inst
     env = _env_of(inst.dca_pods[0], inst.dca_container)
-    wanted = sorted({v.ref_name for v in env.values() if v.source == "configmap" and v.ref_name})
-    notes: list[str] = []
+    refs = {name: var for name, var in env.items()
+            if name in SETTING_NAMES and var.source in ("configmap", "secret") and var.ref_name}
+    wanted = sorted({(v.source, v.ref_name) for v in refs.values()})
+    unread: list[UnreadSetting] = []
     if wanted:
-        got = gather({n: (lambda n=n: cluster.get(CONFIGMAPS, n, inst.namespace)) for n in wanted})
-        for name, var in list(env.items()):
-            if var.source != "configmap":
-                continue
-            fetched = got[var.ref_name]
+        got = gather({f"{kind}/{n}": (lambda kind=kind, n=n: cluster.get(SECRETS if kind == "secret" else CONFIGMAPS,
+                                                                          n, inst.namespace))
+                      for kind, n in wanted})
+        for name, var in refs.items():
+            fetched = got[f"{var.source}/{var.ref_name}"]
             if fetched.error is not None:
-                notes.append(f"cannot read {var.name} from configmap {var.ref_name}: {fetched.error.message}")
+                unread.append(UnreadSetting(name, var.source, inst.namespace, var.ref_name, var.ref_key,
+                                            fetched.error.message))
                 continue
-            data = ((fetched.value or {}).get("data") or {})
-            env[name] = replace(var, value=data.get(var.ref_key))
-    return replace(inst, settings=DcaSettings.from_env(env, inst.namespace), notes=tuple(notes))
+            data = (fetched.value or {}).get("data") or {}
+            value = data.get(var.ref_key)
+            if var.source == "secret" and value is not None:
+                value = base64.b64decode(value).decode(errors="replace")
+            env[name] = replace(var, value=value)
+    return replace(inst, settings=DcaSettings.from_env(env, inst.namespace, tuple(unread)))
 
 
 def agent_env(pod: Pod) -> dict[str, EnvVar]:

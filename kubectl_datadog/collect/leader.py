@@ -4,13 +4,13 @@ permissions, and (with exec) the leader's own `status`."""
 from __future__ import annotations
 
 from kubectl_datadog.app import App
-from kubectl_datadog.cluster import CONFIGMAPS, LEASES, AccessCheck, Cluster
+from kubectl_datadog.cluster import CONFIGMAPS, LEASES, NODES, AccessCheck, Cluster
 from kubectl_datadog.collect import gather, start
 from kubectl_datadog.collect.exec import run_dca_cli
-from kubectl_datadog.collect.install import agent_env, discover, pick_install, require_installs
+from kubectl_datadog.collect.install import agent_env, dca_env, discover, pick_install, require_installs
 from kubectl_datadog.errors import Forbidden
 from kubectl_datadog.install import DEFAULT_LEASE_NAME, DcaSettings, Install
-from kubectl_datadog.objects import Pod, as_bool
+from kubectl_datadog.objects import EnvVar, Pod, as_bool, conditions
 from kubectl_datadog.snapshots.leader import (
     ELECTOR_AGENTS,
     ELECTOR_DCA,
@@ -57,19 +57,21 @@ def dca_access_checks(install: Install, kind: str) -> list[AccessCheck]:
 
 
 def election_access_checks(s: DcaSettings, namespace: str, service_account: str, kind: str) -> list[AccessCheck]:
-    """What an elector's service account needs: the lock, and with event collection the events and
-    the token ConfigMap (the same for a DCA and for node Agents electing among themselves)."""
+    """What an elector's service account needs: the lock, and for event collection the events (watch,
+    list, get) and the token ConfigMap (the same for a DCA and for node Agents electing among
+    themselves). The event permissions are checked whether collection is on or not: each
+    prerequisite is reported on its own, so turning collection on does not reveal the next one."""
     user = f"system:serviceaccount:{namespace}:{service_account}"
     group, plural = ("coordination.k8s.io", "leases") if kind == "Lease" else ("", "configmaps")
     ns = s.resources_namespace
-    checks = [AccessCheck("get", plural, group, ns, s.lease_name, user),
-              AccessCheck("update", plural, group, ns, s.lease_name, user),
-              AccessCheck("create", plural, group, ns, None, user)]
-    if s.collect_events:
-        checks += [AccessCheck("watch", "events", "", None, None, user),
-                   AccessCheck("get", "configmaps", "", ns, s.token_configmap, user),
-                   AccessCheck("update", "configmaps", "", ns, s.token_configmap, user)]
-    return checks
+    return [AccessCheck("get", plural, group, ns, s.lease_name, user),
+            AccessCheck("update", plural, group, ns, s.lease_name, user),
+            AccessCheck("create", plural, group, ns, None, user),
+            AccessCheck("watch", "events", "", None, None, user),
+            AccessCheck("list", "events", "", None, None, user),
+            AccessCheck("get", "events", "", None, None, user),
+            AccessCheck("get", "configmaps", "", ns, s.token_configmap, user),
+            AccessCheck("update", "configmaps", "", ns, s.token_configmap, user)]
 
 
 def _runs_leader_election(pod: Pod) -> bool:
@@ -125,6 +127,10 @@ def collect_leader(app: App) -> LeaderSnapshot:
 
     status = None
     holder = next((lk.holder for lk in locks if lk.holder), "")
+    electors = install.dca_pods if elector == ELECTOR_DCA else install.agent_pods
+    holder_pod = next((p for p in electors if p.name == holder), None)
+    # The holder's node (why a stale holder stopped renewing) is read while the status exec runs.
+    node = start({"ready": lambda: _node_ready(cluster, holder_pod.node if holder_pod is not None else "")})
     target = next((p for p in install.dca_pods if p.name == holder and p.phase == "Running"), None)
     if opts.exec_allowed and target is not None:
         status = run_dca_cli(cluster, install, target, ["status"], timeout=opts.request_timeout)
@@ -134,4 +140,26 @@ def collect_leader(app: App) -> LeaderSnapshot:
     elector_access = tuple((c, a) for c, a in zip(checks, access, strict=False)
                            if (c.resource, c.verb, c.name) in wanted)
     dca_access, agent_access = (elector_access, ()) if elector != ELECTOR_AGENTS else ((), elector_access)
-    return LeaderSnapshot(install, kind, tuple(locks), agents_le, dca_access, status, elector, s, agent_access)
+    without = tuple(p.name for p in install.dca_pods
+                    if elector == ELECTOR_DCA and _election_off(dca_env(install, p)))
+    return LeaderSnapshot(install, kind, tuple(locks), agents_le, dca_access, status, elector, s, agent_access,
+                          node.results()["ready"].get() or "", without)
+
+
+def _node_ready(cluster: Cluster, node: str) -> str:
+    """The node's Ready condition status, or "" when it cannot be told (no node, gone, forbidden)."""
+    if not node:
+        return ""
+    try:
+        obj = cluster.get(NODES, node)
+    except Forbidden:
+        return ""
+    ready = conditions(obj).get("Ready") if obj is not None else None
+    return ready.status if ready is not None else ""
+
+
+def _election_off(env: dict[str, EnvVar]) -> bool:
+    """The pod's own spec sets DD_LEADER_ELECTION to a value that is not true. A value read from
+    elsewhere (a ConfigMap or Secret) is not resolved here: unknown, so not off."""
+    var = env.get("DD_LEADER_ELECTION")
+    return var is None or (var.source == "value" and not as_bool(var.value))

@@ -501,7 +501,7 @@ def check_agent(agent: AgentData, snap: EnvCheckSnapshot,
             elif status.silent or status.error is not None:
                 connected = "no"
                 findings += _contact_findings(status, probes.log, pod, probes.status_probe.command,
-                                              any(f.code == "token-too-short" for f in findings))
+                                              {f.code: f.hint for f in findings})
                 from_status = True
 
     tag = ""
@@ -509,11 +509,15 @@ def check_agent(agent: AgentData, snap: EnvCheckSnapshot,
         tag = probes.log.state
         last = probes.log.last
         if probes.log.state == "fallback" and last is not None:
+            log_err = dca_error(probes.log.cause) if probes.log.cause else None
+            reported = {f.code: f.hint for f in findings}
+            causes = _causes_of(log_err.kind, reported) if log_err else ()
             findings.append(Finding(
                 "agent-tag-collector-fallback", Severity.ERROR, subject,
                 f"the Agent's log says it fell back to local service mapping: {last.text}",
-                "kube_service tags come from the node, not the DCA; fix the connection and restart the Agent",
-                _log_cmd(pod)))
+                "kube_service tags come from the node, not the DCA; "
+                + (_cause_hint(causes, reported) if causes else "fix the connection and restart the Agent"),
+                _log_cmd(pod), causes))
         elif probes.log.state == "failing" and last is not None and connected != "yes" and not from_status:
             findings.append(Finding(
                 "agent-dca-init-failed", Severity.WARNING, subject,
@@ -532,8 +536,48 @@ def check_agent(agent: AgentData, snap: EnvCheckSnapshot,
                     version, tag, _verdict(findings), sort_findings(findings))
 
 
+# What each kind of failed contact (DcaError.kind) can follow from, among the findings env-check
+# reports before it, in the order the diagnosis names them: a 403 is a token that differs (or was
+# changed under the running Agent); a 401 no token at all; an Agent refusing its own token a short
+# one; anything that stops the Agent finding or reaching the DCA a problem of the endpoint.
+_ENDPOINT_CAUSES = ("agent-dca-url-not-https", "agent-dca-service-missing", "agent-dca-endpoint-unset",
+                    "agent-service-links-missing", "agent-dca-endpoint-stale", "agent-dca-other-install",
+                    "agent-dca-service-mismatch", "dca-service-missing", "dca-service-selector-mismatch",
+                    "dca-service-wrong-port", "dca-service-no-endpoints")
+_CAUSES_BY_KIND: dict[str, tuple[str, ...]] = {
+    "forbidden": ("token-mismatch", "agent-token-stale", "token-too-short"),
+    "unauthorized": ("token-missing", "token-secret-missing", "token-secret-key-missing"),
+    "token-too-short": ("token-too-short",),
+    "no-endpoint": _ENDPOINT_CAUSES,
+    "connection-refused": _ENDPOINT_CAUSES,
+    "timeout": _ENDPOINT_CAUSES,
+    "dns": _ENDPOINT_CAUSES,
+    "other": _ENDPOINT_CAUSES,
+}
+
+# How to fix a root cause, said in the hint of each symptom it causes (the cause's own finding
+# has the full fix and its verify command).
+_CAUSE_FIXES = {
+    "token-too-short": f"give the Agents and the Cluster Agent a token of {MIN_TOKEN_LENGTH}+ characters "
+                       "(token-too-short), then restart both",
+    "token-mismatch": "give the Agents and the Cluster Agent the same DD_CLUSTER_AGENT_AUTH_TOKEN (token-mismatch), "
+                      "then restart both",
+    "agent-token-stale": "restart the Agents so they read the current token (agent-token-stale)",
+}
+
+
+def _causes_of(kind: str, reported: dict[str, str]) -> tuple[str, ...]:
+    """The reported findings (code -> hint) a failed contact of this kind follows from."""
+    return tuple(c for c in _CAUSES_BY_KIND.get(kind, ()) if c in reported)
+
+
+def _cause_hint(causes: tuple[str, ...], reported: dict[str, str]) -> str:
+    """The symptom's hint: how to fix its causes."""
+    return "; ".join(_CAUSE_FIXES.get(c) or f"{reported[c]} ({c})" for c in causes)
+
+
 def _contact_findings(status: DcaStatus, log: TagCollectorLog | None, pod: Pod, status_cmd: str,
-                      token_reported: bool) -> list[Finding]:
+                      reported: dict[str, str]) -> list[Finding]:
     """What the Agent's failed contact with its DCA means, from the cause inside the error it reports.
 
     `agent status` says "Could not detect the Datadog Cluster Agent's endpoint" for any failure of the
@@ -568,20 +612,28 @@ def _contact_findings(status: DcaStatus, log: TagCollectorLog | None, pod: Pod, 
     note = f" (from the Agent's log: {source})" if source else ""
     cmd = _log_cmd(pod) if source else status_cmd
     url = err.url or status.endpoint or "?"
+    causes = _causes_of(err.kind, reported)
     if err.kind == "no-endpoint":
         out.append(Finding("agent-dca-not-detected", Severity.ERROR, subject,
                            f"the Agent could not find the Cluster Agent's endpoint: {err.detail}{note}",
-                           "fix how the Agent finds the DCA (see the other findings)", cmd))
+                           _cause_hint(causes, reported) if causes else "fix how the Agent finds the DCA (see the other findings)",
+                           cmd, causes))
     elif err.kind in ("forbidden", "unauthorized"):
         why = ("the Agent's auth token is not the Cluster Agent's" if err.kind == "forbidden"
                else "the Agent sent no usable auth token")
         when = "at first contact" if err.first_contact else "after an earlier success (was a token changed?)"
         out.append(Finding("agent-dca-refused", Severity.ERROR, subject,
                            f"the Agent found the Cluster Agent at {url} and was refused {when}: {err.detail}: {why}{note}",
+                           _cause_hint(causes, reported) if causes else
                            "give the Agents and the Cluster Agent the same DD_CLUSTER_AGENT_AUTH_TOKEN (one Secret), "
-                           "then restart both", cmd))
+                           "then restart both", cmd, causes))
     elif err.kind == "token-too-short":
-        if not token_reported:
+        if causes:
+            # The token's own finding is the root cause; this is what it does to the Agent.
+            out.append(Finding("agent-dca-unreachable", Severity.ERROR, subject,
+                               "the Agent never calls the Cluster Agent: it refuses its own auth token: "
+                               f"{err.detail}{note}", _cause_hint(causes, reported), cmd, causes))
+        else:
             out.append(Finding("agent-token-rejected", Severity.ERROR, subject,
                                f"the Agent refuses its own auth token and never calls the Cluster Agent: {err.detail}{note}",
                                f"use a token of {MIN_TOKEN_LENGTH}+ characters a-zA-Z0-9 on both sides "
@@ -590,8 +642,9 @@ def _contact_findings(status: DcaStatus, log: TagCollectorLog | None, pod: Pod, 
         when = " at first contact" if err.first_contact else ""
         out.append(Finding("agent-dca-unreachable", Severity.ERROR, subject,
                            f"the Agent could not reach the Cluster Agent at {url}{when}: {err.detail}{note}",
+                           _cause_hint(causes, reported) if causes else
                            "check the DCA Service's endpoints and port, and that the DCA pods are Ready "
-                           "(see the other findings)", cmd))
+                           "(see the other findings)", cmd, causes))
     return out
 
 
@@ -620,21 +673,25 @@ def _token_state(agent: AgentData, dca: InstallData | None, dca_token_findings: 
         return "missing", findings
     if effective is None or (ref.problem and (dca is None or dca.dca_token is None or dca.dca_token.value is None)):
         return (ref.problem or "unknown"), findings
-    if effective.length < MIN_TOKEN_LENGTH:
+    too_short = effective.length < MIN_TOKEN_LENGTH
+    if too_short:
         shown = TokenRef(ref.source, ref.namespace, ref.name, ref.key, value=effective)
         findings.append(_too_short(shown, owner, "the Agent"))
-        return "too-short", findings
     dca_tok = dca.dca_token if dca else None
     if dca_tok is None or dca_tok.value is None:
-        return ("unknown" if dca is not None else "n/a"), findings
+        return "too-short" if too_short else ("unknown" if dca is not None else "n/a"), findings
     if dca_tok.value != effective:
+        # Reported even when the Agent's token is also too short: fixing the length alone (a new token
+        # on one side) still leaves the two sides different, so both are problems of this run.
         findings.append(Finding(
             "token-mismatch", Severity.ERROR, owner,
             f"the Agent's auth token ({ref.describe}, {_fp(effective)}) differs from the Cluster Agent's "
             f"({dca_tok.describe}, {_fp(dca_tok.value)}): the DCA answers 403 invalid session token",
             "take DD_CLUSTER_AGENT_AUTH_TOKEN from the same Secret on both, then restart both",
             f"kubectl -n {pod.namespace} get pod {pod.name} -o jsonpath='{{.spec.containers[?(@.name==\"agent\")].env}}'"))
-        return "mismatch", findings
+        return "too-short" if too_short else "mismatch", findings
+    if too_short:
+        return "too-short", findings
     if dca_token_findings:
         return "unknown" if dca_tok.value.length >= MIN_TOKEN_LENGTH else "too-short", findings
     return "ok", findings
@@ -650,13 +707,13 @@ def _verdict(findings: list[Finding]) -> str:
 def group_findings(rows: tuple[AgentRow, ...]) -> tuple[Finding, ...]:
     """One finding per distinct problem, not per Agent: identical findings of several Agents become one
     naming how many (and which) Agents, with the DaemonSet (or namespace) as subject."""
-    by_key: dict[tuple[str, Severity, str, str, str], list[tuple[Finding, Pod]]] = {}
+    by_key: dict[tuple[str, Severity, str, str, str, tuple[str, ...]], list[tuple[Finding, Pod]]] = {}
     for row in rows:
         for f in row.findings:
             by_key.setdefault((f.code, f.severity, f.subject if not f.subject.startswith("pod/") else "pod",
-                               f.message, f.hint), []).append((f, row.pod))
+                               f.message, f.hint, f.caused_by), []).append((f, row.pod))
     out: list[Finding] = []
-    for (code, sev, subj, message, hint), items in by_key.items():
+    for (code, sev, subj, message, hint, caused_by), items in by_key.items():
         first = items[0][0]
         pods = sorted({p.name for _, p in items})
         if subj != "pod" or len(pods) == 1:
@@ -670,7 +727,8 @@ def group_findings(rows: tuple[AgentRow, ...]) -> tuple[Finding, ...]:
             nss = sorted({p.namespace for _, p in items})
             subject = f"namespace/{nss[0]}" if len(nss) == 1 else "cluster"
         shown = ", ".join(pods[:3]) + (f" and {len(pods) - 3} more" if len(pods) > 3 else "")
-        out.append(Finding(code, sev, subject, f"{len(pods)} Agents ({shown}): {message}", hint, first.command))
+        out.append(Finding(code, sev, subject, f"{len(pods)} Agents ({shown}): {message}", hint, first.command,
+                           caused_by))
     return sort_findings(out)
 
 

@@ -15,6 +15,12 @@ link is the metric's verdict (one ERROR finding naming it, with the command that
   external-metrics-api  the live value the HPA controller would read
   hpa         the HPA's own conditions
 
+Links after the verdict's are still checked where they can be on their own: a broken one is
+`independent` (its own finding: the metric name, the DatadogMetric or ConfigMap entry, the keys,
+the provider setting), or a symptom naming the verdict (a source the Cluster Agent could not
+refresh because it has no keys, no leader or does not run); what the HPA controller sees (the live
+API, its conditions) follows from the verdict and is `skipped`.
+
 An unavailable APIService is a symptom, so its cause is looked for first: a missing Service or DCA,
 a wrong port, no endpoints, or a disabled provider each win over `apiservice-unavailable`; a
 Service without endpoints because every DCA pod is down is reported as the DCA being down.
@@ -30,12 +36,13 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
 from kubectl_datadog.install import Install
 from kubectl_datadog.diagnose.leftovers import leftovers_finding
+from kubectl_datadog.diagnose.settings import unknown_setting_findings
 from kubectl_datadog.model import Finding, Severity, sort_findings
 from kubectl_datadog.objects import Condition, Pod, conditions
 from kubectl_datadog.output.humanize import ago, human_duration, parse_time
@@ -61,6 +68,19 @@ KNOWN_DCA_SERVICES = ("cluster-agent-metrics-api", "cluster-agent-metrics-server
 
 # Link states
 OK, BROKEN, UNKNOWN, SKIPPED, WARN = "ok", "broken", "unknown", "skipped", "warning"
+# A link after the verdict's that was checked on its own and is broken too: its own problem (keys
+# missing, the DatadogMetric's state), reported as its own finding, not a consequence of the verdict.
+INDEPENDENT = "independent"
+# Broken links of the shared chain that follow from the verdict's when it is one of these: a Service
+# without endpoints, an unavailable APIService and a missing leader are what a DCA that is down (or a
+# Service that cannot reach it) looks like from the API server.
+_INFRA_SYMPTOMS: dict[str, tuple[str, ...]] = {
+    "service-no-endpoints": ("service-missing", "service-port-mismatch", "dca-not-found", "dca-not-ready",
+                             "install-leftovers-only"),
+    "apiservice-unavailable": ("service-missing", "service-port-mismatch", "dca-not-found", "dca-not-ready",
+                               "service-no-endpoints", "external-metrics-provider-disabled", "install-leftovers-only"),
+    "dca-no-leader": ("dca-not-found", "dca-not-ready", "install-leftovers-only"),
+}
 
 
 @dataclass(frozen=True)
@@ -219,7 +239,7 @@ class _Infra:
     links: tuple[Link, ...]
     broken: Finding | None  # the first broken link of the shared chain
     step: str  # the step of that link
-    notes: tuple[Finding, ...]  # "could not check" findings
+    notes: tuple[Finding, ...]  # "could not check" findings, and the other broken links' own findings
 
 
 def _metrics_port(inst: Install | None) -> tuple[int | None, str]:
@@ -433,7 +453,10 @@ def _infrastructure(snap: HpaSnapshot, now: datetime) -> _Infra:
                 "\"the server is currently unable to handle the request\"",
                 "find out why the Cluster Agent does not start or pass its readiness probe",
                 f"kubectl -n {bad.namespace} describe pod {bad.name}"))
-        if not s.external_metrics:
+        if not s.known("DD_EXTERNAL_METRICS_PROVIDER_ENABLED"):
+            details.append("external metrics provider UNKNOWN (its setting could not be read)")
+            notes += unknown_setting_findings(inst, ("DD_EXTERNAL_METRICS_PROVIDER_ENABLED",))
+        elif not s.external_metrics:
             broken_here = True
             details.append("external metrics provider DISABLED")
             candidates["external-metrics-provider-disabled"] = ("cluster-agent", _f(
@@ -505,6 +528,15 @@ def _infrastructure(snap: HpaSnapshot, now: datetime) -> _Infra:
                 "external-metrics-provider-disabled",
                 "apiservice-unavailable", "dca-keys-missing", "dca-no-leader")
     step, broken = next((candidates[c] for c in priority if c in candidates), ("", None))
+    # Every other broken link that does not follow from the verdict's is reported too, as its own
+    # problem (keys missing while the Service also has the wrong port: two things to fix). Those that
+    # follow from it stay what the chain shows them as (symptom / skipped).
+    for code in priority:
+        if code not in candidates or broken is None or code == broken.code:
+            continue
+        if broken.code == "install-leftovers-only" or broken.code in _INFRA_SYMPTOMS.get(code, ()):
+            continue
+        notes.append(candidates[code][1])
     return _Infra(tuple(links), broken, step, tuple(notes))
 
 
@@ -826,10 +858,14 @@ def _metric_report(hpa: Hpa, metric: ExternalMetric, snap: HpaSnapshot, infra: _
     first: Finding | None = infra.broken
     first_step = infra.step
 
+    later: list[tuple[Finding, str]] = []  # broken links after the verdict's, each with its own finding
+
     def note(found: Finding | None, step: str) -> None:
         nonlocal first, first_step
         if found is not None and first is None:
             first, first_step = found, step
+        elif found is not None:
+            later.append((found, step))
 
     name_link, name_broken, warnings = _name_checks(hpa, metric, snap)
     findings += warnings
@@ -863,23 +899,46 @@ def _metric_report(hpa: Hpa, metric: ExternalMetric, snap: HpaSnapshot, infra: _
 
     if first is not None:
         findings.append(first)
+    # What the HPA controller sees (the live API, the HPA's conditions) follows from the verdict's link:
+    # not reported again. The metric's name and its source were checked on their own: their own
+    # problems (independent), except a source the Cluster Agent could not refresh because of the
+    # verdict (no leader, no keys, not running): then a symptom naming it.
+    independent_steps: set[str] = set()
+    for found, step in later:
+        if step in ("external-metrics-api", "hpa"):
+            continue
+        if first is not None and first_step == "cluster-agent" and step in ("source", "freshness"):
+            findings.append(_symptom_of(found, first))
+            continue
+        independent_steps.add(step)
+        findings.append(found)
     source_label = "DatadogMetric status.currentValue" if (src and (src.datadogmetric or src.autogen)) else \
         "ConfigMap entry value"
     arith = _arithmetic(hpa, metric, live_value, source_value, source_label)
-    return MetricReport(metric, _finalize(links, first_step if first else ""), first.code if first else "ok",
+    return MetricReport(metric, _finalize(links, first_step if first else "", independent_steps),
+                        first.code if first else "ok",
                         arith, metric.kubectl_raw(hpa.namespace), live), findings
 
 
-def _finalize(links: list[Link], verdict_step: str) -> tuple[Link, ...]:
+def _symptom_of(symptom: Finding, cause: Finding) -> Finding:
+    """The symptom names its cause, and its hint is the cause's fix."""
+    return replace(symptom, caused_by=(cause.code,), hint=f"fix the cause first ({cause.code}): {cause.hint}")
+
+
+def _finalize(links: list[Link], verdict_step: str, independent: set[str] | frozenset[str] = frozenset(),
+              ) -> tuple[Link, ...]:
     """The verdict's link stays `broken`; other broken links before it are its symptoms (e.g. a
-    Service without endpoints because the DCA is down), those after it are not examined as causes."""
+    Service without endpoints because the DCA is down); those after it that were checked on their
+    own (`independent`: the metric's name, its DatadogMetric or ConfigMap entry) are `independent`
+    problems with their own findings; the rest follow from the verdict (`skipped` as causes)."""
     if not verdict_step:
         return tuple(links)
     index = next(i for i, lk in enumerate(links) if lk.step == verdict_step)
     out = []
     for i, lk in enumerate(links):
         if i != index and lk.state == BROKEN:
-            lk = Link(lk.step, lk.subject, "symptom" if i < index else SKIPPED, lk.detail)
+            state = "symptom" if i < index else INDEPENDENT if lk.step in independent else SKIPPED
+            lk = Link(lk.step, lk.subject, state, lk.detail)
         elif i == index and lk.state != BROKEN:
             lk = Link(lk.step, lk.subject, BROKEN, lk.detail)
         out.append(lk)

@@ -7,9 +7,15 @@ the holder judged against the node Agent pods. Agents without a DCA and without 
 is meant to lead (verdict disabled, no error).
 
 Verdicts, in the order they win:
-  disabled          leader election is off on the DCA
+  disabled          leader election is off on the DCA (known false: a setting we could not read is
+                    unknown, its own finding dca-setting-unknown, and never this verdict)
+  unknown           the lock could not be read, or it names no holder while leader election is unknown
   no-leader         the lock does not exist or names no holder
-  stale             renewTime + leaseDuration is in the past: nobody is renewing
+  stale             renewTime + leaseDuration is in the past: nobody is renewing; the finding says
+                    what happened to the holder (deleted, not Ready, on a NotReady node) and why no
+                    other candidate took over (its state, leader election off in its spec, or the lock
+                    permissions the access reviews deny their service account: then caused by
+                    dca-rbac-missing / agent-rbac-missing)
   holder-gone       the holder is not a current DCA pod (a dead pod's identity)
   holder-not-ready  the holder pod exists but is not Ready
   flapping          leadership changed within the last 3 lease durations, and the lock has averaged
@@ -23,6 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from kubectl_datadog.cluster import AccessCheck
+from kubectl_datadog.diagnose.settings import unknown_setting_findings
 from kubectl_datadog.model import Finding, Severity, sort_findings
 from kubectl_datadog.objects import Pod
 from kubectl_datadog.output.humanize import ago
@@ -171,9 +178,16 @@ def explain(snap: LeaderSnapshot, *, now: datetime) -> LeaderReport:
     if not inst.dca_pods:
         findings.append(_no_cluster_agent(snap))
 
+    # A setting read from a ConfigMap/Secret we could not read is unknown: said once, and no verdict
+    # below rests on it (leader-election-disabled needs a known false, a missing lock a known true).
+    if inst.dca_pods:
+        findings += unknown_setting_findings(inst)
+    election_known = s is None or s.known("DD_LEADER_ELECTION")
     if snap.elector == ELECTOR_NONE:
         verdict = "disabled"  # valid without a Cluster Agent: nobody is meant to lead
-    elif s is not None and not s.leader_election:
+    elif not election_known and lock.forbidden is None and not lock.holder:
+        verdict = "unknown"  # no holder proves nothing while we cannot tell whether election is on
+    elif s is not None and election_known and not s.leader_election:
         verdict = "disabled"
         findings.append(Finding(
             "leader-election-disabled", Severity.ERROR if len(inst.dca_pods) > 1 else Severity.WARNING, w.subject,
@@ -205,12 +219,20 @@ def explain(snap: LeaderSnapshot, *, now: datetime) -> LeaderReport:
                                 f"check the {w.short} logs for leader election errors", logs_cmd or lock.kubectl_get))
     elif expires is not None and expires < now:
         verdict = "stale"
+        why_nobody, lock_denied = _why_nobody_took_over(snap, lock, candidates, w)
+        holder_fate = _holder_fate(holder_pod, lock.holder, snap.holder_node_ready, w, bool(lock_denied))
+        node_down = holder_pod is not None and snap.holder_node_ready in ("False", "Unknown")
         findings.append(Finding(
             "leader-stale", Severity.ERROR, subject,
             f"{lock.holder} last renewed the lock {ago(lock.renewed, now)}; with a {duration}s lease it "
-            f"expired {ago(expires, now)} and nobody took over",
+            f"expired {ago(expires, now)} and nobody took over: {holder_fate}; {why_nobody}",
+            (f"grant the {w.short}'s service account {', '.join(sorted({c.verb for c in lock_denied}))} on the lock "
+             f"(see {'dca' if not agent_side else 'agent'}-rbac-missing)") if lock_denied else
+            (f"bring the node {holder_pod.node} back or drain it, so the holder's pod is replaced; a Ready "
+             f"{w.who} pod takes the lock once the lease expired") if node_down and holder_pod is not None else
             f"check that the {w.short} pods are running and can update the lock (RBAC, API server reachability)",
-            logs_cmd or lock.kubectl_get))
+            logs_cmd or lock.kubectl_get,
+            (f"{'agent' if agent_side else 'dca'}-rbac-missing",) if lock_denied else ()))
     elif holder_pod is None:
         verdict = "holder-gone"
         findings.append(Finding(
@@ -249,6 +271,56 @@ def explain(snap: LeaderSnapshot, *, now: datetime) -> LeaderReport:
     return LeaderReport(inst.namespace, lock, verdict, expires, replicas, sort_findings(findings), snap)
 
 
+def _holder_fate(holder_pod: Pod | None, holder: str, node_ready: str, w: _Elector, lock_denied: bool) -> str:
+    """What happened to a stale lock's holder, as far as the API tells."""
+    if holder_pod is None:
+        return f"the holder {holder} is no current {w.who} pod (deleted)"
+    if holder_pod.deleting:
+        return f"the holder {holder} is terminating"
+    if node_ready in ("False", "Unknown"):
+        return (f"the holder {holder} runs on the node {holder_pod.node}, which is NotReady (Ready={node_ready}): "
+                "it cannot reach the API server to renew")
+    if holder_pod.phase != "Running":
+        return f"the holder {holder} is {holder_pod.phase}"
+    if not holder_pod.ready:
+        return f"the holder {holder} is Running, not Ready"
+    if lock_denied:
+        return f"the holder {holder} is Running and Ready but may not renew the lock"
+    return f"the holder {holder} is Running and Ready but does not renew (check its log)"
+
+
+def _why_nobody_took_over(snap: LeaderSnapshot, lock: LockRecord, candidates: tuple[Pod, ...],
+                          w: _Elector) -> tuple[str, list[AccessCheck]]:
+    """Why no other candidate took the expired lock: each one's state, and the lock permissions
+    that the access reviews deny their service account (returned, so the finding names its cause)."""
+    others = [p for p in candidates if p.name != lock.holder]
+    access = snap.dca_access if snap.elector != ELECTOR_AGENTS else snap.agent_access
+    lock_plural = "leases" if lock.kind == "Lease" else "configmaps"
+    denied = [c for c, allowed in access if allowed is False and c.resource == lock_plural
+              and c.verb in ("get", "update", "create") and c.name in (lock.name, None)]
+    reasons: list[str] = []
+    if not others:
+        reasons.append(f"no other {w.who} pod exists to take over")
+    for p in others:
+        if p.deleting:
+            state = "terminating"
+        elif p.phase != "Running":
+            state = f"{p.phase}, not running"
+        elif not p.ready:
+            state = "Running, not Ready"
+        elif p.name in snap.replicas_without_election:
+            state = "Ready, but leader election is off in its spec"
+        else:
+            state = "Running and Ready"
+        reasons.append(f"{p.name} is {state}")
+    if denied:
+        sa = (denied[0].user or "").split(":")[-1]
+        reasons.append(f"their service account {sa} cannot {', '.join(c.describe() for c in denied)}")
+    elif access and all(a is not None for _, a in access):
+        reasons.append("their service account may get, update and create the lock")
+    return "; ".join(reasons), denied
+
+
 def _flapping(lock: LockRecord, duration: int, now: datetime) -> bool:
     if lock.acquired is None or lock.created is None or not lock.transitions:
         return False
@@ -277,7 +349,10 @@ def _event_prerequisites(snap: LeaderSnapshot) -> list[Finding]:
     inst, s = snap.install, snap.install.settings
     out: list[Finding] = []
     dca_ref = f"deployment/{inst.namespace}/{inst.dca_deployment}"
-    if s is not None and s.leader_election and not s.collect_events:
+    # Each prerequisite of event collection is its own finding, whatever the others say: the setting
+    # here, leader election (leader-election-disabled), a running leader (the verdict's finding), and
+    # the elector's access to events (below).
+    if s is not None and s.known("DD_COLLECT_KUBERNETES_EVENTS") and not s.collect_events:
         out.append(Finding(
             "events-collection-disabled", Severity.INFO, dca_ref,
             "DD_COLLECT_KUBERNETES_EVENTS is not true on the Cluster Agent: Kubernetes events are not collected",
@@ -291,26 +366,40 @@ def _event_prerequisites(snap: LeaderSnapshot) -> list[Finding]:
             "they compete with the DCA for the lock",
             "remove DD_LEADER_ELECTION from the node Agent DaemonSet",
             f"kubectl -n {inst.namespace} exec {names[0]} -c agent -- env | grep DD_LEADER_ELECTION"))
+    es = snap.election if snap.election is not None else s
+    # Unknown counts as on: the missing access is then an ERROR (what collection needs), not hidden.
+    collecting = es is not None and (es.collect_events or not es.known("DD_COLLECT_KUBERNETES_EVENTS"))
+    token = es.token_configmap if es is not None else ""
     out += _access_findings(snap.dca_access, inst.namespace, "dca", "the Cluster Agent's",
-                            "add the rule to the DCA's (Cluster)Role; the Helm chart and the Operator create it")
+                            "add the rule to the DCA's (Cluster)Role; the Helm chart and the Operator create it",
+                            collecting, token)
     out += _access_findings(snap.agent_access, inst.namespace, "agent", "the node Agents'",
                             "add the rule to the node Agents' ClusterRole; the Helm chart creates it when "
-                            "clusterAgent.enabled=false and datadog.leaderElection=true")
+                            "clusterAgent.enabled=false and datadog.leaderElection=true", collecting, token)
     return out
 
 
+def for_events(c: AccessCheck, token_configmap: str) -> bool:
+    """Is this permission one event collection needs (not the lock's)?"""
+    return c.resource == "events" or (c.resource == "configmaps" and bool(c.name) and c.name == token_configmap)
+
+
 def _access_findings(access: tuple[tuple[AccessCheck, bool | None], ...], namespace: str, prefix: str, whose: str,
-                     hint: str) -> list[Finding]:
+                     hint: str, collecting: bool = True, token_configmap: str = "") -> list[Finding]:
     """`<prefix>-rbac-missing` per denied permission of an elector's service account, and one
-    `<prefix>-rbac-unchecked` when access reviews could not be made."""
+    `<prefix>-rbac-unchecked` when access reviews could not be made. A permission event collection
+    needs is an ERROR when collection is on, a WARNING (what turning it on would need) when off."""
     out: list[Finding] = []
     denied = [c for c, allowed in access if allowed is False]
     unknown = [c for c, allowed in access if allowed is None]
     for c in denied:
         sa = (c.user or "").split(":")[-1]
+        events = for_events(c, token_configmap)
+        why = "" if not events else (": Kubernetes events cannot be collected" if collecting else
+                                     ": needed to collect Kubernetes events once DD_COLLECT_KUBERNETES_EVENTS is on")
         out.append(Finding(
-            f"{prefix}-rbac-missing", Severity.ERROR, f"serviceaccount/{namespace}/{sa}",
-            f"{whose} service account cannot {c.describe()}", hint,
+            f"{prefix}-rbac-missing", Severity.WARNING if events and not collecting else Severity.ERROR,
+            f"serviceaccount/{namespace}/{sa}", f"{whose} service account cannot {c.describe()}{why}", hint,
             f"kubectl auth can-i {c.verb} {c.resource}{'.' + c.group if c.group else ''}"
             + (f"/{c.name}" if c.name else "") + (f" -n {c.namespace}" if c.namespace else "")
             + f" --as {c.user}"))

@@ -221,12 +221,24 @@ def render(view: View, fmt: str, out: TextIO, err: TextIO, *, no_headers: bool =
         out.write("\n\n".join(blocks) + "\n")
 
 
+def _cause_text(code: str, finding: Finding, findings: Sequence[Finding]) -> str:
+    """The cause's own message when it is reported (the one about the same object if there are
+    several), else just its code."""
+    same = [c for c in findings if c.code == code]
+    if not same:
+        return code
+    cause = next((c for c in same if c.subject == finding.subject), same[0])
+    return f"{code} ({cause.subject}): {cause.message}"
+
+
 def findings_text(findings: Sequence[Finding]) -> str:
     lines = ["Findings:"]
     for f in findings:
         sev = f.severity.label.upper()
         lines.append(f"  {sev:<8} {f.code}   {f.subject}")
         lines.append(f"           {f.message}")
+        for code in f.caused_by:
+            lines.append(f"           because {_cause_text(code, f, findings)}")
         if f.hint:
             lines.append(f"           Fix:    {f.hint}")
         if f.command:

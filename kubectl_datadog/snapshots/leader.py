@@ -106,3 +106,9 @@ class LeaderSnapshot:
     election: DcaSettings | None = None
     # Without a DCA: what the electing node Agents' service account may do (as dca_access for a DCA).
     agent_access: tuple[tuple[AccessCheck, bool | None], ...] = ()
+    # The holder pod's node: its Ready condition ("True", "False", "Unknown"), "" when it was not read
+    # (no holder pod, the node is gone or may not be read); why a stale holder stopped renewing.
+    holder_node_ready: str = ""
+    # Candidate pods whose own spec does not turn leader election on (a replica of an older rollout):
+    # they never try to take the lock.
+    replicas_without_election: tuple[str, ...] = ()

@@ -19,7 +19,39 @@ class Explanation:
     next_step: str  # one line: where to look next
 
 
-_PATTERNS: tuple[tuple[str, Explanation], ...] = (
+# Errors of the Datadog API itself, as the Cluster Agent reports them (reference §3.3-3.4: a query
+# error is `error while executing metric query %s: %w` / `%v, query was: %s`, with the API client's
+# `API error <status>: <body>` inside), classified by cause: each has its own fix. They come first:
+# inside "DatadogMetric is invalid, err: ..." the API's status is the more specific cause.
+_DATADOG_CONTEXT = r"(?:API error|error while executing metric query|query was:|from backend|Datadog)"
+_DATADOG_API_PATTERNS: tuple[tuple[str, Explanation], ...] = (
+    (r"API error 40[13]\b|" + _DATADOG_CONTEXT + r".*\b40[13] (?:Forbidden|Unauthorized)\b", Explanation(
+        "datadog-api-auth",
+        "Datadog refused the Cluster Agent's query (401/403): its API or application key is invalid, revoked or "
+        "lacks the scope to query metrics, or DD_SITE points at another Datadog site than the keys' organization",
+        "check DD_API_KEY, DD_APP_KEY and DD_SITE (or DD_EXTERNAL_METRICS_PROVIDER_ENDPOINT) on the Cluster Agent "
+        "against the organization the keys belong to")),
+    (r"API error 429\b|\b429 Too Many Requests\b|" + _DATADOG_CONTEXT + r".*rate.?limit", Explanation(
+        "datadog-api-rate-limited",
+        "Datadog rate-limits the Cluster Agent's metric queries (429): the value is refreshed late or not at all",
+        "query less (fewer distinct metrics or DatadogMetrics, a longer DD_EXTERNAL_METRICS_PROVIDER_REFRESH_PERIOD) "
+        "or ask Datadog support to raise the query rate limit")),
+    (r"API error 400\b|\b400 Bad Request\b|Invalid metric \(from backend\)|Cannot resolve query", Explanation(
+        "datadog-query-invalid",
+        "Datadog rejected the query itself (400, invalid query): its syntax, metric name or tags",
+        "fix the query (the DatadogMetric's spec.query, or the HPA's metric name and labels) and try it in "
+        "Datadog's metric explorer")),
+    (r"API error 5\d\d\b|" + _DATADOG_CONTEXT
+     + r".*(?:Client\.Timeout|deadline exceeded|i/o timeout|TLS handshake timeout|connection reset|no such host"
+       r"|\b50[0234] )", Explanation(
+        "datadog-api-unavailable",
+        "the Cluster Agent got no answer from Datadog (a timeout or a 5xx): the Datadog side, or the cluster's "
+        "network egress to it",
+        "check the Cluster Agent leader's egress to api.<DD_SITE> (proxy, firewall, DNS) and status.datadoghq.com; "
+        "it retries on its own")),
+)
+
+_PATTERNS: tuple[tuple[str, Explanation], ...] = _DATADOG_API_PATTERNS + (
     (r"ExternalMetric does not follow DatadogMetric format", Explanation(
         "datadogmetric-reference-malformed",
         "the metric name starts with datadogmetric@ but is not `datadogmetric@<namespace>:<name>`",

@@ -76,7 +76,9 @@ class ShellFake(FakeCluster):
 CASES: dict[str, tuple[int, set[str], set[str]]] = {
     "env-helm": (0, {"ok"}, set()),
     "env-operator": (0, {"ok"}, set()),
-    "env-token-short": (3, {"error"}, {"token-too-short", "agent-tag-collector-fallback"}),
+    "env-token-short": (3, {"error"}, {"token-too-short", "agent-dca-unreachable", "agent-tag-collector-fallback"}),
+    "env-token-short-mismatch": (3, {"error"}, {"token-too-short", "token-mismatch", "agent-dca-unreachable",
+                                                "agent-tag-collector-fallback"}),
     "env-token-mismatch": (3, {"error"}, {"token-mismatch", "agent-dca-refused"}),
     "env-token-retry-delay": (3, {"error"}, {"token-mismatch", "agent-dca-refused"}),
     "env-status-silent": (3, {"error"}, {"token-mismatch", "agent-status-silent", "agent-dca-refused"}),
@@ -158,6 +160,34 @@ def test_token_too_short_names_the_length_and_the_secret() -> None:
     r = invoke_cli("env-check", "-o", "json", scenario="env-token-short")
     msgs = [f["message"] for f in r.json["findings"] if f["code"] == "token-too-short"]
     assert msgs and all("is 16 characters" in m and "secret datadog/datadog-cluster-agent" in m for m in msgs)
+
+
+@pytest.mark.parametrize("scenario", ["env-token-short", "env-token-short-mismatch"])
+def test_a_short_token_is_the_root_cause_of_the_agents_symptoms(scenario: str) -> None:
+    """The token's own finding comes first; what it does to the Agents (never calling the DCA, the tag
+    collector's fallback) follows it, names it in causedBy, and its hint is the token's fix, not
+    "tokens differ"."""
+    r = invoke_cli("env-check", "-o", "json", scenario=scenario)
+    codes = [f["code"] for f in r.json["findings"]]
+    assert codes.index("token-too-short") < codes.index("agent-dca-unreachable")
+    assert codes.index("token-too-short") < codes.index("agent-tag-collector-fallback")
+    for f in r.json["findings"]:
+        if f["code"] in ("agent-dca-unreachable", "agent-tag-collector-fallback"):
+            assert f["causedBy"] == ["token-too-short"], f
+            assert "32+ characters" in f["hint"] and "same DD_CLUSTER_AGENT_AUTH_TOKEN" not in f["hint"]
+        elif f["code"] == "token-too-short":
+            assert f["causedBy"] == []
+    table = invoke_cli("env-check", scenario=scenario).stdout
+    assert "because token-too-short (daemonset/datadog/datadog): the Agent's auth token" in table
+
+
+def test_a_token_too_short_and_different_from_the_dcas_is_two_findings() -> None:
+    r = invoke_cli("env-check", "-o", "json", scenario="env-token-short-mismatch")
+    by_code = {f["code"]: f for f in r.json["findings"]}
+    assert "is 16 characters" in by_code["token-too-short"]["message"]
+    assert "differs from the Cluster Agent's" in by_code["token-mismatch"]["message"]
+    assert by_code["token-too-short"]["object"] == by_code["token-mismatch"]["object"] == "daemonset/datadog/datadog"
+    assert {a["token"] for a in r.json["agents"]} == {"too-short"}
 
 
 def test_forbidden_secret_read_is_a_warning_naming_get_secrets() -> None:

@@ -42,6 +42,8 @@ VERDICTS = {
     "hpa-dm-autogen-missing": ("datadogmetric-autogen-missing", "datadogmetric/datadog/dcaautogen-*"),
     "hpa-dm-invalid": ("datadogmetric-invalid", "datadogmetric/default/nginx-requests"),
     "hpa-dm-error": ("datadogmetric-error", "datadogmetric/default/nginx-requests"),
+    "hpa-dm-error-403": ("datadogmetric-error", "datadogmetric/default/nginx-requests"),
+    "hpa-independent-breaks": ("apiservice-other-adapter", "apiservice/v1beta1.external.metrics.k8s.io"),
     "hpa-dm-inactive": ("datadogmetric-inactive", "datadogmetric/default/nginx-requests"),
     "hpa-dm-not-found": ("datadogmetric-not-found", "datadogmetric/default/nginx-requests"),
     "hpa-dm-stale": ("datadogmetric-stale", "datadogmetric/default/nginx-requests"),
@@ -80,8 +82,17 @@ def test_verdict_names_the_first_broken_link(scenario: str) -> None:
     errors = [f for f in r.json["findings"] if f["severity"] == "error"]
     if link is None:
         assert errors == []
-    else:  # exactly one error: the broken link, with a next step and a command to verify it
-        assert [f["code"] for f in errors] == [verdict]
+    else:  # one root error: the broken link, with a next step and a command to verify it; every other
+        # error either names it as its cause (a symptom) or is a link checked on its own (independent)
+        roots = [f for f in errors if not f["causedBy"]]
+        assert verdict in [f["code"] for f in roots]
+        assert all(f["causedBy"] == [verdict] for f in errors if f["causedBy"])
+        chain = hpa["metrics"][0]["chain"]
+        independent = {lk["object"] for lk in chain if lk["state"] == "independent"}
+        for f in roots:
+            if f["code"] != verdict:
+                assert f["object"] in independent or f["code"] in (
+                    "dca-keys-missing", "external-metrics-provider-disabled", "dca-no-leader"), f
         assert errors[0]["hint"] and errors[0]["command"]
 
 
@@ -175,6 +186,38 @@ def test_datadogmetric_error_text_is_shown() -> None:
     f = explain("hpa-dm-error", "-o", "json").json["findings"][0]
     assert "Invalid metric (from backend)" in f["message"]
     assert f["command"] == "kubectl -n default get datadogmetric nginx-requests -o yaml"
+
+
+@pytest.mark.parametrize(("scenario", "says", "not_says"), [
+    # a query problem: fix the query
+    ("hpa-dm-error", "fix the query", "DD_SITE"),
+    # a 403 from Datadog: the keys or the site, not the query (before: "fix the DatadogMetric's query")
+    ("hpa-dm-error-403", "check DD_API_KEY, DD_APP_KEY and DD_SITE", "fix the query"),
+])
+def test_a_datadog_api_error_gets_the_fix_of_its_cause(scenario: str, says: str, not_says: str) -> None:
+    f = explain(scenario, "-o", "json").json["findings"][0]
+    assert f["code"] == "datadogmetric-error"
+    assert says in f["hint"] and not_says not in f["hint"]
+
+
+def test_a_later_link_checked_on_its_own_is_an_independent_finding_not_skipped() -> None:
+    """Another adapter owns the APIService (the verdict); the DatadogMetric's query failing is a second,
+    independent problem: its link says so and its finding is reported (before: skipped, dropped)."""
+    r = explain("hpa-independent-breaks", "-o", "json")
+    chain = {lk["step"]: lk["state"] for lk in r.json["hpas"][0]["metrics"][0]["chain"]}
+    assert chain["apiservice"] == "broken" and chain["source"] == "independent"
+    assert chain["external-metrics-api"] == "skipped"  # what the HPA sees follows from the APIService
+    found = {f["code"]: f for f in r.json["findings"]}
+    assert set(found) == {"apiservice-other-adapter", "datadogmetric-error"}
+    assert found["datadogmetric-error"]["causedBy"] == [] and "DD_SITE" in found["datadogmetric-error"]["hint"]
+
+
+def test_a_source_the_dca_cannot_refresh_is_a_symptom_of_the_cluster_agent_link() -> None:
+    r = explain("hpa-keys-missing", "-o", "json")
+    codes = [f["code"] for f in r.json["findings"]]
+    assert codes == ["dca-keys-missing", "metric-invalid"]
+    stale = r.json["findings"][1]
+    assert stale["causedBy"] == ["dca-keys-missing"] and stale["hint"].startswith("fix the cause first (dca-keys-missing)")
 
 
 def test_keys_are_checked_by_presence_only() -> None:
@@ -310,3 +353,15 @@ def test_leftovers_only_is_the_root_cause_and_no_leader_is_judged() -> None:
                                 if o.get("kind") != "HorizontalPodAutoscaler"])
     r = invoke_cli("hpa-explain", "-A", "-o", "json", fake=fake)
     assert [f["code"] for f in r.json["findings"]] == ["install-leftovers-only"]
+
+
+def test_provider_setting_from_an_unreadable_secret_is_unknown_not_disabled() -> None:
+    """Before: the unread Secret made DD_EXTERNAL_METRICS_PROVIDER_ENABLED false, and the verdict
+    external-metrics-provider-disabled rested on that guess."""
+    r = invoke_cli("hpa-explain", "nginxext", "-n", "default", "-o", "json", scenario="hpa-setting-unreadable")
+    codes = [f["code"] for f in r.json["findings"]]
+    assert "external-metrics-provider-disabled" not in codes and "dca-setting-unknown" in codes
+    assert r.json["hpas"][0]["verdict"] == "pinned-at-max"
+    (f,) = [f for f in r.json["findings"] if f["code"] == "dca-setting-unknown"]
+    assert "DD_EXTERNAL_METRICS_PROVIDER_ENABLED is unknown" in f["message"]
+    assert 'cannot get secrets "datadog-cluster-agent-settings"' in f["message"]

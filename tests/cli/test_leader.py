@@ -31,6 +31,10 @@ VERDICTS = {
     "leader-without-dca-holder-gone": "holder-gone",
     "leader-without-dca-rbac": "stale",
     "leftovers-only": "no-install",
+    "leader-events-prereqs": "healthy",
+    "leader-stale-node-notready": "stale",
+    "leader-setting-unreadable": "healthy",
+    "leader-setting-unreadable-no-lock": "unknown",
 }
 
 
@@ -120,8 +124,57 @@ def test_fail_on_exit_codes(scenario: str, fail_on: str, code: int) -> None:
 def test_leader_flags_on_agents_and_rbac() -> None:
     r = invoke_cli("leader", "-o", "json", scenario="leader-rbac")
     codes = sorted(f["code"] for f in r.json["findings"])
-    assert codes == ["agents-leader-election"] + ["dca-rbac-missing"] * 3
+    # update on the lock, update on the token ConfigMap, and watch, list, get events
+    assert codes == ["agents-leader-election"] + ["dca-rbac-missing"] * 5
     assert any("watch events" in f["message"] for f in r.json["findings"])
+
+
+def test_every_event_collection_prerequisite_is_reported_whatever_the_others_say() -> None:
+    """Collection off does not hide the missing access to events (before: only the setting, and the
+    access review for events was not even made)."""
+    r = invoke_cli("leader", "-o", "json", scenario="leader-events-prereqs")
+    by_code: dict[str, list[dict]] = {}
+    for f in r.json["findings"]:
+        by_code.setdefault(f["code"], []).append(f)
+    assert by_code["events-collection-disabled"][0]["severity"] == "info"
+    missing = {f["message"].split(" cannot ")[1].split(":")[0] for f in by_code["dca-rbac-missing"]}
+    assert missing == {"watch events", "list events", "get events"}
+    assert {f["severity"] for f in by_code["dca-rbac-missing"]} == {"warning"}
+    checked = {p["check"] for p in r.json["clusterAgentPermissions"]}
+    assert {"watch events", "list events", "get events"} <= checked
+    # leader election off too: reported besides the others
+    d = invoke_cli("leader", "-o", "json", scenario="leader-disabled")
+    assert {"leader-election-disabled", "events-collection-disabled"} <= {f["code"] for f in d.json["findings"]}
+
+
+@pytest.mark.parametrize("scenario", ["leader-setting-unreadable", "leader-setting-unreadable-no-lock"])
+def test_a_setting_from_an_unreadable_secret_is_unknown_not_false(scenario: str) -> None:
+    """Before: DD_LEADER_ELECTION from a Secret we may not read became false, an ERROR
+    leader-election-disabled; now it is its own finding naming the failed read, and no verdict rests
+    on it (without a lock: unknown, not no-leader)."""
+    r = invoke_cli("leader", "-o", "json", scenario=scenario)
+    codes = {f["code"] for f in r.json["findings"]}
+    assert "leader-election-disabled" not in codes and "leader-no-lock" not in codes
+    (f,) = [f for f in r.json["findings"] if f["code"] == "dca-setting-unknown"]
+    assert f["message"].startswith("DD_LEADER_ELECTION is unknown: the Cluster Agent takes it from secret "
+                                   "datadog/datadog-cluster-agent-settings key leader-election")
+    assert 'cannot get secrets "datadog-cluster-agent-settings"' in f["message"]
+    assert f["command"] == "kubectl auth can-i get secrets/datadog-cluster-agent-settings -n datadog"
+    assert r.json["install"]["settings"]["unknown"][0]["name"] == "DD_LEADER_ELECTION"
+
+
+def test_a_stale_lock_says_what_happened_to_its_holder_and_why_nobody_took_over() -> None:
+    r = invoke_cli("leader", "-o", "json", scenario="leader-stale-node-notready")
+    (f,) = [f for f in r.json["findings"] if f["code"] == "leader-stale"]
+    assert "runs on the node gke-test-default-pool-068cb9c0-wntj, which is NotReady" in f["message"]
+    assert "datadog-cluster-agent-8568545574-q2m7d is Running, not Ready" in f["message"]
+    assert "drain" in f["hint"]
+    rbac = invoke_cli("leader", "-o", "json", scenario="leader-without-dca-rbac")
+    (f,) = [f for f in rbac.json["findings"] if f["code"] == "leader-stale"]
+    assert 'cannot update configmaps "datadog-leader-election"' in f["message"]
+    assert f["causedBy"] == ["agent-rbac-missing"]
+    codes = [g["code"] for g in rbac.json["findings"]]
+    assert codes.index("agent-rbac-missing") < codes.index("leader-stale")
 
 
 @pytest.mark.parametrize(("scenario", "codes"), [

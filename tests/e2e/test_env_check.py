@@ -28,6 +28,7 @@ def run_json(c, *args, user="admin", code=0):
     ("env-helm", 0, {"ok"}, None),
     ("env-operator", 0, {"ok"}, None),
     ("env-token-short", 3, {"error"}, "token-too-short"),
+    ("env-token-short-mismatch", 3, {"error"}, "token-mismatch"),
     ("env-token-mismatch", 3, {"error"}, "token-mismatch"),
     ("env-token-retry-delay", 3, {"error"}, "agent-dca-refused"),
     ("env-status-silent", 3, {"error"}, "agent-status-silent"),

@@ -65,12 +65,20 @@ def test_dca_down_real_aggregator_unavailable(e2e_cluster):
 @pytest.mark.parametrize(("scenario", "verdict"), [
     ("hpa-dm", "steady"),
     ("hpa-dm-error", "datadogmetric-error"),
+    ("hpa-dm-error-403", "datadogmetric-error"),
+    ("hpa-independent-breaks", "apiservice-other-adapter"),
     ("hpa-dm-not-found", "datadogmetric-not-found"),
 ])
 def test_datadogmetric_mode_on_the_real_crd(e2e_cluster, scenario, verdict):
     c = e2e_cluster(scenario)
     doc = run_json(c, "nginxext", "-n", "default")
     assert doc["hpas"][0]["verdict"] == verdict
+    if scenario == "hpa-dm-error-403":  # the DatadogMetric's status as written: the hint is the keys/site
+        assert "DD_SITE" in doc["findings"][0]["hint"]
+    if scenario == "hpa-independent-breaks":  # the DatadogMetric's error is its own finding, not skipped
+        chain = {lk["step"]: lk["state"] for lk in doc["hpas"][0]["metrics"][0]["chain"]}
+        assert chain["source"] == "independent"
+        assert "datadogmetric-error" in {f["code"] for f in doc["findings"]}
     if verdict == "steady":
         assert doc["findings"] == []
         assert doc["hpas"][0]["metrics"][0]["arithmetic"]["value"] == 2472
@@ -104,3 +112,13 @@ def test_through_real_kubectl_plugin_mechanism(e2e_cluster):
     r = c.run(["kubectl", "datadog", "hpa-explain", "nginxext", "-n", "default"])
     assert r.returncode == 0, r.stderr
     assert "ceil(2472 / 9) = 275" in r.stdout
+
+
+def test_provider_setting_from_an_unreadable_secret_is_unknown_not_disabled(e2e_cluster):
+    """viewer may not read the Secret DD_EXTERNAL_METRICS_PROVIDER_ENABLED comes from: unknown, said
+    once, and not the verdict external-metrics-provider-disabled (the chain's evidence decides)."""
+    c = e2e_cluster("hpa-setting-unreadable")
+    doc = run_json(c, "nginxext", "-n", "default", user="viewer")
+    codes = {f["code"] for f in doc["findings"]}
+    assert "dca-setting-unknown" in codes and "external-metrics-provider-disabled" not in codes
+    assert doc["hpas"][0]["verdict"] == "pinned-at-max"

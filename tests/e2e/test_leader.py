@@ -41,9 +41,40 @@ def test_missing_dca_rbac_is_found_by_the_real_authorizer(e2e_cluster):
     c = e2e_cluster("leader-rbac")
     doc = run_json(c)
     denied = sorted(p["check"] for p in doc["clusterAgentPermissions"] if p["allowed"] is False)
-    assert denied == ['update configmaps "datadog-leader-election" in "datadog"',
+    assert denied == ["get events", "list events", 'update configmaps "datadog-leader-election" in "datadog"',
                       'update configmaps "datadogtoken" in "datadog"', "watch events"]
     assert "agents-leader-election" in {f["code"] for f in doc["findings"]}
+
+
+def test_every_event_prerequisite_is_reported_by_the_real_authorizer(e2e_cluster):
+    """Collection off AND no access to events: both reported, the access reviewed although collection
+    is off (before: only the setting)."""
+    c = e2e_cluster("leader-events-prereqs")
+    doc = run_json(c)
+    denied = sorted(p["check"] for p in doc["clusterAgentPermissions"] if p["allowed"] is False)
+    assert denied == ["get events", "list events", "watch events"]
+    codes = [f["code"] for f in doc["findings"]]
+    assert "events-collection-disabled" in codes and codes.count("dca-rbac-missing") == 3
+
+
+def test_a_stale_lock_names_the_holders_notready_node_and_the_unready_replica(e2e_cluster):
+    c = e2e_cluster("leader-stale-node-notready")
+    doc = run_json(c)
+    assert doc["verdict"] == "stale"
+    (f,) = [f for f in doc["findings"] if f["code"] == "leader-stale"]
+    assert "runs on the node gke-test-default-pool-068cb9c0-wntj, which is NotReady" in f["message"]
+    assert "datadog-cluster-agent-8568545574-q2m7d is Running, not Ready" in f["message"]
+
+
+def test_a_setting_from_a_secret_the_viewer_cannot_read_is_unknown(e2e_cluster):
+    c = e2e_cluster("leader-setting-unreadable")
+    doc = run_json(c, user="viewer")  # view: no secrets
+    codes = {f["code"] for f in doc["findings"]}
+    assert "dca-setting-unknown" in codes and "leader-election-disabled" not in codes
+    assert doc["verdict"] == "healthy"  # the lock the harness renews, not the setting
+    admin = run_json(c)  # may read the Secret: the setting is known and true
+    assert "dca-setting-unknown" not in {f["code"] for f in admin["findings"]}
+    assert admin["install"]["settings"]["leaderElection"] is True
 
 
 def test_restricted_users_get_findings_not_crashes(e2e_cluster):

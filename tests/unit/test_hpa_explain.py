@@ -42,8 +42,20 @@ def test_fmt_number(value, expected) -> None:
     ("failed to get nginx.net.request_per_s external metric: unable to get external metric ...: unable to fetch metrics "
      "from external metrics API: the server is currently unable to handle the request (get nginx.net.request_per_s."
      "external.metrics.k8s.io)", "external-metrics-unreachable"),
+    # The Datadog API's own cause inside "DatadogMetric is invalid" wins: it says what to fix.
     ("unable to fetch metrics from external metrics API: DatadogMetric is invalid, err: Invalid metric (from backend)",
-     "datadogmetric-invalid"),
+     "datadog-query-invalid"),
+    ("unable to fetch metrics from external metrics API: DatadogMetric is invalid, err: no value", "datadogmetric-invalid"),
+    # Datadog API errors by cause (the client's "API error <status>: <body>", inside the DCA's "query was:")
+    ('API error 403 Forbidden: {"errors": ["Forbidden"]}, query was: avg:x{*}.rollup(30)', "datadog-api-auth"),
+    ('error while executing metric query avg:x{*}: API error 401 Unauthorized: {"errors":["Unauthorized"]}',
+     "datadog-api-auth"),
+    ('API error 429 Too Many Requests: {"errors": ["Rate limit of 1600 requests in 3600 seconds reached"]}, query was: '
+     "avg:x{*}", "datadog-api-rate-limited"),
+    ('API error 400 Bad Request: {"errors": ["Error parsing query"]}, query was: avg:x{', "datadog-query-invalid"),
+    ('error while executing metric query avg:x{*}: Get "https://api.datadoghq.com/api/v1/query": context deadline '
+     "exceeded (Client.Timeout exceeded while awaiting headers)", "datadog-api-unavailable"),
+    ('API error 502 Bad Gateway: <html>, query was: avg:x{*}', "datadog-api-unavailable"),
     ("DatadogMetric not found for metric name: datadogmetric@default:x, datadogmetricid: default/x",
      "datadogmetric-not-found"),
     ("ExternalMetric does not follow DatadogMetric format: datadogmetric@default/x", "datadogmetric-reference-malformed"),

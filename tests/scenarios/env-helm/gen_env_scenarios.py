@@ -203,6 +203,18 @@ def main() -> None:
                                           f"  - Could not reach the Datadog Cluster Agent: {err}\n"),
                 token=OTHER_TOKEN, log=log_error(err))
 
+    # Token too short and not the DCA's: the Agents read their own Secret, which holds 16 characters, while
+    # the DCA's holds a valid token. Two problems (the length, and that the two sides differ).
+    objs = copy.deepcopy(helm)
+    for c in agent_containers(objs, "datadog"):
+        set_env(c, "DD_CLUSTER_AGENT_AUTH_TOKEN", value_from={"secretKeyRef": {"name": "datadog-agent-token",
+                                                                               "key": "token"}})
+    w = Writer("env-token-short-mismatch", "The Agents read a 16-character token from another Secret than the DCA",
+               "env-helm")
+    w.objects(agent_objects(objs, "datadog") + [secret("datadog-agent-token", "datadog", {"token": SHORT_TOKEN})])
+    helm_agents(w, status=status(HELM_IP, f"  - Could not detect the Datadog Cluster Agent's endpoint: {msg}\n"),
+                token=SHORT_TOKEN, log=log_error(msg))
+
     # Token Secret deleted after the pods started (they still run with the old value).
     w = Writer("env-token-secret-missing", "The DCA token Secret was deleted", "env-helm",
                remove=[{"kind": "Secret", "namespace": "datadog", "name": "datadog-cluster-agent"}])

@@ -642,6 +642,8 @@ func scenarioTargets() []scenarioTarget {
 		"first contact: 403")...)
 	out = append(out, agents("env-token-short", "datadog", pair, c, agentSpec{State: "token-short", TokenLength: 16},
 		"the Agent refuses its 16-character token")...)
+	out = append(out, agents("env-token-short-mismatch", "datadog", pair, c, agentSpec{State: "token-short", TokenLength: 16},
+		"the Agent refuses its 16-character token (not the DCA's either)")...)
 	out = append(out, agents("env-two-installs", "datadog-staging", []string{"datadog-staging-9d5bl", "datadog-staging-k4x2n"}, c,
 		agentSpec{State: "first-403", Endpoint: "https://datadog-cluster-agent.datadog.svc:5005"}, "first contact: 403")...)
 	out = append(out, agents("env-token-retry-delay", "datadog", pair, c, agentSpec{State: "retry-delay", Endpoint: helmEP},
