@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Mapping
 
-from kubectl_datadog.output.humanize import parse_time
+from kubectl_datadog.times import parse_time
 
 TRUE_STRINGS = {"1", "t", "true", "yes", "y", "on"}  # viper/cast.ToBool, as the agents parse env
 

@@ -38,7 +38,8 @@ from kubectl_datadog.install import Install
 from kubectl_datadog.diagnose.leftovers import leftovers_finding
 from kubectl_datadog.model import Finding, Severity, sort_findings
 from kubectl_datadog.objects import Condition, Pod, conditions
-from kubectl_datadog.output.humanize import ago, human_duration, parse_time
+from kubectl_datadog.output.humanize import ago, human_duration
+from kubectl_datadog.times import parse_go_duration, parse_time
 from kubectl_datadog.snapshots.hpa_explain import (
     APISERVICE_NAME,
     DATADOGMETRIC_CRD,
@@ -193,19 +194,6 @@ def _dca_ref(inst: Install | None) -> str:
     if inst is None:
         return "deployment/<none>"
     return f"deployment/{inst.namespace}/{inst.dca_deployment or inst.name}"
-
-
-def _parse_duration(text: str | None) -> float | None:
-    """Go durations as DatadogMetric.spec.maxAge has them: `90s`, `5m`, `1h30m`."""
-    if not text:
-        return None
-    total, pos = 0.0, 0
-    for m in re.finditer(r"(\d+(?:\.\d+)?)(ms|h|m|s)", text.strip()):
-        if m.start() != pos:
-            return None
-        total += float(m.group(1)) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[m.group(2)]
-        pos = m.end()
-    return total if pos == len(text.strip()) and pos else None
 
 
 def _selects(selector: Mapping[str, str], labels: Mapping[str, str]) -> bool:
@@ -553,7 +541,7 @@ def _dm_link(hpa: Hpa, metric: ExternalMetric, obj: dict[str, Any], max_age: flo
     links = [Link("source", subject, BROKEN if finding else OK, detail)]
     if finding is not None:
         return links, finding, value, finding.code
-    spec_age = _parse_duration((obj.get("spec") or {}).get("maxAge"))
+    spec_age = parse_go_duration((obj.get("spec") or {}).get("maxAge"))
     limit = spec_age or max_age
     stamp = (updated.last_update or updated.last_transition) if updated else None
     if stamp is not None and (now - stamp).total_seconds() > limit:
