@@ -57,6 +57,20 @@ def test_model_layers_do_not_import_the_presentation_package() -> None:
         assert not {m for m in full_imports_of(path) if m.startswith("kubectl_datadog.output")}, path
 
 
+def test_one_fail_on_rule() -> None:
+    # --fail-on -> exit 3 is decided in one place (app.exit_code), for every command and format.
+    for path in PACKAGE.rglob("*.py"):
+        text = path.read_text()
+        if path != PACKAGE / "app.py":
+            assert "FAIL_ON[" not in text and "ExitCode.FINDINGS" not in text, path
+
+
+def test_views_do_not_import_commands() -> None:
+    # commands -> views only: a command module imports its view to run it, never the other way.
+    for path in (PACKAGE / "views").rglob("*.py"):
+        assert not {m for m in full_imports_of(path) if m.startswith("kubectl_datadog.commands")}, path
+
+
 def test_only_the_table_module_imports_tabulate() -> None:
     assert modules_importing("tabulate") == {"kubectl_datadog/output/table.py"}
 
