@@ -159,5 +159,5 @@ def main() -> None:
     from kubectl_datadog.completion import complete_main, is_completion_invocation
 
     if is_completion_invocation(sys.argv[0]):
-        sys.exit(complete_main(argv))
+        sys.exit(complete_main(root, argv))
     sys.exit(run(argv))

@@ -8,8 +8,17 @@ import `kubernetes`: `--help` stays fast.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any, Iterator, Protocol, Sequence
+
+
+def kubeconfig_paths(explicit: str | None) -> list[str]:
+    """The kubeconfig files kubectl would read, in order: --kubeconfig, else $KUBECONFIG (a path
+    list), else ~/.kube/config. Here, not in kube.py, so completion reads them without the client."""
+    raw = explicit if explicit else os.environ.get("KUBECONFIG") or "~/.kube/config"
+    sep = ";" if os.name == "nt" else ":"
+    return [os.path.expanduser(p) for p in raw.split(sep) if p]
 
 
 @dataclass(frozen=True)
