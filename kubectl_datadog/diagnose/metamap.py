@@ -90,7 +90,7 @@ class MetamapReport:
             "mode": snap.mode or None,
             "modeReason": snap.mode_reason if snap.mode else None,
             "filters": {"node": f.node, "namespace": f.namespace, "pod": f.pod},
-            "install": _install(snap),
+            "install": snap.install.to_dict() if snap.install else None,
             "summary": {"nodes": len(self.map.nodes), "pods": self.map.pod_count},
             **self.map.to_dict(),
         }
@@ -106,15 +106,6 @@ class MetamapReport:
         if snap.source == "both":
             doc["differences"] = [d.to_dict() for d in self.differences]
         return doc
-
-
-def _install(snap: MetamapSnapshot) -> dict[str, object] | None:
-    i = snap.install
-    if i is None:
-        return None
-    return {"namespace": i.namespace, "name": i.name, "flavor": i.flavor,
-            "clusterAgentDeployment": i.dca_deployment or None, "clusterAgentPods": [p.name for p in i.dca_pods],
-            "useEndpointSlices": i.settings.use_endpoint_slices if i.settings else None}
 
 
 def _kubectl_endpoints(mode: str, namespace: str, service: str) -> str:
