@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Mapping
 
+from kubectl_datadog.model import SecretValue
 from kubectl_datadog.times import parse_time
 
 TRUE_STRINGS = {"1", "t", "true", "yes", "y", "on"}  # viper/cast.ToBool, as the agents parse env
@@ -31,6 +32,19 @@ class EnvVar:
     source: str = "value"
     ref_name: str = ""  # Secret/ConfigMap name, or the fieldPath
     ref_key: str = ""
+
+    @property
+    def is_env_from(self) -> bool:
+        """An envFrom source (named `<prefix>*`): every key of a Secret/ConfigMap becomes a variable."""
+        return self.name.endswith("*")
+
+    def env_from_key(self, variable: str) -> str | None:
+        """The key of this envFrom source that would set `variable` (its name without the prefix),
+        or None when `variable` does not carry the prefix or this is not an envFrom source."""
+        prefix = self.name[:-1]
+        if not self.is_env_from or not variable.startswith(prefix):
+            return None
+        return variable[len(prefix):]
 
     def describe_source(self) -> str:
         if self.source == "secret":
@@ -78,7 +92,7 @@ class Container:
     restarts: int = 0
 
     def env_map(self) -> dict[str, EnvVar]:
-        return {e.name: e for e in self.env if not e.name.endswith("*")}
+        return {e.name: e for e in self.env if not e.is_env_from}
 
 
 @dataclass(frozen=True)
@@ -107,6 +121,11 @@ class Pod:
     def container(self, name: str) -> Container | None:
         return next((c for c in self.containers if c.name == name), None)
 
+    def port_named(self, name: str) -> int | None:
+        """The containerPort called `name` in any of the pod's containers, as Kubernetes resolves a
+        Service's named targetPort; None when no container names a port so."""
+        return next((number for c in self.containers for n, number in c.ports if n == name), None)
+
     @property
     def ready_count(self) -> str:
         return f"{sum(c.ready for c in self.containers)}/{len(self.containers)}"
@@ -132,6 +151,36 @@ class Pod:
             created=parse_time(meta.get("creationTimestamp")), deleting=bool(meta.get("deletionTimestamp")),
             host_network=bool(spec.get("hostNetwork")), service_account=spec.get("serviceAccountName", "")
             or "default", enable_service_links=spec.get("enableServiceLinks", True) is not False)
+
+
+def selector_selects(selector: Mapping[str, str], labels: Mapping[str, str]) -> bool:
+    """A Service's selector against a pod's labels: every pair must match, and an empty selector
+    selects nothing (such a Service gets no endpoints from the endpoints controller)."""
+    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+def endpoint_ready(endpoint: Mapping[str, Any]) -> bool:
+    """An EndpointSlice endpoint's readiness: an unset `conditions.ready` means ready
+    (discovery.k8s.io/v1: "nil should be interpreted as true")."""
+    return (endpoint.get("conditions") or {}).get("ready") is not False
+
+
+def secret_values(secret: Mapping[str, Any] | None) -> dict[str, SecretValue]:
+    """A Secret's keys and values, decoded, each wrapped at once so it can be measured but never
+    printed. `data` is base64 (a value that is not decodes to empty); `stringData` is plain text."""
+    import base64
+    import binascii
+
+    out: dict[str, SecretValue] = {}
+    for key, b64 in ((secret or {}).get("data") or {}).items():
+        try:
+            raw = base64.b64decode(str(b64 or ""), validate=False)
+        except (binascii.Error, ValueError):
+            raw = b""
+        out[str(key)] = SecretValue(raw.decode("utf-8", "replace"))
+    for key, text in ((secret or {}).get("stringData") or {}).items():
+        out[str(key)] = SecretValue(str(text or ""))
+    return out
 
 
 def resolve_field(pod: Pod, path: str) -> str | None:

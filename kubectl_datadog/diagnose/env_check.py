@@ -29,7 +29,7 @@ from kubectl_datadog.snapshots.env_check import (AgentData, EnvCheckSnapshot, In
                                                TokenRef)
 from kubectl_datadog.install import DEFAULT_SERVICE_NAME, Install
 from kubectl_datadog.model import Finding, SecretValue, Severity, sort_findings, worst
-from kubectl_datadog.objects import Pod, Service, ServicePort, as_bool
+from kubectl_datadog.objects import Pod, Service, ServicePort, as_bool, selector_selects
 from kubectl_datadog.textformats.agent_status import DcaStatus, TagCollectorLog, dca_error, service_link_prefix
 
 MIN_TOKEN_LENGTH = 32  # authTokenMinimalLen, datadog-agent pkg/api/security
@@ -119,16 +119,11 @@ def _cmd_port(inst: Install) -> int:
 def _target_number(sp: ServicePort, inst: Install) -> int | None:
     if sp.target_port.isdigit():
         return int(sp.target_port)
-    for pod in inst.dca_pods[:1]:
-        for c in pod.containers:
-            for name, number in c.ports:
-                if name == sp.target_port:
-                    return number
-    return None
+    return inst.dca_pods[0].port_named(sp.target_port) if inst.dca_pods else None
 
 
 def _selects(svc: Service, pods: tuple[Pod, ...]) -> bool:
-    return bool(svc.selector) and any(all(p.labels.get(k) == v for k, v in svc.selector.items()) for p in pods)
+    return any(selector_selects(svc.selector, p.labels) for p in pods)
 
 
 def service_problem(svc: Service, port: int | None, inst: Install, nso: NamespaceObjects | None) -> tuple[str, str]:

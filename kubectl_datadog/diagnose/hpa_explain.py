@@ -37,7 +37,7 @@ from typing import Any, Mapping
 from kubectl_datadog.install import Install
 from kubectl_datadog.diagnose.leftovers import leftovers_finding
 from kubectl_datadog.model import Finding, Severity, sort_findings
-from kubectl_datadog.objects import Condition, Pod, conditions
+from kubectl_datadog.objects import Condition, Pod, conditions, endpoint_ready, selector_selects
 from kubectl_datadog.output.humanize import ago, human_duration
 from kubectl_datadog.times import parse_go_duration, parse_time
 from kubectl_datadog.snapshots.hpa_explain import (
@@ -196,10 +196,6 @@ def _dca_ref(inst: Install | None) -> str:
     return f"deployment/{inst.namespace}/{inst.dca_deployment or inst.name}"
 
 
-def _selects(selector: Mapping[str, str], labels: Mapping[str, str]) -> bool:
-    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
-
-
 # --- the shared part of the chain: APIService -> Service -> Cluster Agent ------------------------
 
 @dataclass(frozen=True)
@@ -217,18 +213,14 @@ def _metrics_port(inst: Install | None) -> tuple[int | None, str]:
     env = inst.settings.env
     if "DD_EXTERNAL_METRICS_PROVIDER_PORT" in env:
         return inst.settings.external_metrics_port, "DD_EXTERNAL_METRICS_PROVIDER_PORT"
-    pod = inst.dca_pods[0] if inst.dca_pods else None
-    c = pod.container(inst.dca_container) if pod else None
-    named = next((p for n, p in (c.ports if c else ()) if n == "metricsapi"), None)
+    named = inst.dca_pods[0].port_named("metricsapi") if inst.dca_pods else None
     if named:
         return named, "container port metricsapi"
     return inst.settings.external_metrics_port, "the default DD_EXTERNAL_METRICS_PROVIDER_PORT"
 
 
 def _container_port(inst: Install | None, name: str) -> int | None:
-    pod = inst.dca_pods[0] if inst and inst.dca_pods else None
-    c = pod.container(inst.dca_container) if pod and inst else None
-    return next((p for n, p in (c.ports if c else ()) if n == name), None)
+    return inst.dca_pods[0].port_named(name) if inst and inst.dca_pods else None
 
 
 def _endpoint_counts(snap: HpaSnapshot, port_name: str, port: int | None) -> tuple[int, int]:
@@ -250,10 +242,10 @@ def _endpoint_counts(snap: HpaSnapshot, port_name: str, port: int | None) -> tup
         if not port_ok(sl.get("ports") or []):
             continue
         for e in sl.get("endpoints") or []:
-            if (e.get("conditions") or {}).get("ready") is False:
-                not_ready += 1
-            else:
+            if endpoint_ready(e):
                 ready += 1
+            else:
+                not_ready += 1
     return ready, not_ready
 
 
@@ -301,7 +293,7 @@ def _infrastructure(snap: HpaSnapshot, now: datetime) -> _Infra:
     else:
         svc_obj = snap.service.obj or {}
         dca_labels = [p.labels for p in (inst.dca_pods if inst else ())]
-        selects_dca = bool(svc_obj) and any(_selects((svc_obj.get("spec") or {}).get("selector") or {}, lb)
+        selects_dca = bool(svc_obj) and any(selector_selects((svc_obj.get("spec") or {}).get("selector") or {}, lb)
                                             for lb in dca_labels)
         named_like_dca = any(svc_name.endswith(n) for n in KNOWN_DCA_SERVICES) and (
             inst is None or svc_ns == inst.namespace)
