@@ -36,6 +36,7 @@ from typing import Any, Mapping
 
 from kubectl_datadog.install import Install
 from kubectl_datadog.diagnose.leftovers import leftovers_finding
+from kubectl_datadog.diagnose.forbidden import forbidden_finding
 from kubectl_datadog.model import Finding, Severity, sort_findings
 from kubectl_datadog.objects import Condition, Pod, conditions, endpoint_ready, selector_selects
 from kubectl_datadog.output.humanize import ago, human_duration
@@ -250,8 +251,8 @@ def _endpoint_counts(snap: HpaSnapshot, port_name: str, port: int | None) -> tup
 
 
 def _forbidden_note(subject: str, what: str, err_message: str, command: str) -> Finding:
-    return _f("rbac-forbidden", subject, f"could not check {what}: {err_message}",
-              "ask for read access to it, or run as a user who has it", command, Severity.INFO)
+    return forbidden_finding(subject, f"could not check {what}: {err_message}", Severity.INFO,
+                             hint="ask for read access to it, or run as a user who has it", command=command)
 
 
 def _infrastructure(snap: HpaSnapshot, now: datetime) -> _Infra:
@@ -723,9 +724,9 @@ def _live_link(hpa: Hpa, metric: ExternalMetric, live: LiveValue | None) -> tupl
                      503: "the server is currently unable to handle the request"}.get(err.status or 0, "")
         exp = explain_message(err.message) or explain_message(canonical)
         if err.kind == "forbidden":
-            return Link("external-metrics-api", subject, UNKNOWN, "cannot read it (forbidden)"), _f(
-                "rbac-forbidden", subject, f"could not read the live value: {err.message}",
-                "ask for get on external.metrics.k8s.io", cmd, Severity.INFO), None
+            return Link("external-metrics-api", subject, UNKNOWN, "cannot read it (forbidden)"), forbidden_finding(
+                subject, f"could not read the live value: {err.message}", Severity.INFO,
+                hint="ask for get on external.metrics.k8s.io", command=cmd), None
         code = {"not-found": "external-metric-not-found", "unavailable": "external-metrics-unavailable"}.get(
             err.kind, "external-metric-error")
         meaning = exp.meaning if exp else "the external metrics API returned an error"

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Iterator, NamedTuple, Sequence, overload
 
 from kubectl_datadog.snapshots.metamap import MetamapSnapshot
+from kubectl_datadog.diagnose.forbidden import forbidden_finding
 from kubectl_datadog.model import Finding, Severity, sort_findings
 from kubectl_datadog.textformats.metamap import MetaMap
 
@@ -221,10 +222,9 @@ def _api_findings(snap: MetamapSnapshot) -> list[Finding]:
     out: list[Finding] = []
     api = snap.api
     if snap.api_forbidden is not None:
-        out.append(Finding("rbac-forbidden", Severity.WARNING, "metamap/api",
-                           f"cannot compute the map from the API: {snap.api_forbidden.message}",
-                           "ask for list on endpoints and endpointslices.discovery.k8s.io",
-                           f"kubectl auth can-i list {snap.api_forbidden.resource}"))
+        out.append(forbidden_finding("metamap/api", f"cannot compute the map from the API: {snap.api_forbidden.message}",
+                                     Severity.WARNING, verb="list", resource=snap.api_forbidden.resource,
+                                     hint="ask for list on endpoints and endpointslices.discovery.k8s.io"))
     if snap.mode and snap.install is None and snap.mode_reason.startswith("no Cluster Agent"):
         out.append(Finding("metamap-no-install", Severity.INFO, "metamap/api",
                            "no Cluster Agent found, so the map is computed from Endpoints (the agent's default)",
@@ -232,10 +232,10 @@ def _api_findings(snap: MetamapSnapshot) -> list[Finding]:
     if api is None:
         return out
     if api.nodes_forbidden is not None:
-        out.append(Finding("rbac-forbidden", Severity.WARNING, "metamap/nodes",
-                           f"cannot list nodes ({api.nodes_forbidden.message}): nodes without mapped pods are "
-                           "not shown and nodes missing from the DCA's map are not checked",
-                           "ask for list on nodes", "kubectl auth can-i list nodes"))
+        out.append(forbidden_finding("metamap/nodes",
+                                     f"cannot list nodes ({api.nodes_forbidden.message}): nodes without mapped pods "
+                                     "are not shown and nodes missing from the DCA's map are not checked",
+                                     Severity.WARNING, verb="list", resource="nodes"))
     if api.nodes is not None:
         f = snap.filters
         if f.node and f.node not in api.nodes:
