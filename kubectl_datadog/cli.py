@@ -115,8 +115,6 @@ def run(argv: Sequence[str], app: App | None = None) -> int:
     try:
         rv = root.main(args=list(argv), prog_name=PROG, standalone_mode=False, obj=app or App())
         return int(rv) if isinstance(rv, int) else ExitCode.OK
-    except click.exceptions.Exit as exc:
-        return int(exc.exit_code)
     except PluginError as exc:
         if debug:
             _print_traceback(err)

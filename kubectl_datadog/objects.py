@@ -6,7 +6,7 @@ these types as plain strings: see model.SecretValue.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Mapping
 
@@ -89,7 +89,6 @@ class Container:
     env: tuple[EnvVar, ...]
     ports: tuple[tuple[str, int], ...]  # (name, containerPort)
     ready: bool = False
-    restarts: int = 0
 
     def env_map(self) -> dict[str, EnvVar]:
         return {e.name: e for e in self.env if not e.is_env_from}
@@ -99,7 +98,6 @@ class Container:
 class Pod:
     namespace: str
     name: str
-    uid: str
     node: str
     phase: str
     ready: bool
@@ -110,7 +108,6 @@ class Pod:
     owner_name: str
     created: datetime | None
     deleting: bool
-    host_network: bool
     service_account: str
     enable_service_links: bool
 
@@ -139,17 +136,17 @@ class Pod:
             st = statuses.get(c.get("name")) or {}
             ports = tuple((p.get("name", ""), int(p.get("containerPort", 0))) for p in c.get("ports") or [])
             containers.append(Container(c.get("name", ""), c.get("image", ""), parse_env(c), ports,
-                                        bool(st.get("ready")), int(st.get("restartCount") or 0)))
+                                        bool(st.get("ready"))))
         conditions = {c.get("type"): c.get("status") for c in status.get("conditions") or []}
         owner = next(iter(meta.get("ownerReferences") or []), {})
         return cls(
-            namespace=meta.get("namespace", ""), name=meta.get("name", ""), uid=meta.get("uid", ""),
+            namespace=meta.get("namespace", ""), name=meta.get("name", ""),
             node=spec.get("nodeName", "") or "", phase=status.get("phase", "") or "Unknown",
             ready=conditions.get("Ready") == "True", ip=status.get("podIP", "") or "",
             labels=dict(meta.get("labels") or {}), containers=tuple(containers),
             owner_kind=owner.get("kind", ""), owner_name=owner.get("name", ""),
             created=parse_time(meta.get("creationTimestamp")), deleting=bool(meta.get("deletionTimestamp")),
-            host_network=bool(spec.get("hostNetwork")), service_account=spec.get("serviceAccountName", "")
+            service_account=spec.get("serviceAccountName", "")
             or "default", enable_service_links=spec.get("enableServiceLinks", True) is not False)
 
 
@@ -235,18 +232,3 @@ class Condition:
 
 def conditions(obj: Mapping[str, Any]) -> dict[str, Condition]:
     return {c.type: c for c in (Condition.from_dict(x) for x in (obj.get("status") or {}).get("conditions") or [])}
-
-
-@dataclass(frozen=True)
-class ObjectMeta:
-    namespace: str
-    name: str
-    labels: Mapping[str, str] = field(default_factory=dict)
-    annotations: Mapping[str, str] = field(default_factory=dict)
-    created: datetime | None = None
-
-    @classmethod
-    def from_dict(cls, obj: Mapping[str, Any]) -> "ObjectMeta":
-        meta = obj.get("metadata") or {}
-        return cls(meta.get("namespace", "") or "", meta.get("name", ""), dict(meta.get("labels") or {}),
-                   dict(meta.get("annotations") or {}), parse_time(meta.get("creationTimestamp")))

@@ -62,7 +62,7 @@ MAX_EVENTS = 10
 KNOWN_DCA_SERVICES = ("cluster-agent-metrics-api", "cluster-agent-metrics-server", "custom-metrics-server")
 
 # Link states
-OK, BROKEN, UNKNOWN, SKIPPED, WARN = "ok", "broken", "unknown", "skipped", "warning"
+OK, BROKEN, UNKNOWN, SKIPPED = "ok", "broken", "unknown", "skipped"
 
 
 @dataclass(frozen=True)
