@@ -10,16 +10,28 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Callable, TextIO
+from typing import TYPE_CHECKING, Callable, Sequence, TextIO
 
 from kubectl_datadog.errors import ExitCode
-from kubectl_datadog.model import Severity, worst
+from kubectl_datadog.model import Finding, Severity, worst
 
 if TYPE_CHECKING:
     from kubectl_datadog.cluster import Cluster
     from kubectl_datadog.output.render import View
 
 FAIL_ON = {"never": None, "info": Severity.INFO, "warning": Severity.WARNING, "error": Severity.ERROR}
+# metamap's own output format (the map as `datadog-cluster-agent metamap` prints it). Here, beside the
+# other flag values, so the command (which offers it) and the view (which produces it) share it
+# without importing each other.
+DCA_TEXT = "dca-text"
+
+
+def exit_code(findings: "Sequence[Finding]", fail_on: str) -> int:
+    """--fail-on: exit 3 when a finding is at or above the threshold, else 0."""
+    threshold = FAIL_ON[fail_on]
+    if threshold is not None and worst(list(findings)) >= threshold:
+        return ExitCode.FINDINGS
+    return ExitCode.OK
 
 
 @dataclass(frozen=True)
@@ -95,7 +107,4 @@ class App:
         from kubectl_datadog.output.render import render
 
         render(view, self.opts.output, self.out, self.err, no_headers=self.opts.no_headers)
-        threshold = FAIL_ON[self.opts.fail_on]
-        if threshold is not None and worst(list(view.findings)) >= threshold:
-            return ExitCode.FINDINGS
-        return ExitCode.OK
+        return exit_code(view.findings, self.opts.fail_on)

@@ -109,14 +109,16 @@ def usage_error_line(message: str, where: str) -> str:
 
 
 def run(argv: Sequence[str], app: App | None = None) -> int:
-    """Run the CLI and map every outcome to a documented exit code. The one error boundary."""
+    """Run the CLI and map every outcome to a documented exit code. The one error boundary.
+
+    A closed stdout (`kubectl datadog ... | head`) is not handled here because it cannot reach here:
+    Click's main catches EPIPE itself, whatever standalone_mode, wraps stdout and stderr so the final
+    flush stays quiet, and exits 1 (tests/cli/test_errors.py: test_broken_pipe_is_quiet)."""
     debug = _debug_requested(argv)
     err = app.err if app else sys.stderr
     try:
         rv = root.main(args=list(argv), prog_name=PROG, standalone_mode=False, obj=app or App())
         return int(rv) if isinstance(rv, int) else ExitCode.OK
-    except click.exceptions.Exit as exc:
-        return int(exc.exit_code)
     except PluginError as exc:
         if debug:
             _print_traceback(err)
@@ -132,12 +134,6 @@ def run(argv: Sequence[str], app: App | None = None) -> int:
     except (click.Abort, KeyboardInterrupt):
         err.write("\n")
         return ExitCode.INTERRUPTED
-    except BrokenPipeError:
-        # `kubectl datadog ... | head`: stop quietly; point stdout at devnull so the interpreter's
-        # final flush does not raise again.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return ExitCode.ERROR
     except Exception as exc:  # noqa: BLE001 - a bug: one line, traceback only on request
         if debug:
             _print_traceback(err)
@@ -159,5 +155,5 @@ def main() -> None:
     from kubectl_datadog.completion import complete_main, is_completion_invocation
 
     if is_completion_invocation(sys.argv[0]):
-        sys.exit(complete_main(argv))
+        sys.exit(complete_main(root, argv))
     sys.exit(run(argv))

@@ -9,6 +9,7 @@ from typing import Any, Callable
 import click
 
 from kubectl_datadog.app import FAIL_ON, App, Options
+from kubectl_datadog.times import parse_go_duration
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -21,21 +22,15 @@ Exit codes:
 
 
 def parse_duration(value: str) -> float | None:
-    """kubectl's --request-timeout: `0` (no timeout), `30`, `30s`, `1m`, `1h`, `500ms`."""
+    """kubectl's --request-timeout: `0` (no timeout), a number of seconds (`30`), or a Go duration
+    (`30s`, `1m`, `1h`, `500ms`)."""
     text = value.strip()
     if text in ("0", ""):
         return None
-    if re.fullmatch(r"\d+(\.\d+)?", text):
-        return float(text)
-    total, pos = 0.0, 0
-    for m in re.finditer(r"(\d+(?:\.\d+)?)(ms|s|m|h)", text):
-        if m.start() != pos:
-            break
-        total += float(m.group(1)) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[m.group(2)]
-        pos = m.end()
-    if pos != len(text) or total <= 0:
+    seconds = float(text) if re.fullmatch(r"\d+(\.\d+)?", text) else parse_go_duration(text)
+    if seconds is None or seconds <= 0:
         raise click.BadParameter(f"invalid duration {value!r}: use e.g. 30s, 1m or 0 for no timeout")
-    return total
+    return seconds
 
 
 def _duration_callback(ctx: click.Context, param: click.Parameter, value: str) -> float | None:

@@ -148,18 +148,14 @@ def _flag_candidates(command: click.Command, prefix: str) -> list[Candidate]:
     return _prefixed([c for c in out if c.value.startswith("--")], prefix)
 
 
-def _kubeconfig_paths(explicit: str | None) -> list[str]:
-    raw = explicit if explicit else os.environ.get("KUBECONFIG") or "~/.kube/config"
-    sep = ";" if os.name == "nt" else ":"
-    return [os.path.expanduser(p) for p in raw.split(sep) if p]
-
-
 def kubeconfig_names(kind: str, explicit: str | None) -> list[Candidate]:
     """contexts/clusters/users named in the kubeconfig files (first file wins, as in kubectl)."""
     import yaml
 
+    from kubectl_datadog.cluster import kubeconfig_paths
+
     out: list[Candidate] = []
-    for path in _kubeconfig_paths(explicit):
+    for path in kubeconfig_paths(explicit):
         try:
             with open(path, encoding="utf-8") as fh:
                 doc = yaml.safe_load(fh) or {}
@@ -211,13 +207,10 @@ def cluster_names(state: Parsed, resource_name: str, cluster_factory: ClusterFac
         return []
 
 
-def complete(words: Sequence[str], root: click.Group | None = None,
+def complete(root: click.Group, words: Sequence[str],
              cluster_factory: ClusterFactory | None = None) -> tuple[list[Candidate], int]:
-    """The candidates and Cobra directive for `words` (the last one is being completed)."""
-    if root is None:
-        from kubectl_datadog.cli import root as cli_root
-
-        root = cli_root
+    """The candidates and Cobra directive for `words` (the last one is being completed) under the
+    command tree `root` (the caller's: this module does not import cli, which imports it)."""
     words = list(words) or [""]
     to_complete = words[-1]
     state = parse_words(root, words[:-1])
@@ -274,11 +267,11 @@ def write(candidates: Sequence[Candidate], directive: int, out: TextIO) -> None:
     out.write(f":{directive}\n")
 
 
-def complete_main(argv: Sequence[str], out: TextIO | None = None) -> int:
+def complete_main(root: click.Group, argv: Sequence[str], out: TextIO | None = None) -> int:
     """Entry point under the name kubectl_complete-datadog. Always exits 0; never writes stderr."""
     out = out or sys.stdout
     try:
-        candidates, directive = complete(argv)
+        candidates, directive = complete(root, argv)
     except Exception:  # noqa: BLE001 - a completion bug must not spill into the user's prompt
         candidates, directive = [], DIRECTIVE_NO_FILE_COMP
     write(candidates, directive, out)

@@ -6,9 +6,8 @@ Datadog install is never an exception: it is a Finding (see model.py).
 
 from __future__ import annotations
 
-import sys
 from enum import IntEnum
-from typing import IO, Any
+from typing import Any
 
 import click
 
@@ -32,9 +31,6 @@ class PluginError(click.ClickException):
 
     def line(self) -> str:
         return f"error: {self.message}" + (f" ({self.hint})" if self.hint else "")
-
-    def show(self, file: IO[Any] | None = None) -> None:
-        print(self.line(), file=file or sys.stderr)
 
 
 class UsageError(PluginError):

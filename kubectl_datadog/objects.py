@@ -6,11 +6,12 @@ these types as plain strings: see model.SecretValue.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Mapping
 
-from kubectl_datadog.output.humanize import parse_time
+from kubectl_datadog.model import SecretValue
+from kubectl_datadog.times import parse_time
 
 TRUE_STRINGS = {"1", "t", "true", "yes", "y", "on"}  # viper/cast.ToBool, as the agents parse env
 
@@ -31,6 +32,19 @@ class EnvVar:
     source: str = "value"
     ref_name: str = ""  # Secret/ConfigMap name, or the fieldPath
     ref_key: str = ""
+
+    @property
+    def is_env_from(self) -> bool:
+        """An envFrom source (named `<prefix>*`): every key of a Secret/ConfigMap becomes a variable."""
+        return self.name.endswith("*")
+
+    def env_from_key(self, variable: str) -> str | None:
+        """The key of this envFrom source that would set `variable` (its name without the prefix),
+        or None when `variable` does not carry the prefix or this is not an envFrom source."""
+        prefix = self.name[:-1]
+        if not self.is_env_from or not variable.startswith(prefix):
+            return None
+        return variable[len(prefix):]
 
     def describe_source(self) -> str:
         if self.source == "secret":
@@ -75,17 +89,15 @@ class Container:
     env: tuple[EnvVar, ...]
     ports: tuple[tuple[str, int], ...]  # (name, containerPort)
     ready: bool = False
-    restarts: int = 0
 
     def env_map(self) -> dict[str, EnvVar]:
-        return {e.name: e for e in self.env if not e.name.endswith("*")}
+        return {e.name: e for e in self.env if not e.is_env_from}
 
 
 @dataclass(frozen=True)
 class Pod:
     namespace: str
     name: str
-    uid: str
     node: str
     phase: str
     ready: bool
@@ -96,7 +108,6 @@ class Pod:
     owner_name: str
     created: datetime | None
     deleting: bool
-    host_network: bool
     service_account: str
     enable_service_links: bool
 
@@ -106,6 +117,11 @@ class Pod:
 
     def container(self, name: str) -> Container | None:
         return next((c for c in self.containers if c.name == name), None)
+
+    def port_named(self, name: str) -> int | None:
+        """The containerPort called `name` in any of the pod's containers, as Kubernetes resolves a
+        Service's named targetPort; None when no container names a port so."""
+        return next((number for c in self.containers for n, number in c.ports if n == name), None)
 
     @property
     def ready_count(self) -> str:
@@ -120,18 +136,63 @@ class Pod:
             st = statuses.get(c.get("name")) or {}
             ports = tuple((p.get("name", ""), int(p.get("containerPort", 0))) for p in c.get("ports") or [])
             containers.append(Container(c.get("name", ""), c.get("image", ""), parse_env(c), ports,
-                                        bool(st.get("ready")), int(st.get("restartCount") or 0)))
+                                        bool(st.get("ready"))))
         conditions = {c.get("type"): c.get("status") for c in status.get("conditions") or []}
         owner = next(iter(meta.get("ownerReferences") or []), {})
         return cls(
-            namespace=meta.get("namespace", ""), name=meta.get("name", ""), uid=meta.get("uid", ""),
+            namespace=meta.get("namespace", ""), name=meta.get("name", ""),
             node=spec.get("nodeName", "") or "", phase=status.get("phase", "") or "Unknown",
             ready=conditions.get("Ready") == "True", ip=status.get("podIP", "") or "",
             labels=dict(meta.get("labels") or {}), containers=tuple(containers),
             owner_kind=owner.get("kind", ""), owner_name=owner.get("name", ""),
             created=parse_time(meta.get("creationTimestamp")), deleting=bool(meta.get("deletionTimestamp")),
-            host_network=bool(spec.get("hostNetwork")), service_account=spec.get("serviceAccountName", "")
+            service_account=spec.get("serviceAccountName", "")
             or "default", enable_service_links=spec.get("enableServiceLinks", True) is not False)
+
+
+def selector_selects(selector: Mapping[str, str], labels: Mapping[str, str]) -> bool:
+    """A Service's selector against a pod's labels: every pair must match, and an empty selector
+    selects nothing (such a Service gets no endpoints from the endpoints controller)."""
+    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+def endpoint_ready(endpoint: Mapping[str, Any]) -> bool:
+    """An EndpointSlice endpoint's readiness: an unset `conditions.ready` means ready
+    (discovery.k8s.io/v1: "nil should be interpreted as true")."""
+    return (endpoint.get("conditions") or {}).get("ready") is not False
+
+
+def _decode_b64(b64: Any) -> str:
+    """A Secret's `data` value as text (a value that is not base64 decodes to empty)."""
+    import base64
+    import binascii
+
+    try:
+        raw = base64.b64decode(str(b64 or ""), validate=False)
+    except (binascii.Error, ValueError):
+        raw = b""
+    return raw.decode("utf-8", "replace")
+
+
+def secret_values(secret: Mapping[str, Any] | None) -> dict[str, SecretValue]:
+    """A Secret's keys and values, decoded, each wrapped at once so it can be measured but never
+    printed. `data` is base64 (a value that is not decodes to empty); `stringData` is plain text."""
+    out: dict[str, SecretValue] = {}
+    for key, b64 in ((secret or {}).get("data") or {}).items():
+        out[str(key)] = SecretValue(_decode_b64(b64))
+    for key, text in ((secret or {}).get("stringData") or {}).items():
+        out[str(key)] = SecretValue(str(text or ""))
+    return out
+
+
+def setting_from_secret(secret: Mapping[str, Any] | None, key: str) -> str | None:
+    """A DCA setting (one of install.SETTING_NAMES, never a key or token) that its pod takes from a
+    Secret, as text; None when the Secret has no such key."""
+    data = (secret or {}).get("data") or {}
+    if key in data:
+        return _decode_b64(data[key])
+    string_data = (secret or {}).get("stringData") or {}
+    return str(string_data[key]) if key in string_data else None
 
 
 def resolve_field(pod: Pod, path: str) -> str | None:
@@ -186,18 +247,3 @@ class Condition:
 
 def conditions(obj: Mapping[str, Any]) -> dict[str, Condition]:
     return {c.type: c for c in (Condition.from_dict(x) for x in (obj.get("status") or {}).get("conditions") or [])}
-
-
-@dataclass(frozen=True)
-class ObjectMeta:
-    namespace: str
-    name: str
-    labels: Mapping[str, str] = field(default_factory=dict)
-    annotations: Mapping[str, str] = field(default_factory=dict)
-    created: datetime | None = None
-
-    @classmethod
-    def from_dict(cls, obj: Mapping[str, Any]) -> "ObjectMeta":
-        meta = obj.get("metadata") or {}
-        return cls(meta.get("namespace", "") or "", meta.get("name", ""), dict(meta.get("labels") or {}),
-                   dict(meta.get("annotations") or {}), parse_time(meta.get("creationTimestamp")))

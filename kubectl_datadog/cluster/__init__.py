@@ -8,8 +8,17 @@ import `kubernetes`: `--help` stays fast.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any, Iterator, Protocol, Sequence
+
+
+def kubeconfig_paths(explicit: str | None) -> list[str]:
+    """The kubeconfig files kubectl would read, in order: --kubeconfig, else $KUBECONFIG (a path
+    list), else ~/.kube/config. Here, not in kube.py, so completion reads them without the client."""
+    raw = explicit if explicit else os.environ.get("KUBECONFIG") or "~/.kube/config"
+    sep = ";" if os.name == "nt" else ":"
+    return [os.path.expanduser(p) for p in raw.split(sep) if p]
 
 
 @dataclass(frozen=True)
@@ -49,17 +58,10 @@ LEASES = Resource("coordination.k8s.io", "v1", "leases", "Lease")
 ENDPOINTSLICES = Resource("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice")
 DEPLOYMENTS = Resource("apps", "v1", "deployments", "Deployment")
 DAEMONSETS = Resource("apps", "v1", "daemonsets", "DaemonSet")
-REPLICASETS = Resource("apps", "v1", "replicasets", "ReplicaSet")
 HPAS_V2 = Resource("autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler")
 HPAS_V1 = Resource("autoscaling", "v1", "horizontalpodautoscalers", "HorizontalPodAutoscaler")
 APISERVICES = Resource("apiregistration.k8s.io", "v1", "apiservices", "APIService", namespaced=False)
 DATADOGMETRICS = Resource("datadoghq.com", "v1alpha1", "datadogmetrics", "DatadogMetric")
-DATADOGAGENTS = Resource("datadoghq.com", "v2alpha1", "datadogagents", "DatadogAgent")
-
-KNOWN_RESOURCES: tuple[Resource, ...] = (
-    PODS, CONFIGMAPS, SECRETS, SERVICES, ENDPOINTS, EVENTS, NODES, NAMESPACES, LEASES, ENDPOINTSLICES,
-    DEPLOYMENTS, DAEMONSETS, REPLICASETS, HPAS_V2, HPAS_V1, APISERVICES, DATADOGMETRICS, DATADOGAGENTS,
-)
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterator, Sequence
 
 from kubectl_datadog.cluster import AccessCheck, Context, ExecResult, Resource
+from kubectl_datadog.cluster import kubeconfig_paths as _kubeconfig_paths
 from kubectl_datadog.errors import (
     ApiError,
     ConfigError,
@@ -50,12 +51,6 @@ _PARTIAL_METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k
 # Exec subprotocols, newest first: v5 adds the close-channel notice (255); the apiserver picks one.
 _EXEC_SUBPROTOCOLS = "v5.channel.k8s.io,v4.channel.k8s.io"
 _USER_AGENT = "kubectl-datadog"
-
-
-def _kubeconfig_paths(explicit: str | None) -> list[str]:
-    raw = explicit if explicit else os.environ.get("KUBECONFIG") or "~/.kube/config"
-    sep = ";" if os.name == "nt" else ":"
-    return [os.path.expanduser(p) for p in raw.split(sep) if p]
 
 
 def _first_current_context(merger: Any) -> str | None:

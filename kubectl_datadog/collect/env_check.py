@@ -28,7 +28,7 @@ from kubectl_datadog.collect.install import agent_env, dca_env, discover, requir
 from kubectl_datadog.errors import Forbidden, NotFound, PluginError
 from kubectl_datadog.install import AGENT_CONTAINER
 from kubectl_datadog.model import SecretValue
-from kubectl_datadog.objects import EnvVar, Pod, Service
+from kubectl_datadog.objects import EnvVar, Pod, Service, endpoint_ready, secret_values
 from kubectl_datadog.snapshots.env_check import (
     AgentData,
     AgentProbes,
@@ -67,9 +67,9 @@ def token_ref(env: Mapping[str, EnvVar], envfrom: Iterable[EnvVar], namespace: s
     if var is None:
         # envFrom: a Secret/ConfigMap whose keys become env vars (with an optional prefix).
         for src in envfrom:
-            prefix = src.name[:-1]
-            if TOKEN_ENV.startswith(prefix) and src.source in ("secret", "configmap"):
-                return TokenRef(src.source, namespace, src.ref_name, TOKEN_ENV[len(prefix):])
+            key = src.env_from_key(TOKEN_ENV)
+            if key is not None and src.source in ("secret", "configmap"):
+                return TokenRef(src.source, namespace, src.ref_name, key)
         return TokenRef("missing")
     if var.source in ("secret", "configmap"):
         return TokenRef(var.source, namespace, var.ref_name, var.ref_key)
@@ -80,28 +80,19 @@ def token_ref(env: Mapping[str, EnvVar], envfrom: Iterable[EnvVar], namespace: s
 
 def _envfrom(pod: Pod, container: str) -> list[EnvVar]:
     c = pod.container(container)
-    return [e for e in (c.env if c else ()) if e.name.endswith("*")]
+    return [e for e in (c.env if c else ()) if e.is_env_from]
 
 
 def _read_token_source(cluster: Cluster, kind: str, namespace: str, name: str) -> dict[str, SecretValue]:
     """Read a Secret or ConfigMap and keep only SecretValues: the raw data never leaves here."""
-    import base64
-
     from kubectl_datadog.cluster import CONFIGMAPS
 
     obj = cluster.get(SECRETS if kind == "secret" else CONFIGMAPS, name, namespace)
     if obj is None:
         raise NotFound(f"{kind} {namespace}/{name} not found")
-    out: dict[str, SecretValue] = {}
     if kind == "secret":
-        for key, b64 in (obj.get("data") or {}).items():
-            out[key] = SecretValue(base64.b64decode(b64 or "").decode("utf-8", "replace"))
-        for key, text in (obj.get("stringData") or {}).items():
-            out[key] = SecretValue(str(text))
-    else:
-        for key, text in (obj.get("data") or {}).items():
-            out[key] = SecretValue(str(text))
-    return out
+        return secret_values(obj)
+    return {key: SecretValue(str(text)) for key, text in (obj.get("data") or {}).items()}
 
 
 def _resolve_tokens(cluster: Cluster, refs: Iterable[TokenRef]) -> dict[tuple[str, str, str], Fetched[Any]]:
@@ -137,7 +128,7 @@ def _ready_endpoints(slices: Iterable[Mapping[str, Any]]) -> dict[str, tuple[Rea
             continue
         ports = tuple((p.get("name") or "", int(p.get("port") or 0)) for p in sl.get("ports") or [])
         for ep in sl.get("endpoints") or []:
-            ready = (ep.get("conditions") or {}).get("ready") is not False
+            ready = endpoint_ready(ep)
             ref = ep.get("targetRef") or {}
             for ip in ep.get("addresses") or []:
                 out.setdefault(svc, []).append(ReadyEndpoint(ip, ref.get("name", "") if ref.get("kind") == "Pod"

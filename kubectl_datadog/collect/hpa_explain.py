@@ -12,8 +12,6 @@ too, as pure functions, like the lock parsing in collect/leader.py.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from typing import Any, Callable
 
@@ -42,7 +40,7 @@ from kubectl_datadog.errors import (
     UsageError,
 )
 from kubectl_datadog.install import Install
-from kubectl_datadog.objects import EnvVar
+from kubectl_datadog.objects import EnvVar, secret_values
 from kubectl_datadog.snapshots.hpa_explain import (
     APISERVICE_NAME,
     DATADOGMETRIC_CRD,
@@ -105,21 +103,13 @@ def _env_of_dca(install: Install) -> tuple[dict[str, EnvVar], list[EnvVar]]:
     env = dict(install.settings.env) if install.settings else {}
     pod = install.dca_pods[0] if install.dca_pods else None
     container = pod.container(install.dca_container) if pod else None
-    env_from = [e for e in (container.env if container else ()) if e.name.endswith("*") and e.source == "secret"]
+    env_from = [e for e in (container.env if container else ()) if e.is_env_from and e.source == "secret"]
     return env, env_from
 
 
 def _secret_key_lengths(obj: dict[str, Any] | None) -> dict[str, int]:
     """Key -> decoded length. The values themselves are dropped here and never leave this function."""
-    out: dict[str, int] = {}
-    for key, value in ((obj or {}).get("data") or {}).items():
-        try:
-            out[str(key)] = len(base64.b64decode(str(value or "")))
-        except (binascii.Error, ValueError):
-            out[str(key)] = 0
-    for key, value in ((obj or {}).get("stringData") or {}).items():
-        out[str(key)] = len(str(value or ""))
-    return out
+    return {key: value.length for key, value in secret_values(obj).items()}
 
 
 def _key_checks(install: Install, secrets: dict[str, Fetched[Any]]) -> tuple[KeyCheck, ...]:
@@ -132,14 +122,14 @@ def _key_checks(install: Install, secrets: dict[str, Fetched[Any]]) -> tuple[Key
             via = env_from
             found: KeyCheck | None = None
             for src in via:
-                prefix = src.name[:-1]
                 fetched = secrets.get(src.ref_name)
                 if fetched is None or fetched.error is not None:
                     continue
                 lengths = _secret_key_lengths(fetched.value)
                 for n in names:
-                    if n.startswith(prefix) and n[len(prefix):] in lengths:
-                        length = lengths[n[len(prefix):]]
+                    key = src.env_from_key(n)
+                    if key is not None and key in lengths:
+                        length = lengths[key]
                         found = KeyCheck(names[0], f"secret {ns}/{src.ref_name} (envFrom)", length > 0, length,
                                          "" if length else "the Secret key is empty")
             if found is None and any(secrets.get(s.ref_name) and secrets[s.ref_name].forbidden for s in via):

@@ -7,7 +7,6 @@ could not settle (old Helm agents known only by their DaemonSet, env values from
 
 from __future__ import annotations
 
-import base64
 import re
 from dataclasses import replace
 from typing import Iterable
@@ -37,7 +36,7 @@ from kubectl_datadog.install import (
     Leftover,
     UnreadSetting,
 )
-from kubectl_datadog.objects import EnvVar, Pod, resolve_field
+from kubectl_datadog.objects import EnvVar, Pod, resolve_field, setting_from_secret
 from kubectl_datadog.snapshots.leader import LEADER_ANNOTATION, lock_from_configmap, lock_from_lease
 
 # Operator and Helm >= 3.140 set agent.datadoghq.com/component; every Helm chart sets
@@ -231,10 +230,10 @@ def _with_settings(cluster: Cluster, inst: Install) -> Install:
                 unread.append(UnreadSetting(name, var.source, inst.namespace, var.ref_name, var.ref_key,
                                             fetched.error.message))
                 continue
-            data = (fetched.value or {}).get("data") or {}
-            value = data.get(var.ref_key)
-            if var.source == "secret" and value is not None:
-                value = base64.b64decode(value).decode(errors="replace")
+            if var.source == "secret":
+                value = setting_from_secret(fetched.value, var.ref_key)
+            else:
+                value = ((fetched.value or {}).get("data") or {}).get(var.ref_key)
             env[name] = replace(var, value=value)
     return replace(inst, settings=DcaSettings.from_env(env, inst.namespace, tuple(unread)))
 

@@ -29,6 +29,7 @@ from kubectl_datadog.app import App
 from kubectl_datadog.cluster import ENDPOINTS, ENDPOINTSLICES, NODES, Cluster
 from kubectl_datadog.collect import gather
 from kubectl_datadog.errors import NoInstall, NotFound, PluginError
+from kubectl_datadog.objects import endpoint_ready
 from kubectl_datadog.snapshots.metamap import (
     ApiMap,
     DcaAnswer,
@@ -109,8 +110,7 @@ def slice_entries(obj: Mapping[str, Any], skipped: Counter[str] | None = None) -
         if not node:
             no_node += 1
             continue
-        cond = ep.get("conditions")
-        append((node, ns, pod, svc, cond is None or cond.get("ready") is not False))
+        append((node, ns, pod, svc, endpoint_ready(ep)))
     _count(skipped, no_ref, no_node)
     return out
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import click
 
-from kubectl_datadog.app import App
+from kubectl_datadog.app import DCA_TEXT, App
 from kubectl_datadog.commands import SUMMARIES
 from kubectl_datadog.cli_options import command_options
 
-DCA_TEXT = "dca-text"
 # The same values as collect.metamap's (a test pins them): defined here so building the CLI does not
 # import the collection code.
 SOURCES = ("api", "dca", "both")

@@ -28,8 +28,9 @@ from urllib.parse import urlsplit
 from kubectl_datadog.snapshots.env_check import (AgentData, EnvCheckSnapshot, InstallData, NamespaceObjects, Probe,
                                                TokenRef)
 from kubectl_datadog.install import DEFAULT_SERVICE_NAME, Install
+from kubectl_datadog.diagnose.forbidden import forbidden_finding
 from kubectl_datadog.model import Finding, SecretValue, Severity, sort_findings, worst
-from kubectl_datadog.objects import Pod, Service, ServicePort, as_bool
+from kubectl_datadog.objects import Pod, Service, ServicePort, as_bool, selector_selects
 from kubectl_datadog.textformats.agent_status import DcaStatus, TagCollectorLog, dca_error, service_link_prefix
 
 MIN_TOKEN_LENGTH = 32  # authTokenMinimalLen, datadog-agent pkg/api/security
@@ -119,16 +120,11 @@ def _cmd_port(inst: Install) -> int:
 def _target_number(sp: ServicePort, inst: Install) -> int | None:
     if sp.target_port.isdigit():
         return int(sp.target_port)
-    for pod in inst.dca_pods[:1]:
-        for c in pod.containers:
-            for name, number in c.ports:
-                if name == sp.target_port:
-                    return number
-    return None
+    return inst.dca_pods[0].port_named(sp.target_port) if inst.dca_pods else None
 
 
 def _selects(svc: Service, pods: tuple[Pod, ...]) -> bool:
-    return bool(svc.selector) and any(all(p.labels.get(k) == v for k, v in svc.selector.items()) for p in pods)
+    return any(selector_selects(svc.selector, p.labels) for p in pods)
 
 
 def service_problem(svc: Service, port: int | None, inst: Install, nso: NamespaceObjects | None) -> tuple[str, str]:
@@ -205,10 +201,9 @@ def _install_findings(data: InstallData, nso: NamespaceObjects | None) -> tuple[
 # --- tokens -----------------------------------------------------------------------------------
 
 def _forbidden(verb: str, resource: str, ns: str, consequence: str, severity: Severity) -> Finding:
-    return Finding("rbac-forbidden", severity, f"namespace/{ns}",
-                   f"cannot {verb} {resource} in the namespace {ns}: {consequence}",
-                   f"ask for {verb} on {resource} in {ns}, or accept the gap",
-                   f"kubectl auth can-i {verb} {resource} -n {ns}")
+    return forbidden_finding(f"namespace/{ns}", f"cannot {verb} {resource} in the namespace {ns}: {consequence}",
+                             severity, verb=verb, resource=resource, namespace=ns,
+                             hint=f"ask for {verb} on {resource} in {ns}, or accept the gap")
 
 
 def _token_source_findings(tok: TokenRef, owner: str, who: str) -> list[Finding]:
@@ -425,10 +420,11 @@ def _probe_findings(probe: Probe | None, pod: Pod, what: str) -> list[Finding]:
         return []
     if probe.forbidden is not None:
         verb, resource = ("get", "pods/log") if what == "logs" else ("create", "pods/exec")
-        return [Finding("rbac-forbidden", Severity.INFO, f"namespace/{pod.namespace}",
-                        f"cannot {verb} {resource} in the namespace {pod.namespace}: the Agents' {what} was not read",
-                        "use --no-exec to skip the Agents' own view" if what != "logs" else "use --no-logs to skip",
-                        f"kubectl auth can-i {verb} {resource} -n {pod.namespace}")]
+        return [forbidden_finding(
+            f"namespace/{pod.namespace}",
+            f"cannot {verb} {resource} in the namespace {pod.namespace}: the Agents' {what} was not read",
+            Severity.INFO, verb=verb, resource=resource, namespace=pod.namespace,
+            hint="use --no-exec to skip the Agents' own view" if what != "logs" else "use --no-logs to skip")]
     if what == "logs":
         return [Finding("logs-unavailable", Severity.INFO, f"pod/{pod.namespace}/{pod.name}",
                         f"could not read the Agent's log: {probe.problem}",

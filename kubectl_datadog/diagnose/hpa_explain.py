@@ -42,10 +42,12 @@ from typing import Any, Mapping
 
 from kubectl_datadog.install import Install
 from kubectl_datadog.diagnose.leftovers import leftovers_finding
+from kubectl_datadog.diagnose.forbidden import forbidden_finding
 from kubectl_datadog.diagnose.settings import unknown_setting_findings
 from kubectl_datadog.model import Finding, Severity, sort_findings
-from kubectl_datadog.objects import Condition, Pod, conditions
-from kubectl_datadog.output.humanize import ago, human_duration, parse_time
+from kubectl_datadog.objects import Condition, Pod, conditions, endpoint_ready, selector_selects
+from kubectl_datadog.output.humanize import ago, human_duration
+from kubectl_datadog.times import parse_go_duration, parse_time
 from kubectl_datadog.snapshots.hpa_explain import (
     APISERVICE_NAME,
     DATADOGMETRIC_CRD,
@@ -67,7 +69,7 @@ MAX_EVENTS = 10
 KNOWN_DCA_SERVICES = ("cluster-agent-metrics-api", "cluster-agent-metrics-server", "custom-metrics-server")
 
 # Link states
-OK, BROKEN, UNKNOWN, SKIPPED, WARN = "ok", "broken", "unknown", "skipped", "warning"
+OK, BROKEN, UNKNOWN, SKIPPED = "ok", "broken", "unknown", "skipped"
 # A link after the verdict's that was checked on its own and is broken too: its own problem (keys
 # missing, the DatadogMetric's state), reported as its own finding, not a consequence of the verdict.
 INDEPENDENT = "independent"
@@ -215,23 +217,6 @@ def _dca_ref(inst: Install | None) -> str:
     return f"deployment/{inst.namespace}/{inst.dca_deployment or inst.name}"
 
 
-def _parse_duration(text: str | None) -> float | None:
-    """Go durations as DatadogMetric.spec.maxAge has them: `90s`, `5m`, `1h30m`."""
-    if not text:
-        return None
-    total, pos = 0.0, 0
-    for m in re.finditer(r"(\d+(?:\.\d+)?)(ms|h|m|s)", text.strip()):
-        if m.start() != pos:
-            return None
-        total += float(m.group(1)) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[m.group(2)]
-        pos = m.end()
-    return total if pos == len(text.strip()) and pos else None
-
-
-def _selects(selector: Mapping[str, str], labels: Mapping[str, str]) -> bool:
-    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
-
-
 # --- the shared part of the chain: APIService -> Service -> Cluster Agent ------------------------
 
 @dataclass(frozen=True)
@@ -249,18 +234,14 @@ def _metrics_port(inst: Install | None) -> tuple[int | None, str]:
     env = inst.settings.env
     if "DD_EXTERNAL_METRICS_PROVIDER_PORT" in env:
         return inst.settings.external_metrics_port, "DD_EXTERNAL_METRICS_PROVIDER_PORT"
-    pod = inst.dca_pods[0] if inst.dca_pods else None
-    c = pod.container(inst.dca_container) if pod else None
-    named = next((p for n, p in (c.ports if c else ()) if n == "metricsapi"), None)
+    named = inst.dca_pods[0].port_named("metricsapi") if inst.dca_pods else None
     if named:
         return named, "container port metricsapi"
     return inst.settings.external_metrics_port, "the default DD_EXTERNAL_METRICS_PROVIDER_PORT"
 
 
 def _container_port(inst: Install | None, name: str) -> int | None:
-    pod = inst.dca_pods[0] if inst and inst.dca_pods else None
-    c = pod.container(inst.dca_container) if pod and inst else None
-    return next((p for n, p in (c.ports if c else ()) if n == name), None)
+    return inst.dca_pods[0].port_named(name) if inst and inst.dca_pods else None
 
 
 def _endpoint_counts(snap: HpaSnapshot, port_name: str, port: int | None) -> tuple[int, int]:
@@ -282,16 +263,16 @@ def _endpoint_counts(snap: HpaSnapshot, port_name: str, port: int | None) -> tup
         if not port_ok(sl.get("ports") or []):
             continue
         for e in sl.get("endpoints") or []:
-            if (e.get("conditions") or {}).get("ready") is False:
-                not_ready += 1
-            else:
+            if endpoint_ready(e):
                 ready += 1
+            else:
+                not_ready += 1
     return ready, not_ready
 
 
 def _forbidden_note(subject: str, what: str, err_message: str, command: str) -> Finding:
-    return _f("rbac-forbidden", subject, f"could not check {what}: {err_message}",
-              "ask for read access to it, or run as a user who has it", command, Severity.INFO)
+    return forbidden_finding(subject, f"could not check {what}: {err_message}", Severity.INFO,
+                             hint="ask for read access to it, or run as a user who has it", command=command)
 
 
 def _infrastructure(snap: HpaSnapshot, now: datetime) -> _Infra:
@@ -333,7 +314,7 @@ def _infrastructure(snap: HpaSnapshot, now: datetime) -> _Infra:
     else:
         svc_obj = snap.service.obj or {}
         dca_labels = [p.labels for p in (inst.dca_pods if inst else ())]
-        selects_dca = bool(svc_obj) and any(_selects((svc_obj.get("spec") or {}).get("selector") or {}, lb)
+        selects_dca = bool(svc_obj) and any(selector_selects((svc_obj.get("spec") or {}).get("selector") or {}, lb)
                                             for lb in dca_labels)
         named_like_dca = any(svc_name.endswith(n) for n in KNOWN_DCA_SERVICES) and (
             inst is None or svc_ns == inst.namespace)
@@ -585,7 +566,7 @@ def _dm_link(hpa: Hpa, metric: ExternalMetric, obj: dict[str, Any], max_age: flo
     links = [Link("source", subject, BROKEN if finding else OK, detail)]
     if finding is not None:
         return links, finding, value, finding.code
-    spec_age = _parse_duration((obj.get("spec") or {}).get("maxAge"))
+    spec_age = parse_go_duration((obj.get("spec") or {}).get("maxAge"))
     limit = spec_age or max_age
     stamp = (updated.last_update or updated.last_transition) if updated else None
     if stamp is not None and (now - stamp).total_seconds() > limit:
@@ -775,9 +756,9 @@ def _live_link(hpa: Hpa, metric: ExternalMetric, live: LiveValue | None) -> tupl
                      503: "the server is currently unable to handle the request"}.get(err.status or 0, "")
         exp = explain_message(err.message) or explain_message(canonical)
         if err.kind == "forbidden":
-            return Link("external-metrics-api", subject, UNKNOWN, "cannot read it (forbidden)"), _f(
-                "rbac-forbidden", subject, f"could not read the live value: {err.message}",
-                "ask for get on external.metrics.k8s.io", cmd, Severity.INFO), None
+            return Link("external-metrics-api", subject, UNKNOWN, "cannot read it (forbidden)"), forbidden_finding(
+                subject, f"could not read the live value: {err.message}", Severity.INFO,
+                hint="ask for get on external.metrics.k8s.io", command=cmd), None
         code = {"not-found": "external-metric-not-found", "unavailable": "external-metrics-unavailable"}.get(
             err.kind, "external-metric-error")
         meaning = exp.meaning if exp else "the external metrics API returned an error"

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from kubectl_datadog.cluster import AccessCheck
+from kubectl_datadog.diagnose.forbidden import forbidden_finding
 from kubectl_datadog.diagnose.settings import unknown_setting_findings
 from kubectl_datadog.model import Finding, Severity, sort_findings
 from kubectl_datadog.objects import Pod
@@ -197,10 +198,8 @@ def explain(snap: LeaderSnapshot, *, now: datetime) -> LeaderReport:
             f"kubectl -n {inst.namespace} get deploy {inst.dca_deployment} -o yaml | grep -A1 DD_LEADER_ELECTION"))
     elif lock.forbidden is not None:
         verdict = "unknown"
-        findings.append(Finding("rbac-forbidden", Severity.WARNING, subject,
-                                f"cannot read the lock: {lock.forbidden.message}",
-                                f"ask for get on {lock.kind.lower()}s in {lock.namespace}",
-                                f"kubectl auth can-i get {lock.kind.lower()}s -n {lock.namespace}"))
+        findings.append(forbidden_finding(subject, f"cannot read the lock: {lock.forbidden.message}", Severity.WARNING,
+                                          verb="get", resource=f"{lock.kind.lower()}s", namespace=lock.namespace))
     elif not lock.exists:
         verdict = "no-leader"
         findings.append(Finding("leader-no-lock", Severity.ERROR, subject,

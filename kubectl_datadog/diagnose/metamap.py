@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Iterator, NamedTuple, Sequence, overload
 
 from kubectl_datadog.snapshots.metamap import MetamapSnapshot
+from kubectl_datadog.diagnose.forbidden import forbidden_finding
 from kubectl_datadog.model import Finding, Severity, sort_findings
 from kubectl_datadog.textformats.metamap import MetaMap
 
@@ -90,7 +91,7 @@ class MetamapReport:
             "mode": snap.mode or None,
             "modeReason": snap.mode_reason if snap.mode else None,
             "filters": {"node": f.node, "namespace": f.namespace, "pod": f.pod},
-            "install": _install(snap),
+            "install": snap.install.to_dict() if snap.install else None,
             "summary": {"nodes": len(self.map.nodes), "pods": self.map.pod_count},
             **self.map.to_dict(),
         }
@@ -106,15 +107,6 @@ class MetamapReport:
         if snap.source == "both":
             doc["differences"] = [d.to_dict() for d in self.differences]
         return doc
-
-
-def _install(snap: MetamapSnapshot) -> dict[str, object] | None:
-    i = snap.install
-    if i is None:
-        return None
-    return {"namespace": i.namespace, "name": i.name, "flavor": i.flavor,
-            "clusterAgentDeployment": i.dca_deployment or None, "clusterAgentPods": [p.name for p in i.dca_pods],
-            "useEndpointSlices": i.settings.use_endpoint_slices if i.settings else None}
 
 
 def _kubectl_endpoints(mode: str, namespace: str, service: str) -> str:
@@ -230,10 +222,9 @@ def _api_findings(snap: MetamapSnapshot) -> list[Finding]:
     out: list[Finding] = []
     api = snap.api
     if snap.api_forbidden is not None:
-        out.append(Finding("rbac-forbidden", Severity.WARNING, "metamap/api",
-                           f"cannot compute the map from the API: {snap.api_forbidden.message}",
-                           "ask for list on endpoints and endpointslices.discovery.k8s.io",
-                           f"kubectl auth can-i list {snap.api_forbidden.resource}"))
+        out.append(forbidden_finding("metamap/api", f"cannot compute the map from the API: {snap.api_forbidden.message}",
+                                     Severity.WARNING, verb="list", resource=snap.api_forbidden.resource,
+                                     hint="ask for list on endpoints and endpointslices.discovery.k8s.io"))
     if snap.mode and snap.install is None and snap.mode_reason.startswith("no Cluster Agent"):
         out.append(Finding("metamap-no-install", Severity.INFO, "metamap/api",
                            "no Cluster Agent found, so the map is computed from Endpoints (the agent's default)",
@@ -241,10 +232,10 @@ def _api_findings(snap: MetamapSnapshot) -> list[Finding]:
     if api is None:
         return out
     if api.nodes_forbidden is not None:
-        out.append(Finding("rbac-forbidden", Severity.WARNING, "metamap/nodes",
-                           f"cannot list nodes ({api.nodes_forbidden.message}): nodes without mapped pods are "
-                           "not shown and nodes missing from the DCA's map are not checked",
-                           "ask for list on nodes", "kubectl auth can-i list nodes"))
+        out.append(forbidden_finding("metamap/nodes",
+                                     f"cannot list nodes ({api.nodes_forbidden.message}): nodes without mapped pods "
+                                     "are not shown and nodes missing from the DCA's map are not checked",
+                                     Severity.WARNING, verb="list", resource="nodes"))
     if api.nodes is not None:
         f = snap.filters
         if f.node and f.node not in api.nodes:

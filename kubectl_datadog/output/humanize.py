@@ -8,23 +8,6 @@ NONE = "<none>"
 UNKNOWN = "<unknown>"
 
 
-def parse_time(value: str | None) -> datetime | None:
-    """RFC3339 (with or without fractional seconds, `Z` or an offset) to an aware datetime."""
-    if not value:
-        return None
-    text = str(value).strip().replace("Z", "+00:00")
-    if "." in text:  # Python < 3.11 rejects >6 fractional digits; MicroTime has exactly 6, be lenient
-        head, _, tail = text.partition(".")
-        frac = "".join(ch for ch in tail if ch.isdigit())
-        rest = tail[len(frac):]
-        text = f"{head}.{frac[:6].ljust(6, '0')}{rest}"
-    try:
-        dt = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
-
-
 def rfc3339(dt: datetime | None) -> str | None:
     if dt is None:
         return None

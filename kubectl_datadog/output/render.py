@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
-from typing import Any, Callable, Sequence, TextIO
+from typing import Any, Callable, Mapping, Sequence, TextIO
 
 from kubectl_datadog.model import Finding
 from kubectl_datadog.output.humanize import NONE, rfc3339
@@ -53,6 +53,8 @@ class View:
     findings: Sequence[Finding] = ()
     empty_message: str = ""  # stderr, when every table is empty (kubectl: "No resources found ...")
     metadata: dict[str, Any] = field(default_factory=dict)
+    # Formats of this view's own (metamap's dca-text): the text on stdout, each finding a warning on stderr.
+    own_formats: Mapping[str, Callable[[], str]] = field(default_factory=dict)
 
 
 def to_plain(value: Any) -> Any:
@@ -183,6 +185,11 @@ def _cell(value: object) -> str:
 
 
 def render(view: View, fmt: str, out: TextIO, err: TextIO, *, no_headers: bool = False) -> None:
+    if fmt in view.own_formats:
+        out.write(view.own_formats[fmt]())
+        for f in view.findings:
+            err.write(f"warning: {f.code}: {f.subject}: {f.message}\n")
+        return
     if fmt == "json":
         out.write(json_text(document(view, plain_data=False), convert=to_plain) + "\n")
         return

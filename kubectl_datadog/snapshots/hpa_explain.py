@@ -14,7 +14,7 @@ from kubectl_datadog.cluster.selectors import match_labels_selector
 from kubectl_datadog.errors import ApiError, Forbidden, NotFound, PluginError
 from kubectl_datadog.install import Install, Leftover
 from kubectl_datadog.objects import Condition
-from kubectl_datadog.output.humanize import parse_time
+from kubectl_datadog.times import parse_time
 from kubectl_datadog.snapshots import Fetched
 from kubectl_datadog.snapshots.leader import LockRecord
 

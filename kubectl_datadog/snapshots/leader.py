@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from kubectl_datadog.cluster import AccessCheck
 from kubectl_datadog.errors import Forbidden
 from kubectl_datadog.install import DcaSettings, Install
-from kubectl_datadog.output.humanize import parse_time
+from kubectl_datadog.times import parse_time
 from kubectl_datadog.snapshots.exec import ExecOutcome
 
 LEADER_ANNOTATION = "control-plane.alpha.kubernetes.io/leader"

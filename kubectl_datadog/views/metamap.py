@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from kubectl_datadog.app import FAIL_ON, App
+from dataclasses import replace
+
+from kubectl_datadog.app import DCA_TEXT, App
 from kubectl_datadog.collect.metamap import Filters, collect_metamap
-from kubectl_datadog.commands.metamap import DCA_TEXT
 from kubectl_datadog.diagnose.metamap import DiffRow, MapRow, MetamapReport, explain
-from kubectl_datadog.errors import ExitCode, OnlyLeftovers, PluginError, UsageError
-from kubectl_datadog.model import worst
+from kubectl_datadog.errors import OnlyLeftovers, PluginError, UsageError
 from kubectl_datadog.output.render import Column, Table, Text, View
 from kubectl_datadog.textformats.metamap import render_metamap
 from kubectl_datadog.views.leftovers import leftovers_view
@@ -23,25 +23,12 @@ def run(app: App, node: str | None, pod: str | None, source: str, mode: str) -> 
     except OnlyLeftovers as found:
         view = leftovers_view("MetamapReport", found, app, "there is no Cluster Agent to ask for its map",
                               {"source": source})
-        if opts.output != DCA_TEXT:
-            return app.finish(view)
-        for f in view.findings:
-            app.warn(f"{f.code}: {f.subject}: {f.message}")
-        threshold = FAIL_ON[opts.fail_on]
-        return ExitCode.FINDINGS if threshold is not None and worst(list(view.findings)) >= threshold \
-            else ExitCode.OK
+        return app.finish(replace(view, own_formats={DCA_TEXT: lambda: ""}))  # no map to print
     report = explain(snapshot)
     dca = snapshot.dca
     if source == "dca" and dca is not None and dca.map is None:
         raise PluginError(f"cannot get the Cluster Agent's map: {dca.problem}",
                           hint=f"try: {dca.outcome.command}" if dca.outcome else "use --source api")
-    if opts.output == DCA_TEXT:
-        app.out.write(render_metamap(report.map))
-        for f in report.findings:
-            app.warn(f"{f.code}: {f.subject}: {f.message}")
-        threshold = FAIL_ON[opts.fail_on]
-        return ExitCode.FINDINGS if threshold is not None and worst(list(report.findings)) >= threshold \
-            else ExitCode.OK
     return app.finish(metamap_view(report, app))
 
 
@@ -86,4 +73,5 @@ def metamap_view(report: MetamapReport, app: App) -> View:
         findings=report.findings,
         empty_message="No pods are mapped to services." if snap.source != "both" else "",
         metadata={"context": app.cluster().context.name, "generatedAt": app.now()},
+        own_formats={DCA_TEXT: lambda: render_metamap(report.map)},
     )

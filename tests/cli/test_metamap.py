@@ -332,3 +332,15 @@ def test_source_dca_on_leftovers_only_is_one_finding() -> None:
     assert not [c for c in r.fake.calls if c.resource == "pods/exec"]
     text = invoke_cli("metamap", "--source", "dca", "-o", "dca-text", scenario="leftovers-only")
     assert text.stdout == "" and text.stderr.startswith("warning: install-leftovers-only: ")
+
+
+@pytest.mark.parametrize("scenario", ["helm", "operator", "legacy"])
+def test_install_object_has_the_shape_of_every_other_command(scenario: str) -> None:
+    # Install.to_dict is the one home of the `install` JSON object; metamap did not search for node
+    # Agents, so its count is unknown (null), never 0.
+    mine = invoke_cli("metamap", "-o", "json", scenario=scenario).json["install"]
+    leader = invoke_cli("leader", "-o", "json", scenario=scenario).json["install"]
+    assert mine.keys() == leader.keys()
+    assert mine["settings"] == leader["settings"] and mine["nodeAgentPods"] is None
+    assert {k: v for k, v in mine.items() if k != "nodeAgentPods"} == \
+        {k: v for k, v in leader.items() if k != "nodeAgentPods"}

@@ -39,6 +39,38 @@ def test_diagnose_never_reads_the_clock() -> None:
         assert "datetime.now(" not in text and "time.time(" not in text, path
 
 
+def full_imports_of(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def test_model_layers_do_not_import_the_presentation_package() -> None:
+    # Reading a time is not presenting one: objects and snapshots parse times through
+    # kubectl_datadog.times, never through output/ (which is the presentation stage).
+    paths = [PACKAGE / "objects.py", *(PACKAGE / "snapshots").rglob("*.py")]
+    for path in paths:
+        assert not {m for m in full_imports_of(path) if m.startswith("kubectl_datadog.output")}, path
+
+
+def test_one_fail_on_rule() -> None:
+    # --fail-on -> exit 3 is decided in one place (app.exit_code), for every command and format.
+    for path in PACKAGE.rglob("*.py"):
+        text = path.read_text()
+        if path != PACKAGE / "app.py":
+            assert "FAIL_ON[" not in text and "ExitCode.FINDINGS" not in text, path
+
+
+def test_views_do_not_import_commands() -> None:
+    # commands -> views only: a command module imports its view to run it, never the other way.
+    for path in (PACKAGE / "views").rglob("*.py"):
+        assert not {m for m in full_imports_of(path) if m.startswith("kubectl_datadog.commands")}, path
+
+
 def test_only_the_table_module_imports_tabulate() -> None:
     assert modules_importing("tabulate") == {"kubectl_datadog/output/table.py"}
 

@@ -10,6 +10,7 @@ import textwrap
 import pytest
 
 from kubectl_datadog import completion as comp
+from kubectl_datadog.cli import root
 from kubectl_datadog.errors import ConfigError
 from tests.conftest import invoke_cli
 from tests.fakes import FakeCluster
@@ -38,7 +39,7 @@ def fake() -> FakeCluster:
 
 
 def values(words, fake=None):
-    cands, directive = comp.complete(words, cluster_factory=(lambda opts: fake) if fake else None)
+    cands, directive = comp.complete(root, words, cluster_factory=(lambda opts: fake) if fake else None)
     return [c.value for c in cands], directive
 
 
@@ -55,7 +56,7 @@ def test_invocation_name(argv0, expected):
 
 
 def test_root_lists_subcommands_with_descriptions():
-    cands, directive = comp.complete([""])
+    cands, directive = comp.complete(root, [""])
     names = [c.value for c in cands]
     assert {"leader", "completion"} <= set(names)
     assert names == sorted(names)
@@ -126,7 +127,7 @@ def kubeconfigs(tmp_path):
 def test_contexts_clusters_users_from_kubeconfig_flag(kubeconfigs, monkeypatch):
     a, _ = kubeconfigs
     monkeypatch.setenv("KUBECONFIG", "/nonexistent")
-    cands, directive = comp.complete(["leader", "--kubeconfig", str(a), "--context", ""])
+    cands, directive = comp.complete(root, ["leader", "--kubeconfig", str(a), "--context", ""])
     assert [c.value for c in cands] == ["prod", "staging"]
     assert cands[0].description == "cluster prod-cluster, user admin, namespace datadog"
     assert directive == comp.DIRECTIVE_NO_FILE_COMP
@@ -155,7 +156,7 @@ def test_namespaces_from_the_cluster(fake):
 
 
 def test_hpa_names_in_the_context_namespace(fake):
-    cands, directive = comp.complete(["hpa-explain", ""], cluster_factory=lambda opts: fake)
+    cands, directive = comp.complete(root, ["hpa-explain", ""], cluster_factory=lambda opts: fake)
     assert [c.value for c in cands] == ["nginxext", "web"]
     assert cands[0].description == "namespace default"
     assert directive == comp.DIRECTIVE_NO_FILE_COMP
@@ -175,7 +176,7 @@ def test_cluster_flags_reach_the_cluster_factory(fake):
         seen.append(opts)
         return fake
 
-    comp.complete(["hpa-explain", "--context", "prod", "--kubeconfig", "/k", ""], cluster_factory=factory)
+    comp.complete(root, ["hpa-explain", "--context", "prod", "--kubeconfig", "/k", ""], cluster_factory=factory)
     assert seen[0].context == "prod" and seen[0].kubeconfig == "/k"
     assert seen[0].request_timeout == comp.CLUSTER_TIMEOUT_SECONDS
 
@@ -198,7 +199,7 @@ def test_bad_kubeconfig_completes_nothing_silently():
     def factory(opts):
         raise ConfigError("no kubeconfig found")
 
-    assert comp.complete(["hpa-explain", ""], cluster_factory=factory) == ([], comp.DIRECTIVE_NO_FILE_COMP)
+    assert comp.complete(root, ["hpa-explain", ""], cluster_factory=factory) == ([], comp.DIRECTIVE_NO_FILE_COMP)
 
 
 def test_forbidden_list_completes_nothing(fake):
@@ -234,19 +235,19 @@ def test_main_under_its_own_name_still_runs_commands(monkeypatch, capsys):
 
 
 def test_a_completion_bug_never_reaches_stderr(monkeypatch, capsys):
-    def boom(words):
+    def boom(root, words):
         raise RuntimeError("bug")
 
     monkeypatch.setattr(comp, "complete", boom)
     out = io.StringIO()
-    assert comp.complete_main(["x"], out) == 0
+    assert comp.complete_main(root, ["x"], out) == 0
     assert out.getvalue() == ":4\n"
     assert capsys.readouterr().err == ""
 
 
 def test_static_completions_do_not_import_the_kubernetes_client():
-    code = ("import sys\nfrom kubectl_datadog.completion import complete\n"
-            "complete(['leader', '-o', '']); complete(['']); complete(['leader', '--'])\n"
+    code = ("import sys\nfrom kubectl_datadog.cli import root\nfrom kubectl_datadog.completion import complete\n"
+            "complete(root, ['leader', '-o', '']); complete(root, ['']); complete(root, ['leader', '--'])\n"
             "print('kubernetes' in sys.modules)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert r.stdout.strip() == "False"
@@ -273,3 +274,28 @@ def test_completion_command_prints_instructions():
 def test_instructions_link_next_to_the_executable(exe, expected):
     text = comp.instructions("bash", exe)
     assert f"  {expected}\n" in text
+
+
+def test_kubeconfig_path_list_has_one_home(monkeypatch, tmp_path):
+    # The client and completion read the same files: one function, in the light cluster package.
+    from kubectl_datadog.cluster import kube, kubeconfig_paths
+
+    assert kube._kubeconfig_paths is kubeconfig_paths
+    monkeypatch.setenv("KUBECONFIG", f"{tmp_path}/a::{tmp_path}/b")
+    assert kubeconfig_paths(None) == [f"{tmp_path}/a", f"{tmp_path}/b"]
+    assert kubeconfig_paths("/x/explicit") == ["/x/explicit"]
+    monkeypatch.delenv("KUBECONFIG")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert kubeconfig_paths(None) == [f"{tmp_path}/.kube/config"]
+    assert not hasattr(comp, "_kubeconfig_paths")
+
+
+def test_completion_does_not_import_cli():
+    # cli imports completion (for kubectl_complete-datadog); completion takes the command tree as an
+    # argument rather than importing it back.
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse(Path(comp.__file__).read_text())
+    modules = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert "kubectl_datadog.cli" not in modules

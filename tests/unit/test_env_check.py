@@ -92,9 +92,9 @@ def test_log_lines_never_keep_a_bearer_token() -> None:
 
 
 def pod(name: str, labels: dict[str, str], ports: tuple = (("agentport", 5005),)) -> Pod:
-    return Pod("datadog", name, "uid", "n1", "Running", True, "10.0.0.9", labels,
+    return Pod("datadog", name, "n1", "Running", True, "10.0.0.9", labels,
                (Container("cluster-agent", "img", (), ports),), "ReplicaSet", "rs",
-               datetime(2026, 11, 27, tzinfo=timezone.utc), False, False, "sa", True)
+               datetime(2026, 11, 27, tzinfo=timezone.utc), False, "sa", True)
 
 
 DCA = Install("datadog", "datadog", "helm", "datadog-cluster-agent", (pod("dca-1", {"app": "dca"}),), ())
@@ -155,7 +155,7 @@ def test_identical_agent_findings_are_grouped_by_daemonset() -> None:
     from kubectl_datadog.diagnose.env_check import AgentRow, Endpoint
 
     def row(name: str) -> AgentRow:
-        p = Pod("datadog", name, "u", "n", "Running", True, "", {}, (), "DaemonSet", "datadog", None, False, False,
+        p = Pod("datadog", name, "n", "Running", True, "", {}, (), "DaemonSet", "datadog", None, False,
                 "sa", True)
         f = Finding("agent-dca-unreachable", Severity.ERROR, f"pod/datadog/{name}", "same", "hint", "cmd")
         shared = Finding("dca-service-wrong-port", Severity.ERROR, "service/datadog/dca", "port", "hint")

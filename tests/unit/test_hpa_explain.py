@@ -11,8 +11,7 @@ import pytest
 
 from kubectl_datadog.collect.hpa_explain import _secret_key_lengths, configmap_keys
 from kubectl_datadog.snapshots.hpa_explain import ExternalMetric, Got, Hpa, HpaSnapshot, parse_datadogmetric_ref, parse_hpa
-from kubectl_datadog.diagnose.hpa_explain import (Arithmetic, MetricReport, _action, _arithmetic, _name_checks,
-                                                  _parse_duration)
+from kubectl_datadog.diagnose.hpa_explain import Arithmetic, MetricReport, _action, _arithmetic, _name_checks
 from kubectl_datadog.install import DcaSettings, Install
 from kubectl_datadog.objects import EnvVar
 from kubectl_datadog.textformats.hpa_messages import explain_message
@@ -86,11 +85,6 @@ def test_explain_message(message: str, code: str | None) -> None:
 ])
 def test_parse_datadogmetric_ref(name: str, expected) -> None:
     assert parse_datadogmetric_ref(name) == expected
-
-
-@pytest.mark.parametrize("text,seconds", [("90s", 90), ("5m", 300), ("1h30m", 5400), ("", None), ("5 minutes", None)])
-def test_parse_duration(text: str, seconds) -> None:
-    assert _parse_duration(text) == seconds
 
 
 def _v2(metric: dict, status: dict | None = None) -> dict:
