@@ -460,22 +460,22 @@ class KubeCluster:
         except Exception:  # noqa: BLE001 - queue.Empty, a closed pool, or other internals: no reuse
             return None
         sock = getattr(conn, "sock", None) if conn is not None else None
+        if sock is None or _connection_dropped(conn):
+            try:
+                slots.put(conn, block=False)        # an empty slot, an unopened or a dropped one: back as it was
+            except Exception:  # noqa: BLE001 - a full queue: the pool opens another when it needs one
+                pass
+            return None
         try:
-            if sock is None or _connection_dropped(conn):
-                if conn is not None:
-                    slots.put(conn, block=False)    # an unopened or dropped one: back as it was
-                    conn = None
-                return None
             conn.sock = None                        # detach: closing the object no longer closes it
             conn.close()
             return sock
         finally:
-            if conn is not None:
-                try:
-                    with slots.mutex:               # the freed slot goes to the bottom
-                        slots.queue.insert(0, None)
-                except Exception:  # noqa: BLE001 - another queue: on top, reuse merely gets rarer
-                    slots.put(None, block=False)
+            try:
+                with slots.mutex:                   # the freed slot goes to the bottom
+                    slots.queue.insert(0, None)
+            except Exception:  # noqa: BLE001 - another queue: on top, reuse merely gets rarer
+                slots.put(None, block=False)
 
     def _ssl_context(self) -> Any:
         import ssl
