@@ -51,6 +51,8 @@ _PARTIAL_METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k
 # Exec subprotocols, newest first: v5 adds the close-channel notice (255); the apiserver picks one.
 _EXEC_SUBPROTOCOLS = "v5.channel.k8s.io,v4.channel.k8s.io"
 _USER_AGENT = "kubectl-datadog"
+# Access reviews sent at once by one `access` call (each one a request in flight).
+ACCESS_REVIEWS_AT_ONCE = 8
 
 
 def _first_current_context(merger: Any) -> str | None:
@@ -295,7 +297,7 @@ class KubeCluster:
 
         if len(checks) <= 1:
             return [one(c) for c in checks]
-        with ThreadPoolExecutor(max_workers=min(8, len(checks))) as pool:
+        with ThreadPoolExecutor(max_workers=min(ACCESS_REVIEWS_AT_ONCE, len(checks))) as pool:
             return list(pool.map(one, checks))
 
     def exec(self, namespace: str, pod: str, container: str, argv: Sequence[str],
