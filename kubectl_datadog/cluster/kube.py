@@ -143,6 +143,7 @@ class KubeCluster:
         self._cfg = cfg
         self._ssl_lock = threading.Lock()
         self._ssl_ctx: tuple[tuple[Any, ...], Any] | None = None  # (settings, SSLContext), built on first use
+        self._proxy_url = self._proxy()  # decided once: every request and exec uses the same
         self._pool = self._pool_manager(max_connections)
 
     @property
@@ -386,8 +387,8 @@ class KubeCluster:
                 kw["assert_hostname"] = cfg.assert_hostname
             if cfg.tls_server_name:
                 kw["server_hostname"] = cfg.tls_server_name
-        if self._proxy():
-            return urllib3.ProxyManager(cfg.proxy, proxy_headers=cfg.proxy_headers, **kw)
+        if self._proxy_url:
+            return urllib3.ProxyManager(self._proxy_url, proxy_headers=cfg.proxy_headers, **kw)
         return urllib3.PoolManager(**kw)
 
     def _proxy(self) -> str:
@@ -399,7 +400,8 @@ class KubeCluster:
         cfg = self._cfg
         if not cfg.proxy:
             return ""
-        no_proxy = getattr(cfg, "no_proxy", None)
+        # The client (35) reads NO_PROXY into its Configuration, then resets it to None: read it here.
+        no_proxy = getattr(cfg, "no_proxy", None) or os.environ.get("NO_PROXY") or os.environ.get("no_proxy")
         host = urlparse(cfg.host).hostname or ""
         if no_proxy and proxy_bypass_environment(host, {"no": no_proxy}):
             return ""
@@ -421,16 +423,16 @@ class KubeCluster:
             if cfg.tls_server_name:
                 sslopt["server_hostname"] = cfg.tls_server_name
         opts: dict[str, Any] = {"header": header, "timeout": timeout}
-        if self._proxy():
+        if self._proxy_url:
             from urllib.parse import urlparse
 
-            proxy = urlparse(self._proxy())
+            proxy = urlparse(self._proxy_url)
             opts.update(http_proxy_host=proxy.hostname, http_proxy_port=proxy.port,
                         proxy_type="http" if proxy.scheme in ("http", "https") else proxy.scheme)
             if proxy.username:
                 opts["http_proxy_auth"] = (proxy.username, proxy.password or "")
         ws = WebSocket(sslopt=sslopt, skip_utf8_validation=True)
-        idle = None if self._proxy() else self._take_idle_socket(url)
+        idle = None if self._proxy_url else self._take_idle_socket(url)
         if idle is not None:
             from websocket import WebSocketConnectionClosedException
 
