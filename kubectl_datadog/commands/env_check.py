@@ -60,7 +60,7 @@ def env_check(app: App, pod: str | None, node: str | None, max_concurrency: int,
       kubectl datadog env-check -o json | jq '.agents[] | select(.verdict != "ok")'
     """
 
-    from kubectl_datadog.views.env_check import run
+    from kubectl_datadog.pipelines.env_check import run
 
     return run(app, pod, node, max_concurrency, since, tail, no_logs)
 

@@ -37,7 +37,7 @@ def hpa_explain(app: App, name: str | None) -> int:
       kubectl datadog hpa-explain -A --fail-on error  # exit 3 if any chain is broken
     """
 
-    from kubectl_datadog.views.hpa_explain import run
+    from kubectl_datadog.pipelines.hpa_explain import run
 
     return run(app, name)
 

@@ -35,7 +35,7 @@ def leader(app: App) -> int:
       kubectl datadog leader --no-exec --fail-on warning
     """
 
-    from kubectl_datadog.views.leader import run
+    from kubectl_datadog.pipelines.leader import run
 
     return run(app)
 

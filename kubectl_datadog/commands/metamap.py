@@ -47,7 +47,7 @@ def metamap(app: App, node: str | None, pod: str | None, source: str, mode: str)
           -- datadog-cluster-agent metamap)
     """
 
-    from kubectl_datadog.views.metamap import run
+    from kubectl_datadog.pipelines.metamap import run
 
     return run(app, node, pod, source, mode)
 

@@ -65,9 +65,9 @@ def test_one_fail_on_rule() -> None:
             assert "FAIL_ON[" not in text and "ExitCode.FINDINGS" not in text, path
 
 
-def test_views_do_not_import_commands() -> None:
-    # commands -> views only: a command module imports its view to run it, never the other way.
-    for path in (PACKAGE / "views").rglob("*.py"):
+def test_pipelines_do_not_import_commands() -> None:
+    # commands -> pipelines only: a command module imports its pipeline to run it, never the other way.
+    for path in (PACKAGE / "pipelines").rglob("*.py"):
         assert not {m for m in full_imports_of(path) if m.startswith("kubectl_datadog.commands")}, path
 
 
@@ -90,9 +90,9 @@ def test_commands_are_registered_statically() -> None:
 
 def test_command_modules_stay_light() -> None:
     # Building the CLI (so --help, --version and completion) must not import collection,
-    # diagnosis or rendering code: the command modules import their views inside their bodies.
+    # diagnosis or rendering code: the command modules import their pipelines inside their bodies.
     heavy = ("kubectl_datadog.collect", "kubectl_datadog.diagnose", "kubectl_datadog.output",
-             "kubectl_datadog.views", "kubectl_datadog.textformats", "kubectl_datadog.objects")
+             "kubectl_datadog.pipelines", "kubectl_datadog.textformats", "kubectl_datadog.objects")
     for path in (PACKAGE / "commands").glob("*.py"):
         tree = ast.parse(path.read_text())
         top = [n for n in tree.body if isinstance(n, ast.ImportFrom) and n.module]
@@ -115,7 +115,7 @@ def test_building_the_cli_imports_no_stage_code() -> None:
 
     code = ("import sys, kubectl_datadog.cli; "
             "bad = sorted(m for m in sys.modules if m.startswith(('kubectl_datadog.collect', "
-            "'kubectl_datadog.diagnose', 'kubectl_datadog.views', 'kubectl_datadog.output.render', "
+            "'kubectl_datadog.diagnose', 'kubectl_datadog.pipelines', 'kubectl_datadog.output.render', "
             "'kubernetes', 'tabulate', 'yaml'))); assert not bad, bad")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr

@@ -7,7 +7,7 @@ from kubectl_datadog.collect.env_check import EnvCheckOptions, collect_env_check
 from kubectl_datadog.diagnose.env_check import AgentRow, EnvCheckReport, explain
 from kubectl_datadog.errors import OnlyLeftovers
 from kubectl_datadog.output.render import Column, Table, Text, View
-from kubectl_datadog.views.leftovers import leftovers_view
+from kubectl_datadog.pipelines.leftovers import leftovers_view
 
 
 def run(app: App, pod: str | None, node: str | None, max_concurrency: int, since: int | None, tail: int,

@@ -9,7 +9,7 @@ from kubectl_datadog.errors import OnlyLeftovers
 from kubectl_datadog.output.humanize import age, ago, or_none
 from kubectl_datadog.output.render import Column, Table, View
 from kubectl_datadog.snapshots.leader import ELECTOR_AGENTS
-from kubectl_datadog.views.leftovers import leftovers_view
+from kubectl_datadog.pipelines.leftovers import leftovers_view
 
 
 def run(app: App) -> int:

@@ -10,7 +10,7 @@ from kubectl_datadog.diagnose.metamap import DiffRow, MapRow, MetamapReport, exp
 from kubectl_datadog.errors import OnlyLeftovers, PluginError, UsageError
 from kubectl_datadog.output.render import Column, Table, Text, View
 from kubectl_datadog.textformats.metamap import render_metamap
-from kubectl_datadog.views.leftovers import leftovers_view
+from kubectl_datadog.pipelines.leftovers import leftovers_view
 
 
 def run(app: App, node: str | None, pod: str | None, source: str, mode: str) -> int:
