@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 from urllib.parse import urlsplit
 
-from kubectl_datadog.app import App
 from kubectl_datadog.cluster import ENDPOINTSLICES, PODS, SECRETS, SERVICES, Cluster
 from kubectl_datadog.collect import Fetched, gather
 from kubectl_datadog.collect.exec import (
@@ -25,6 +24,7 @@ from kubectl_datadog.collect.exec import (
     run_agent_status_and_env,
 )
 from kubectl_datadog.collect.install import agent_env, dca_env, discover, require_installs
+from kubectl_datadog.collect.request import Request
 from kubectl_datadog.errors import Forbidden, NotFound, PluginError
 from kubectl_datadog.install import AGENT_CONTAINER
 from kubectl_datadog.model import SecretValue
@@ -47,7 +47,6 @@ from kubectl_datadog.textformats.agent_status import (
 
 TOKEN_ENV = "DD_CLUSTER_AGENT_AUTH_TOKEN"
 DEFAULT_MAX_CONCURRENCY = 16  # per-Agent execs and log reads in flight; `xargs -P 10` is the usual script
-PROGRESS_MIN_AGENTS = 20  # below this the run is short enough that a progress line is only noise
 
 
 @dataclass(frozen=True)
@@ -166,28 +165,6 @@ def url_namespace(url: str, default: str) -> str | None:
 
 # --- per-Agent probes, with bounded concurrency -----------------------------------------------
 
-class _Progress:
-    """`checking node Agents: 12/500` on stderr, rewritten in place; only for a terminal."""
-
-    def __init__(self, app: App, total: int, enabled: bool) -> None:
-        self.app, self.total, self.enabled = app, total, enabled
-        self.done = 0
-        self.lock = threading.Lock()
-
-    def step(self) -> None:
-        if not self.enabled:
-            return
-        with self.lock:
-            self.done += 1
-            self.app.err.write(f"\rchecking node Agents: {self.done}/{self.total}")
-            self.app.err.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            self.app.err.write("\r\x1b[K")
-            self.app.err.flush()
-
-
 def _outcome_probe(outcome: ExecOutcome) -> tuple[str, Probe]:
     if outcome.forbidden is not None:
         return "", Probe(False, "exec is forbidden", outcome.forbidden, outcome.command)
@@ -234,12 +211,15 @@ def _log_probe(cluster: Cluster, pod: Pod, since: int | None, tail: int | None) 
         return "", Probe(False, f"no logs: {exc.message}", None, command)
 
 
-def probe_agents(app: App, pods: list[Pod], opts: EnvCheckOptions, *, exec_enabled: bool) -> dict[str, AgentProbes]:
+# Told (done, total) each time every probe of one Agent has finished; the pipeline shows it.
+AgentsProgress = Callable[[int, int], None]
+
+
+def probe_agents(cluster: Cluster, timeout: float | None, pods: list[Pod], opts: EnvCheckOptions, *,
+                 exec_enabled: bool, progress: AgentsProgress | None = None) -> dict[str, AgentProbes]:
     """Per running Agent, one exec task (`agent status` and `env`, see _exec_probes) and one log
     task, on a pool of `max_concurrency` workers: at most that many execs/log streams are open at
     once. Each result is parsed in its worker, so no raw output (the env holds secrets) is kept."""
-    cluster = app.cluster()
-    timeout = app.opts.request_timeout
     no_shell: set[str] = set()
     marker = new_marker()
     tasks: list[tuple[str, Callable[[], dict[str, Any]]]] = []
@@ -264,7 +244,8 @@ def probe_agents(app: App, pods: list[Pod], opts: EnvCheckOptions, *, exec_enabl
     remaining: dict[str, int] = {}
     for key, _ in tasks:
         remaining[key] = remaining.get(key, 0) + 1
-    progress = _Progress(app, len(remaining), app.err_is_terminal and len(remaining) >= PROGRESS_MIN_AGENTS)
+    total = len(remaining)
+    finished_agents: list[str] = []
     results: dict[str, dict[str, Any]] = {key: {} for key in remaining}
     lock = threading.Lock()
 
@@ -273,26 +254,24 @@ def probe_agents(app: App, pods: list[Pod], opts: EnvCheckOptions, *, exec_enabl
         with lock:
             results[key].update(got)
             remaining[key] -= 1
-            finished = remaining[key] == 0
-        if finished:
-            progress.step()
+            if remaining[key] == 0:
+                finished_agents.append(key)
+                if progress is not None:  # under the lock: the counts reach it in order
+                    progress(len(finished_agents), total)
 
-    try:
-        if tasks:
-            with ThreadPoolExecutor(max_workers=max(1, min(opts.max_concurrency, len(tasks)))) as pool:
-                for fut in [pool.submit(run, *t) for t in tasks]:
-                    fut.result()
-    finally:
-        progress.close()
+    if tasks:
+        with ThreadPoolExecutor(max_workers=max(1, min(opts.max_concurrency, len(tasks)))) as pool:
+            for fut in [pool.submit(run, *t) for t in tasks]:
+                fut.result()
     return {key: AgentProbes(**fields) for key, fields in results.items()}
 
 
 # --- the whole collection ---------------------------------------------------------------------
 
-def _select_node(app: App, opts: EnvCheckOptions) -> tuple[str | None, str]:
+def _select_node(cluster: Cluster, request: Request, opts: EnvCheckOptions) -> tuple[str | None, str]:
     if opts.pod:
-        ns = app.namespace
-        obj = app.cluster().get(PODS, opts.pod, ns)
+        ns = request.namespace_in(cluster)
+        obj = cluster.get(PODS, opts.pod, ns)
         if obj is None:
             raise NotFound(f'pod "{opts.pod}" not found in the namespace "{ns}"',
                            hint="pass -n NAMESPACE for a pod in another namespace")
@@ -305,13 +284,13 @@ def _select_node(app: App, opts: EnvCheckOptions) -> tuple[str | None, str]:
     return None, "all"
 
 
-def collect_env_check(app: App, opts: EnvCheckOptions) -> EnvCheckSnapshot:
-    cluster = app.cluster()
-    node, selection = _select_node(app, opts)
+def collect_env_check(cluster: Cluster, request: Request, opts: EnvCheckOptions,
+                      progress: AgentsProgress | None = None) -> EnvCheckSnapshot:
+    node, selection = _select_node(cluster, request, opts)
     # -n is the POD's namespace when POD is given; otherwise it narrows the installs, as in `leader`.
-    scope = app.opts.install_namespace or (None if opts.pod else app.opts.namespace)
-    installs = require_installs(cluster, discover(cluster, namespace=scope, dca_selector=app.opts.dca_selector,
-                                                  agent_selector=app.opts.agent_selector), scope)
+    scope = request.install_namespace or (None if opts.pod else request.namespace)
+    installs = require_installs(cluster, discover(cluster, namespace=scope, dca_selector=request.dca_selector,
+                                                  agent_selector=request.agent_selector), scope)
     chosen: list[tuple[int, Pod]] = []
     for idx, inst in enumerate(installs):
         chosen += [(idx, p) for p in inst.agent_pods if node is None or p.node == node]
@@ -322,7 +301,7 @@ def collect_env_check(app: App, opts: EnvCheckOptions) -> EnvCheckSnapshot:
         # A DCA-only install (or Agents elsewhere) is a state to report, not a failure to run:
         # nothing per Agent to read, so the diagnosis judges the install alone.
         return EnvCheckSnapshot(tuple(InstallData(inst, None) for inst in installs), (), {}, selection,
-                                app.opts.exec_allowed, opts.logs, opts.since_seconds, opts.tail_lines)
+                                request.exec_allowed, opts.logs, opts.since_seconds, opts.tail_lines)
 
     agent_refs = {}
     for _, pod in chosen:
@@ -346,8 +325,9 @@ def collect_env_check(app: App, opts: EnvCheckOptions) -> EnvCheckSnapshot:
     got_tokens: dict[tuple[str, str, str], Fetched[Any]] = phase["tokens"].require()
     ns_objects = phase["objects"].require()
 
-    probes = probe_agents(app, [p for _, p in chosen], opts, exec_enabled=app.opts.exec_allowed) \
-        if (app.opts.exec_allowed or opts.logs) else {}
+    probes = probe_agents(cluster, request.request_timeout, [p for _, p in chosen], opts,
+                          exec_enabled=request.exec_allowed, progress=progress) \
+        if (request.exec_allowed or opts.logs) else {}
 
     agents = tuple(
         AgentData(pod, idx, agent_env(pod), _with_value(agent_refs[(pod.namespace, pod.name)], got_tokens),
@@ -355,5 +335,5 @@ def collect_env_check(app: App, opts: EnvCheckOptions) -> EnvCheckSnapshot:
         for idx, pod in sorted(chosen, key=lambda t: (t[1].node, t[1].namespace, t[1].name)))
     install_data = tuple(InstallData(inst, _with_value(dca_refs[i], got_tokens) if i in dca_refs else None)
                          for i, inst in enumerate(installs))
-    return EnvCheckSnapshot(install_data, agents, ns_objects, selection, app.opts.exec_allowed, opts.logs,
+    return EnvCheckSnapshot(install_data, agents, ns_objects, selection, request.exec_allowed, opts.logs,
                             opts.since_seconds, opts.tail_lines)

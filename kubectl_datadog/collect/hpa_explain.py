@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
-from kubectl_datadog.app import App
 from kubectl_datadog.cluster import (
     APISERVICES,
     CONFIGMAPS,
@@ -33,6 +32,7 @@ from kubectl_datadog.cluster import (
 from kubectl_datadog.collect import Fetched, gather
 from kubectl_datadog.collect.install import discover, find_leftovers, pick_install
 from kubectl_datadog.collect.leader import lock_kind, read_lock
+from kubectl_datadog.collect.request import Request
 from kubectl_datadog.errors import (
     NotFound,
     PluginError,
@@ -184,12 +184,10 @@ def _live(cluster: Cluster, hpa: Hpa, metric: ExternalMetric) -> LiveValue:
     return LiveValue(items=items)
 
 
-def collect_hpa_explain(app: App, name: str | None) -> HpaSnapshot:
-    cluster = app.cluster()
-    opts = app.opts
+def collect_hpa_explain(cluster: Cluster, opts: Request, name: str | None) -> HpaSnapshot:
     if name and opts.all_namespaces:
         raise UsageError("a NAME cannot be combined with -A/--all-namespaces", hint="pass -n NAMESPACE instead")
-    namespace = None if opts.all_namespaces else app.namespace
+    namespace = None if opts.all_namespaces else opts.namespace_in(cluster)
 
     # Phase 1. The HPA is read as v2 at once; another version only if discovery says v2 is not served.
     phase1: dict[str, Callable[[], Any]] = {

@@ -3,10 +3,10 @@ permissions, and (with exec) the leader's own `status`."""
 
 from __future__ import annotations
 
-from kubectl_datadog.app import App
 from kubectl_datadog.cluster import CONFIGMAPS, LEASES, NODES, AccessCheck, Cluster
 from kubectl_datadog.collect import gather, start
 from kubectl_datadog.collect.exec import run_dca_cli
+from kubectl_datadog.collect.request import Request
 from kubectl_datadog.collect.install import agent_env, dca_env, discover, pick_install, require_installs
 from kubectl_datadog.errors import Forbidden
 from kubectl_datadog.install import DEFAULT_LEASE_NAME, DcaSettings, Install
@@ -79,9 +79,7 @@ def _runs_leader_election(pod: Pod) -> bool:
     return as_bool(var.value if var is not None else None)
 
 
-def collect_leader(app: App) -> LeaderSnapshot:
-    cluster = app.cluster()
-    opts = app.opts
+def collect_leader(cluster: Cluster, opts: Request) -> LeaderSnapshot:
     scope = opts.install_namespace or opts.namespace
     installs = require_installs(cluster, discover(cluster, namespace=scope, dca_selector=opts.dca_selector,
                                                   agent_selector=opts.agent_selector), scope)

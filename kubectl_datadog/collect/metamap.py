@@ -25,9 +25,9 @@ import sys
 from collections import Counter
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
-from kubectl_datadog.app import App
 from kubectl_datadog.cluster import ENDPOINTS, ENDPOINTSLICES, NODES, Cluster
 from kubectl_datadog.collect import gather
+from kubectl_datadog.collect.request import Request
 from kubectl_datadog.errors import NoInstall, NotFound, PluginError
 from kubectl_datadog.objects import endpoint_ready
 from kubectl_datadog.snapshots.metamap import (
@@ -219,15 +219,14 @@ def choose_dca_pod(cluster: Cluster, install: Install) -> tuple[Pod | None, str]
     return None, why
 
 
-def ask_dca(app: App, install: Install, node: str | None) -> DcaAnswer:
+def ask_dca(cluster: Cluster, timeout: float | None, install: Install, node: str | None) -> DcaAnswer:
     from kubectl_datadog.collect.exec import run_dca_cli
 
-    cluster = app.cluster()
     pod, why = choose_dca_pod(cluster, install)
     if pod is None:
         return DcaAnswer("", why, None, None)
     args = ["metamap"] + ([node] if node else [])
-    outcome = run_dca_cli(cluster, install, pod, args, timeout=app.opts.request_timeout)
+    outcome = run_dca_cli(cluster, install, pod, args, timeout=timeout)
     ref = f"{pod.namespace}/{pod.name}"
     if not outcome.ok:
         return DcaAnswer(ref, why, outcome, None)
@@ -247,9 +246,7 @@ def resolve_mode(requested: str, install: Install | None) -> tuple[str, str]:
     return "endpoints", "no Cluster Agent found: the agent's default (Endpoints)"
 
 
-def collect_metamap(app: App, *, source: str, mode: str, filters: Filters) -> MetamapSnapshot:
-    cluster = app.cluster()
-    opts = app.opts
+def collect_metamap(cluster: Cluster, opts: Request, *, source: str, mode: str, filters: Filters) -> MetamapSnapshot:
     install: Install | None = None
     if source != "api" or mode == "auto":
         from kubectl_datadog.collect.install import discover, pick_install, require_installs
@@ -273,7 +270,7 @@ def collect_metamap(app: App, *, source: str, mode: str, filters: Filters) -> Me
         calls["api"] = lambda: compute_api_map(cluster, used_mode, filters)
     if source in ("dca", "both"):
         assert install is not None
-        calls["dca"] = lambda: ask_dca(app, install, filters.node)
+        calls["dca"] = lambda: ask_dca(cluster, opts.request_timeout, install, filters.node)
     # The pages decode into hundreds of thousands of short-lived dicts and the maps into as many
     # long-lived sets and dicts, none of them in a cycle: the cyclic collector would only walk
     # them over and over (about a third of the reduction's time at 100,000 endpoints), so it

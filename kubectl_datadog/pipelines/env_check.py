@@ -2,24 +2,54 @@
 
 from __future__ import annotations
 
+import threading
+
 from kubectl_datadog.app import App
 from kubectl_datadog.collect.env_check import EnvCheckOptions, collect_env_check
 from kubectl_datadog.diagnose.env_check import AgentRow, EnvCheckReport, explain
 from kubectl_datadog.errors import OnlyLeftovers
 from kubectl_datadog.output.render import Column, Table, Text, View
+from kubectl_datadog.pipelines import request_of
 from kubectl_datadog.pipelines.leftovers import leftovers_view
+
+PROGRESS_MIN_AGENTS = 20  # below this the run is short enough that a progress line is only noise
+
+
+class AgentsProgressLine:
+    """`checking node Agents: 12/500` on stderr, rewritten in place; only for a terminal."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.shown = False
+        self.lock = threading.Lock()
+
+    def __call__(self, done: int, total: int) -> None:
+        if total < PROGRESS_MIN_AGENTS or not self.app.err_is_terminal:
+            return
+        with self.lock:
+            self.shown = True
+            self.app.err.write(f"\rchecking node Agents: {done}/{total}")
+            self.app.err.flush()
+
+    def clear(self) -> None:
+        if self.shown:
+            self.app.err.write("\r\x1b[K")
+            self.app.err.flush()
 
 
 def run(app: App, pod: str | None, node: str | None, max_concurrency: int, since: int | None, tail: int,
         no_logs: bool) -> int:
     opts = EnvCheckOptions(pod=pod, node=node, max_concurrency=max_concurrency, since_seconds=since,
                            tail_lines=None if tail == -1 else tail, logs=not no_logs)
+    progress = AgentsProgressLine(app)
     try:
-        snapshot = collect_env_check(app, opts)
+        snapshot = collect_env_check(app.cluster(), request_of(app), opts, progress)
     except OnlyLeftovers as found:
         return app.finish(leftovers_view(
             "EnvCheckReport", found, app, "there is no node Agent to check and no Cluster Agent to reach",
             {"selection": "all", "summary": {"agents": 0}, "agents": []}))
+    finally:
+        progress.clear()  # before anything else is written to stderr, and on errors too
     report = explain(snapshot, now=app.now())
     return app.finish(env_check_view(report, app))
 

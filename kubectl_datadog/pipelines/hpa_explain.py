@@ -14,11 +14,12 @@ from kubectl_datadog.diagnose.hpa_explain import (
 )
 from kubectl_datadog.output.humanize import ago
 from kubectl_datadog.output.render import Column, Table, Text, View
+from kubectl_datadog.pipelines import request_of
 from kubectl_datadog.textformats.quantity import fmt_number
 
 
 def run(app: App, name: str | None) -> int:
-    snapshot = collect_hpa_explain(app, name)
+    snapshot = collect_hpa_explain(app.cluster(), request_of(app), name)
     report = explain(snapshot, now=app.now())
     return app.finish(hpa_view(report, app, detailed=name is not None))
 

@@ -9,12 +9,13 @@ from kubectl_datadog.errors import OnlyLeftovers
 from kubectl_datadog.output.humanize import age, ago, or_none
 from kubectl_datadog.output.render import Column, Table, View
 from kubectl_datadog.snapshots.leader import ELECTOR_AGENTS
+from kubectl_datadog.pipelines import request_of
 from kubectl_datadog.pipelines.leftovers import leftovers_view
 
 
 def run(app: App) -> int:
     try:
-        snapshot = collect_leader(app)
+        snapshot = collect_leader(app.cluster(), request_of(app))
     except OnlyLeftovers as found:
         return app.finish(leftovers_view("LeaderReport", found, app, "nothing runs that could elect a leader",
                                          {"verdict": "no-install"}))

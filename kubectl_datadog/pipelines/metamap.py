@@ -10,6 +10,7 @@ from kubectl_datadog.diagnose.metamap import DiffRow, MapRow, MetamapReport, exp
 from kubectl_datadog.errors import OnlyLeftovers, PluginError, UsageError
 from kubectl_datadog.output.render import Column, Table, Text, View
 from kubectl_datadog.textformats.metamap import render_metamap
+from kubectl_datadog.pipelines import request_of
 from kubectl_datadog.pipelines.leftovers import leftovers_view
 
 
@@ -19,7 +20,7 @@ def run(app: App, node: str | None, pod: str | None, source: str, mode: str) -> 
         raise UsageError(f"--source {source} runs `metamap` in the Cluster Agent: it cannot be used with --no-exec")
     filters = Filters(node=node or None, namespace=None if opts.all_namespaces else opts.namespace, pod=pod or None)
     try:
-        snapshot = collect_metamap(app, source=source, mode=mode, filters=filters)
+        snapshot = collect_metamap(app.cluster(), request_of(app), source=source, mode=mode, filters=filters)
     except OnlyLeftovers as found:
         view = leftovers_view("MetamapReport", found, app, "there is no Cluster Agent to ask for its map",
                               {"source": source})

@@ -166,3 +166,11 @@ def test_snapshots_do_not_read_the_cluster() -> None:
         tree = ast.parse(path.read_text())
         modules = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
         assert not {m for m in modules if m.startswith(("kubectl_datadog.collect", "kubectl_datadog.app"))}, path
+
+
+def test_collection_takes_a_cluster_and_a_request_not_the_app() -> None:
+    # Issue 14: collection gets a Cluster and typed requests (collect/request.py); the App (streams,
+    # clock, Click flags) and anything shown while it runs (progress) belong to the pipeline.
+    for path in (PACKAGE / "collect").rglob("*.py"):
+        assert "kubectl_datadog.app" not in full_imports_of(path), path
+        assert "kubectl_datadog.pipelines" not in {m.rsplit(".", 1)[0] for m in full_imports_of(path)}, path
