@@ -72,3 +72,22 @@ def test_json_and_yaml_carry_caused_by_and_the_table_says_because() -> None:
 def test_a_cause_not_in_the_report_is_named_by_its_code() -> None:
     text = findings_text([Finding("x-symptom", Severity.ERROR, "pod/a/b", "m", caused_by=("x-root",))])
     assert "           because x-root\n" in text + "\n"
+
+
+
+def test_a_cycle_below_a_root_cause_ends_and_keeps_every_finding() -> None:
+    # Ranking a root walks what follows from it; a cycle further down (two rules blaming each
+    # other) must stop that walk, not recurse for ever.
+    root = Finding("root", Severity.WARNING, "x/r", "r")
+    a = Finding("a-side", Severity.WARNING, "x/a", "a", caused_by=("root", "b-side"))
+    b = Finding("b-side", Severity.ERROR, "x/b", "b", caused_by=("a-side",))
+    ordered = sort_findings([b, a, root, MINOR])
+    assert sorted(f.code for f in ordered) == ["a-side", "agents-leader-election", "b-side", "root"]
+    assert ordered[0] == root  # lifted to ERROR by the cycle's worst finding, ahead of the WARNING
+
+
+def test_a_pure_cycle_is_kept_worst_first() -> None:
+    # No root to start from: the cycle's findings follow in the plain order, worst severity first.
+    a = Finding("a", Severity.WARNING, "x", "a", caused_by=("b",))
+    b = Finding("b", Severity.ERROR, "x", "b", caused_by=("a",))
+    assert [f.code for f in sort_findings([a, b])] == ["b", "a"]
