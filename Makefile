@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: install release lint unit e2e-binaries e2e test binary dist demo demo-stop bench clean
+.PHONY: install release lint unit e2e-binaries e2e test binary dist demo demo-stop bench clean mutation
 
 # The development virtualenv: the plugin (editable), the test tools, build and PyInstaller.
 $(VENV)/.installed: setup.cfg pyproject.toml
@@ -55,8 +55,17 @@ test: lint e2e-binaries dist
 	KUBECTL_DATADOG_UNDER_TEST_LOWEST=$(RELEASE_VENVS)/lowest/bin \
 	$(PY) -m pytest -q tests
 
+# Mutation testing with mutmut (pyproject.toml [tool.mutmut]); slow, so not in `make test`.
+# docs/mutation-testing.md explains the results. MUTMUT_CHILDREN=1 leaves a core for other work.
+MUTMUT_CHILDREN ?= 2
+mutation: install
+	$(PY) -m pip install -q mutmut==3.8.1
+	rm -rf mutants
+	$(VENV)/bin/mutmut run --max-children $(MUTMUT_CHILDREN) >/dev/null 2>&1 || true
+	$(VENV)/bin/mutmut results | $(PY) scripts/mutation-summary
+
 clean:
-	rm -rf build dist *.egg-info
+	rm -rf build dist *.egg-info mutants
 
 # --- distribution (issue 8) --------------------------------------------------------------------
 .PHONY: bench-startup
