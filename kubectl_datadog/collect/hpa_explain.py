@@ -12,7 +12,6 @@ too, as pure functions, like the lock parsing in collect/leader.py.
 
 from __future__ import annotations
 
-import json
 from typing import Any, Callable
 
 from kubectl_datadog.cluster import (
@@ -44,15 +43,25 @@ from kubectl_datadog.objects import EnvVar, secret_values
 from kubectl_datadog.snapshots.hpa_explain import (
     APISERVICE_NAME,
     DATADOGMETRIC_CRD,
+    ApiService,
+    DatadogMetricState,
     ExternalMetric,
     Got,
     Hpa,
+    HpaEvent,
     HpaSnapshot,
     KeyCheck,
     LiveValue,
     MetricSource,
+    configmap_data,
+    endpoint_groups,
+    parse_apiservice,
+    parse_configmap_entry,
+    parse_datadogmetric,
     parse_datadogmetric_ref,
+    parse_event,
     parse_hpa,
+    parse_service,
     read_error,
 )
 
@@ -86,13 +95,13 @@ def _read_hpas(cluster: Cluster, resource: Resource, namespace: str | None, name
     return list(cluster.list(resource, namespace))
 
 
-def _pick(installs: list[Install], apiservice: dict[str, Any] | None) -> Install | None:
+def _pick(installs: list[Install], apiservice: ApiService | None) -> Install | None:
     if not installs:
         return None
-    svc_ns = ((apiservice or {}).get("spec") or {}).get("service") or {}
+    svc_ns = apiservice.service_namespace if apiservice else ""
     with_dca = [i for i in installs if i.dca_pods] or installs
-    if len(with_dca) > 1 and svc_ns.get("namespace"):
-        same = [i for i in with_dca if i.namespace == svc_ns.get("namespace")]
+    if len(with_dca) > 1 and svc_ns:
+        same = [i for i in with_dca if i.namespace == svc_ns]
         if len(same) == 1:
             return same[0]
     return pick_install(installs)
@@ -218,11 +227,11 @@ def collect_hpa_explain(cluster: Cluster, opts: Request, name: str | None) -> Hp
                        hint="hpa-explain explains HPAs on Datadog external metrics")
     hpas = sorted((h for h in hpas if h.external), key=lambda h: (h.namespace, h.name))
 
-    apiservice = Got.of(got["apiservice"])
+    apiservice = Got.of(got["apiservice"], parse_apiservice)
     install: Install | None = None
     install_error = ""
     try:
-        install = _pick(got["installs"].get() or [], apiservice.obj)
+        install = _pick(got["installs"].get() or [], apiservice.value)
     except SeveralInstalls:
         raise
     except PluginError as exc:  # e.g. Forbidden to list pods: the DCA link becomes "unknown"
@@ -233,18 +242,17 @@ def collect_hpa_explain(cluster: Cluster, opts: Request, name: str | None) -> Hp
     leftovers = find_leftovers(cluster, opts.install_namespace) \
         if install is None and not install_error and got["installs"].value == [] else ()
 
-    events: dict[tuple[str, str], tuple[dict[str, Any], ...]] = {}
+    events: dict[tuple[str, str], tuple[HpaEvent, ...]] = {}
     for ev in got["events"].value or []:
         inv = ev.get("involvedObject") or {}
-        events.setdefault((str(inv.get("namespace", "")), str(inv.get("name", ""))), tuple())
-        events[(str(inv.get("namespace", "")), str(inv.get("name", "")))] += (ev,)
+        involved = (str(inv.get("namespace", "")), str(inv.get("name", "")))
+        events[involved] = events.get(involved, ()) + (parse_event(ev),)
 
     # Phase 2: everything that depends on phase 1, at once.
     settings = install.settings if install else None
-    svc_ref = ((apiservice.obj or {}).get("spec") or {}).get("service") or {}
     calls: dict[str, Callable[[], Any]] = {}
-    if svc_ref.get("name"):
-        svc_ns, svc_name = str(svc_ref.get("namespace", "")), str(svc_ref["name"])
+    if apiservice.value is not None and apiservice.value.service_name:
+        svc_ns, svc_name = apiservice.value.service_namespace, apiservice.value.service_name
         calls["service"] = lambda: cluster.get(SERVICES, svc_name, svc_ns)
         calls["endpoints"] = lambda: cluster.get(ENDPOINTS, svc_name, svc_ns)
         calls["slices"] = lambda: list(cluster.list(ENDPOINTSLICES, svc_ns,
@@ -277,14 +285,14 @@ def collect_hpa_explain(cluster: Cluster, opts: Request, name: str | None) -> Hp
     keys = _key_checks(install, secrets) if install and install.dca_pods else ()
     locks = [got2[k].value for k in got2 if k.startswith("lock:") and got2[k].value is not None]
     lock = next((lk for lk in locks if lk.holder), locks[0] if locks else None)
-    configmap = Got.of(got2.get("configmap"))
+    configmap = Got.of(got2.get("configmap"), configmap_data)
     autogen_fetched = got2.get("autogen")
-    autogen_all = [o for o in (autogen_fetched.value or []) if str((o.get("metadata") or {}).get("name", "")).startswith("dcaautogen-")] \
-        if autogen_fetched else []
+    autogen_all = [dm for dm in map(parse_datadogmetric, (autogen_fetched.value or []) if autogen_fetched else [])
+                   if dm.name.startswith("dcaautogen-")]
 
     sources: dict[tuple[str, str, int], MetricSource] = {}
     live: dict[tuple[str, str, int], LiveValue] = {}
-    cm_data = ((configmap.obj or {}).get("data") or {})
+    cm_data = configmap.value or {}
     for hpa in hpas:
         for m in hpa.external:
             key = (hpa.namespace, hpa.name, m.index)
@@ -292,39 +300,34 @@ def collect_hpa_explain(cluster: Cluster, opts: Request, name: str | None) -> Hp
                 error=read_error(got2[f"live:{hpa.namespace}/{hpa.name}/{m.index}"].error))
             ref = parse_datadogmetric_ref(m.name)
             if ref is not None:
-                sources[key] = MetricSource(datadogmetric=Got.of(got2.get(f"dm:{ref[0]}/{ref[1]}")))
+                sources[key] = MetricSource(datadogmetric=Got.of(got2.get(f"dm:{ref[0]}/{ref[1]}"), parse_datadogmetric))
             elif crd_mode:
                 sources[key] = MetricSource(autogen=tuple(o for o in autogen_all if _autogen_matches(o, hpa, m)))
             else:
                 entry_key = next((k for k in configmap_keys(hpa, m) if k in cm_data), configmap_keys(hpa, m)[0])
                 raw = cm_data.get(entry_key)
-                entry = None
-                if raw is not None:
-                    try:
-                        parsed = json.loads(raw)
-                        entry = parsed if isinstance(parsed, dict) else None
-                    except ValueError:
-                        entry = None
+                entry = parse_configmap_entry(entry_key, raw) if raw is not None else None
                 sources[key] = MetricSource(configmap_key=entry_key, configmap_entry=entry,
-                                            configmap_entry_raw=raw if entry is None else None)
+                                            configmap_entry_malformed=raw is not None and entry is None)
 
     return HpaSnapshot(
         namespace=namespace, name=name, hpas=tuple(hpas), autoscaling_version=version, events=events,
         events_error=read_error(got["events"].error), apiservice=apiservice,
-        service=Got.of(got2.get("service")), endpoints=Got.of(got2.get("endpoints")),
-        endpoint_slices=tuple((got2["slices"].value or []) if "slices" in got2 else ()),
-        install=install, install_error=install_error, keys=keys, lock=lock, crd=Got.of(got["crd"]),
+        service=Got.of(got2.get("service"), parse_service),
+        endpoints=endpoint_groups(got2["endpoints"].value if "endpoints" in got2 else None,
+                                  (got2["slices"].value or []) if "slices" in got2 else []),
+        install=install, install_error=install_error, keys=keys, lock=lock,
+        crd=Got.of(got["crd"], lambda _: DATADOGMETRIC_CRD),
         configmap=configmap, sources=sources, live=live, leftovers=leftovers, install_scope=opts.install_namespace,
         datadogmetrics_error=read_error(autogen_fetched.error) if autogen_fetched else None)
 
 
-def _autogen_matches(obj: dict[str, Any], hpa: Hpa, metric: ExternalMetric) -> bool:
+def _autogen_matches(dm: DatadogMetricState, hpa: Hpa, metric: ExternalMetric) -> bool:
     """An autogen DatadogMetric carries the metric name it serves and, once the leader processed
     the HPA, a reference to it; match on the name and prefer one that references this HPA."""
-    spec = obj.get("spec") or {}
-    if str(spec.get("externalMetricName", "")).lower() != metric.name.lower():
+    if dm.external_metric_name.lower() != metric.name.lower():
         return False
-    refs = str((obj.get("status") or {}).get("autoscalerReferences", ""))
+    refs = dm.autoscaler_references
     return not refs or f"hpa:{hpa.namespace}/{hpa.name}" in refs
 
 

@@ -11,7 +11,10 @@ import pytest
 
 from kubectl_datadog.collect.hpa_explain import _secret_key_lengths, configmap_keys
 from kubectl_datadog.snapshots.hpa_explain import ExternalMetric, Got, Hpa, HpaSnapshot, parse_datadogmetric_ref, parse_hpa
-from kubectl_datadog.diagnose.hpa_explain import Arithmetic, MetricReport, _action, _arithmetic, _name_checks
+from kubectl_datadog.diagnose.hpa_explain_arithmetic import action as _action
+from kubectl_datadog.diagnose.hpa_explain_arithmetic import arithmetic as _arithmetic
+from kubectl_datadog.diagnose.hpa_explain_metric import name_checks as _name_checks
+from kubectl_datadog.diagnose.hpa_explain_report import Arithmetic, MetricReport
 from kubectl_datadog.install import DcaSettings, Install
 from kubectl_datadog.objects import EnvVar
 from kubectl_datadog.textformats.hpa_messages import explain_message
@@ -203,7 +206,7 @@ def _snap(crd_mode: bool) -> HpaSnapshot:
     env = {"DD_EXTERNAL_METRICS_PROVIDER_USE_DATADOGMETRIC_CRD": EnvVar("x", "true" if crd_mode else "false")}
     inst = Install("datadog", "datadog", "helm", "datadog-cluster-agent", (), (),
                    settings=DcaSettings.from_env(env, "datadog"))
-    return HpaSnapshot(None, None, (), "v2", {}, None, Got(), Got(), Got(), (), inst, "", (), None, Got(), Got())
+    return HpaSnapshot(None, None, (), "v2", {}, None, Got(), Got(), (), inst, "", (), None, Got(), Got())
 
 
 @pytest.mark.parametrize("name,labels,exprs,crd,code,warnings", [
@@ -225,3 +228,39 @@ def test_name_checks(name, labels, exprs, crd, code, warnings) -> None:
     assert (broken.code if broken else None) == code
     assert link.state == ("broken" if code else "ok")
     assert [w.code for w in warns] == warnings
+
+
+# --- parsing the chain's objects into the snapshot ---------------------------------------------
+
+def test_endpoint_groups_prefer_the_endpoints_object_and_count_slice_readiness() -> None:
+    from kubectl_datadog.snapshots.hpa_explain import endpoint_groups
+    endpoints = {"subsets": [{"ports": [{"name": "metricsapi", "port": 8443}],
+                              "addresses": [{"ip": "10.0.0.1"}], "notReadyAddresses": [{"ip": "10.0.0.2"}]}]}
+    slices = [{"ports": [{"name": "metricsapi", "port": 8443}],
+               "endpoints": [{"conditions": {"ready": True}}, {"conditions": {}}, {"conditions": {"ready": False}}]}]
+    [group] = endpoint_groups(endpoints, slices)
+    assert (group.ready, group.not_ready) == (1, 1)
+    [group] = endpoint_groups(None, slices)
+    assert (group.ready, group.not_ready) == (2, 1)  # an unset `ready` is ready
+    assert group.serves("metricsapi", None) and group.serves("", 8443) and not group.serves("other", 443)
+    assert endpoint_groups(None, [{"endpoints": [{}]}])[0].serves("any", 1)  # no ports listed: every port
+
+
+@pytest.mark.parametrize("raw,valid,value", [
+    ('{"value": 12, "valid": true, "ts": 1700000000}', True, 12.0),
+    ('{"value": "500m", "valid": "true"}', False, 0.5),  # only the JSON true is valid
+    ('[1, 2]', None, None),
+    ('not json', None, None),
+])
+def test_configmap_entry(raw, valid, value) -> None:
+    from kubectl_datadog.snapshots.hpa_explain import parse_configmap_entry
+    entry = parse_configmap_entry("k", raw)
+    assert (entry.valid if entry else None, entry.value if entry else None) == (valid, value)
+
+
+def test_service_target_port_defaults_to_the_port() -> None:
+    from kubectl_datadog.snapshots.hpa_explain import parse_service
+    svc = parse_service({"metadata": {"labels": {"a": "b"}}, "spec": {
+        "selector": {"app": "dca"}, "ports": [{"port": 443}, {"name": "m", "port": 8443, "targetPort": "metricsapi"}]}})
+    assert [(p.name, p.port, p.target_port) for p in svc.ports] == [("", 443, "443"), ("m", 8443, "metricsapi")]
+    assert svc.selector == {"app": "dca"} and svc.labels == {"a": "b"}
