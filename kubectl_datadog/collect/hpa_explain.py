@@ -12,10 +12,12 @@ too, as pure functions, like the lock parsing in collect/leader.py.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Callable
 
 from kubectl_datadog.cluster import (
     APISERVICES,
+    AccessCheck,
     CONFIGMAPS,
     DATADOGMETRICS,
     ENDPOINTS,
@@ -39,11 +41,13 @@ from kubectl_datadog.errors import (
     UsageError,
 )
 from kubectl_datadog.install import Install
-from kubectl_datadog.objects import EnvVar, secret_values
+from kubectl_datadog.snapshots.leader import LockRecord
+from kubectl_datadog.objects import EnvVar, Pod, secret_values
 from kubectl_datadog.snapshots.hpa_explain import (
     APISERVICE_NAME,
     DATADOGMETRIC_CRD,
     ApiService,
+    DcaLog,
     DatadogMetricState,
     ExternalMetric,
     Got,
@@ -68,6 +72,7 @@ from kubectl_datadog.snapshots.hpa_explain import (
 HPAS_V2BETA2 = Resource("autoscaling", "v2beta2", "horizontalpodautoscalers", "HorizontalPodAutoscaler")
 CRDS = Resource("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition",
                 namespaced=False)
+DCA_LOG_TAIL = 1000  # lines of the querying replica's log searched for Datadog API errors
 KEY_VARS = (("DD_API_KEY", "DD_EXTERNAL_METRICS_PROVIDER_API_KEY"),
             ("DD_APP_KEY", "DD_EXTERNAL_METRICS_PROVIDER_APP_KEY"))
 
@@ -178,6 +183,28 @@ def _secret_names(install: Install) -> list[str]:
     return sorted(n for n in names if n)
 
 
+def dca_access_checks(install: Install) -> list[AccessCheck]:
+    """What the Cluster Agent's service account needs to serve external metrics: create
+    subjectaccessreviews and tokenreviews (system:auth-delegator: its metrics server authenticates and
+    authorizes the API server's requests), list/watch HPAs (the leader finds the metrics to query), and
+    its store: list/watch DatadogMetrics, or get/update the legacy ConfigMap. Checked whatever the
+    rest of the chain says; not when the provider is known to be off (the charts grant these with it)."""
+    s = install.settings
+    if s is None or not install.dca_pods or (s.known("DD_EXTERNAL_METRICS_PROVIDER_ENABLED") and not s.external_metrics):
+        return []
+    user = f"system:serviceaccount:{install.namespace}:{install.dca_pods[0].service_account}"
+    checks = [AccessCheck("create", "subjectaccessreviews", "authorization.k8s.io", user=user),
+              AccessCheck("create", "tokenreviews", "authentication.k8s.io", user=user),
+              AccessCheck("list", "horizontalpodautoscalers", "autoscaling", user=user),
+              AccessCheck("watch", "horizontalpodautoscalers", "autoscaling", user=user)]
+    if s.use_datadogmetric_crd:
+        checks += [AccessCheck(verb, "datadogmetrics", "datadoghq.com", user=user) for verb in ("list", "watch")]
+    else:
+        checks += [AccessCheck(verb, "configmaps", "", s.resources_namespace, s.hpa_configmap, user)
+                   for verb in ("get", "update")]
+    return checks
+
+
 def configmap_keys(hpa: Hpa, metric: ExternalMetric) -> tuple[str, ...]:
     """The legacy store's data key for this HPA metric (current format, then the deprecated one)."""
     return (f"external_metric-horizontal-{hpa.namespace}-{hpa.name}-{metric.name}",
@@ -279,12 +306,20 @@ def collect_hpa_explain(cluster: Cluster, opts: Request, name: str | None) -> Hp
         calls[f"dm:{ns}/{dm}"] = lambda ns=ns, dm=dm: cluster.get(DATADOGMETRICS, dm, ns)
     if crd_mode and any(parse_datadogmetric_ref(m.name) is None for h in hpas for m in h.external):
         calls["autogen"] = lambda: list(cluster.list(DATADOGMETRICS, settings.resources_namespace))  # type: ignore[union-attr]
+    access_checks = dca_access_checks(install) if install else []
+    if access_checks:
+        calls["access"] = lambda: cluster.access(access_checks)
     got2 = gather(calls)
+    answers = (got2["access"].value or []) if "access" in got2 else []
+    # An answer missing (the reviews could not be made at all) is unknown, not allowed.
+    dca_access = tuple((c, answers[i] if i < len(answers) else None) for i, c in enumerate(access_checks))
 
     secrets = {k.split(":", 1)[1]: v for k, v in got2.items() if k.startswith("secret:")}
     keys = _key_checks(install, secrets) if install and install.dca_pods else ()
     locks = [got2[k].value for k in got2 if k.startswith("lock:") and got2[k].value is not None]
     lock = next((lk for lk in locks if lk.holder), locks[0] if locks else None)
+    # Phase 3: the log of the replica that queries Datadog, once the lock has named it.
+    dca_log = _dca_log(cluster, install, lock) if install and hpas else None
     configmap = Got.of(got2.get("configmap"), configmap_data)
     autogen_fetched = got2.get("autogen")
     autogen_all = [dm for dm in map(parse_datadogmetric, (autogen_fetched.value or []) if autogen_fetched else [])
@@ -319,7 +354,32 @@ def collect_hpa_explain(cluster: Cluster, opts: Request, name: str | None) -> Hp
         install=install, install_error=install_error, keys=keys, lock=lock,
         crd=Got.of(got["crd"], lambda _: DATADOGMETRIC_CRD),
         configmap=configmap, sources=sources, live=live, leftovers=leftovers, install_scope=opts.install_namespace,
-        datadogmetrics_error=read_error(autogen_fetched.error) if autogen_fetched else None)
+        datadogmetrics_error=read_error(autogen_fetched.error) if autogen_fetched else None, dca_access=dca_access,
+        dca_log=dca_log)
+
+
+def _querying_pod(install: Install, lock: LockRecord | None) -> Pod | None:
+    """The Cluster Agent replica that queries Datadog: the lock's holder with leader election, else
+    the first running one; None when the provider is off."""
+    s = install.settings
+    if s is None or (s.known("DD_EXTERNAL_METRICS_PROVIDER_ENABLED") and not s.external_metrics):
+        return None
+    running = [p for p in install.dca_pods if p.phase == "Running" and not p.deleting]
+    if s.leader_election:
+        return next((p for p in running if lock is not None and p.name == lock.holder), None)
+    return running[0] if running else None
+
+
+def _dca_log(cluster: Cluster, install: Install, lock: LockRecord | None) -> DcaLog | None:
+    pod = _querying_pod(install, lock)
+    if pod is None:
+        return None
+    log = DcaLog(pod.namespace, pod.name, install.dca_container, DCA_LOG_TAIL)
+    try:
+        text = cluster.logs(pod.namespace, pod.name, install.dca_container, tail_lines=DCA_LOG_TAIL)
+    except PluginError as exc:
+        return replace(log, error=read_error(exc))
+    return replace(log, text=text)
 
 
 def _autogen_matches(dm: DatadogMetricState, hpa: Hpa, metric: ExternalMetric) -> bool:

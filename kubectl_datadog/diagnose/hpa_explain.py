@@ -7,8 +7,8 @@ link is the metric's verdict (one ERROR finding naming it, with the command that
               and is Available
   service     the Service it names exists, its port reaches the DCA's metrics port, and it has
               ready endpoints
-  cluster-agent  DCA pods ready, external metrics provider enabled, API and app keys present, a
-              leader exists
+  cluster-agent  DCA pods ready, external metrics provider enabled, API and app keys present, its
+              service account's RBAC (access reviews), a leader exists
   metric      the name/selector can be served (name regex, datadogmetric@ format, lower-case tags)
   source      the DatadogMetric (Active, Valid, no Error) or the legacy ConfigMap entry (valid)
   freshness   the value is younger than the max age
@@ -17,7 +17,7 @@ link is the metric's verdict (one ERROR finding naming it, with the command that
 
 Links after the verdict's are still checked where they can be on their own: a broken one is
 `independent` (its own finding: the metric name, the DatadogMetric or ConfigMap entry, the keys,
-the provider setting), or a symptom naming the verdict (a source the Cluster Agent could not
+the provider setting, the Cluster Agent's RBAC), or a symptom naming the verdict (a source the Cluster Agent could not
 refresh because it has no keys, no leader or does not run); what the HPA controller sees (the live
 API, its conditions) follows from the verdict and is `skipped`.
 
@@ -40,6 +40,7 @@ from datetime import datetime, timezone
 from kubectl_datadog.diagnose.hpa_explain_arithmetic import action as replica_action
 from kubectl_datadog.diagnose.hpa_explain_arithmetic import arithmetic
 from kubectl_datadog.diagnose.hpa_explain_chain import Infra, infrastructure
+from kubectl_datadog.diagnose.hpa_explain_logs import log_findings
 from kubectl_datadog.diagnose.hpa_explain_metric import hpa_link, live_link, name_checks
 from kubectl_datadog.diagnose.hpa_explain_report import (
     BROKEN,
@@ -117,7 +118,7 @@ def _metric_report(hpa: Hpa, metric: ExternalMetric, snap: HpaSnapshot, infra: I
     # not reported again. The metric's name and its source were checked on their own: their own
     # problems (independent), except a source the Cluster Agent could not refresh because of the
     # verdict (no leader, no keys, not running): then a symptom naming it.
-    independent_steps: set[str] = set()
+    independent_steps: set[str] = set(infra.independent)
     for found, step in later:
         if step in ("external-metrics-api", "hpa"):
             continue
@@ -141,17 +142,18 @@ def _symptom_of(symptom: Finding, cause: Finding) -> Finding:
 
 def _finalize(links: list[Link], verdict_step: str, independent: set[str] | frozenset[str] = frozenset(),
               ) -> tuple[Link, ...]:
-    """The verdict's link stays `broken`; other broken links before it are its symptoms (e.g. a
-    Service without endpoints because the DCA is down); those after it that were checked on their
-    own (`independent`: the metric's name, its DatadogMetric or ConfigMap entry) are `independent`
-    problems with their own findings; the rest follow from the verdict (`skipped` as causes)."""
+    """The verdict's link stays `broken`; other broken links that were checked on their own
+    (`independent`: the metric's name, its DatadogMetric or ConfigMap entry, a Cluster Agent link
+    whose problem does not follow from the verdict) are `independent` problems with their own
+    findings; other broken links before it are its symptoms (e.g. a Service without endpoints because
+    the DCA is down); the rest follow from the verdict (`skipped` as causes)."""
     if not verdict_step:
         return tuple(links)
     index = next(i for i, lk in enumerate(links) if lk.step == verdict_step)
     out = []
     for i, lk in enumerate(links):
         if i != index and lk.state == BROKEN:
-            state = "symptom" if i < index else INDEPENDENT if lk.step in independent else SKIPPED
+            state = INDEPENDENT if lk.step in independent else "symptom" if i < index else SKIPPED
             lk = Link(lk.step, lk.subject, state, lk.detail)
         elif i == index and lk.state != BROKEN:
             lk = Link(lk.step, lk.subject, BROKEN, lk.detail)
@@ -192,6 +194,7 @@ def explain(snap: HpaSnapshot, *, now: datetime) -> HpaExplainReport:
                 f"kubectl -n {hpa.namespace} get hpa {hpa.name}", Severity.INFO))
         reports.append(HpaReport(hpa, tuple(metrics), action, text, desired, final, _explained_conditions(hpa),
                                  _explained_events(snap.events.get((hpa.namespace, hpa.name), ()))))
+    findings += log_findings(snap)
     if snap.leftovers and not snap.hpas:
         findings.append(leftovers_finding(snap.leftovers, snap.install_scope, "nothing serves the external metrics"))
     return HpaExplainReport(tuple(reports), infra.links, sort_findings(findings), snap)

@@ -30,7 +30,8 @@ from kubectl_datadog.snapshots.hpa_explain import APISERVICE_NAME, ApiService, H
 KNOWN_DCA_SERVICES = ("cluster-agent-metrics-api", "cluster-agent-metrics-server", "custom-metrics-server")
 PRIORITY = ("install-leftovers-only", "apiservice-missing", "apiservice-other-adapter", "service-missing",
             "service-port-mismatch", "dca-not-found", "dca-not-ready", "service-no-endpoints",
-            "external-metrics-provider-disabled", "apiservice-unavailable", "dca-keys-missing", "dca-no-leader")
+            "external-metrics-provider-disabled", "apiservice-unavailable", "dca-keys-missing", "dca-rbac-missing",
+            "dca-no-leader")
 # Broken links of the shared chain that follow from the verdict's when it is one of these: a Service
 # without endpoints, an unavailable APIService and a missing leader are what a DCA that is down (or a
 # Service that cannot reach it) looks like from the API server.
@@ -50,6 +51,7 @@ class Infra:
     broken: Finding | None  # the first broken link of the shared chain
     step: str  # the step of that link
     notes: tuple[Finding, ...]  # "could not check" findings, and the other broken links' own findings
+    independent: frozenset[str] = frozenset()  # steps broken on their own, beside the verdict's
 
 
 def _metrics_port(inst: Install | None) -> tuple[int | None, str]:
@@ -221,11 +223,15 @@ def infrastructure(snap: HpaSnapshot, now: datetime) -> Infra:
     step, broken = next((candidates[c] for c in PRIORITY if c in candidates), ("", None))
     # Every other broken link that does not follow from the verdict's is reported too, as its own
     # problem (keys missing while the Service also has the wrong port: two things to fix). Those that
-    # follow from it stay what the chain shows them as (symptom / skipped).
+    # follow from it stay what the chain shows them as (symptom / skipped); those on their own are
+    # `independent` (e.g. the DCA's RBAC while another adapter owns the APIService).
+    independent: set[str] = set()
     for code in PRIORITY:
         if code not in candidates or broken is None or code == broken.code:
             continue
         if broken.code == "install-leftovers-only" or broken.code in INFRA_SYMPTOMS.get(code, ()):
             continue
         walk.notes.append(candidates[code][1])
-    return Infra(tuple(walk.links), broken, step, tuple(walk.notes))
+        if candidates[code][0] != step:
+            independent.add(candidates[code][0])
+    return Infra(tuple(walk.links), broken, step, tuple(walk.notes), frozenset(independent))

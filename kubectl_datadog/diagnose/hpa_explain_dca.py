@@ -18,7 +18,7 @@ from kubectl_datadog.diagnose.hpa_explain_report import (
 from kubectl_datadog.diagnose.leftovers import leftovers_finding
 from kubectl_datadog.diagnose.settings import unknown_setting_findings
 from kubectl_datadog.install import DcaSettings, Install
-from kubectl_datadog.model import Severity
+from kubectl_datadog.model import Finding, Severity
 from kubectl_datadog.objects import Pod
 from kubectl_datadog.output.humanize import ago
 from kubectl_datadog.snapshots.hpa_explain import HpaSnapshot
@@ -64,6 +64,7 @@ def dca_link(snap: HpaSnapshot, svc_ns: str, now: datetime, walk: Walk) -> None:
             f"kubectl -n {bad.namespace} describe pod {bad.name}"))
     details.append(_provider(inst, s, subject, walk))
     details += _keys(snap, inst, subject, walk)
+    details += _rbac(snap, inst, walk)
     if s.leader_election:
         details.append(_leader(snap, inst, s, subject, now, walk))
     broken_here = len(walk.candidates) > before  # each check above adds its own code when it fails
@@ -108,6 +109,43 @@ def _keys(snap: HpaSnapshot, inst: Install, subject: str, walk: Walk) -> list[st
                                          f"kubectl auth can-i get secrets -n {inst.namespace}"))
         return ["keys not checked"]
     return ["API and app keys set"] if snap.keys else []
+
+
+_AUTH_DELEGATION = ("its metrics server cannot authenticate and authorize the API server's requests "
+                    "(system:auth-delegator), so every read of an external metric fails")
+# Why each permission matters, by resource, in the words of a finding.
+_NEEDED_FOR = {
+    "subjectaccessreviews": _AUTH_DELEGATION,
+    "tokenreviews": _AUTH_DELEGATION,
+    "horizontalpodautoscalers": "the leader does not see the HPAs, so it queries no metric for them",
+    "datadogmetrics": "it cannot read the DatadogMetrics it serves values from",
+    "configmaps": "the leader cannot store metric values in its ConfigMap",
+}
+
+
+def _rbac(snap: HpaSnapshot, inst: Install, walk: Walk) -> list[str]:
+    """The Cluster Agent's own permissions (access reviews for its service account): checked on their
+    own, so a missing one is reported even when an earlier link is broken."""
+    denied = [c for c, allowed in snap.dca_access if allowed is False]
+    if denied:
+        user = denied[0].user or ""
+        first = denied[0]
+        walk.broken("cluster-agent", finding(
+            "dca-rbac-missing", f"serviceaccount/{inst.namespace}/{user.split(':')[-1]}",
+            f"the Cluster Agent's service account cannot {', '.join(c.describe() for c in denied)}: "
+            + "; ".join(dict.fromkeys(_NEEDED_FOR.get(c.resource, "") for c in denied)),
+            "grant them to the Cluster Agent (Helm: rbac.create=true with clusterAgent.metricsProvider.enabled; the "
+            "metrics server also needs a ClusterRoleBinding to system:auth-delegator)",
+            f"kubectl auth can-i {first.verb} {first.resource}{'.' + first.group if first.group else ''}"
+            + (f"/{first.name}" if first.name else "") + (f" -n {first.namespace}" if first.namespace else "")
+            + f" --as {user}"))
+        return ["RBAC MISSING: " + ", ".join(c.describe() for c in denied)]
+    if any(allowed is None for _, allowed in snap.dca_access):
+        walk.notes.append(Finding(
+            "dca-rbac-unchecked", Severity.INFO, f"namespace/{inst.namespace}",
+            "could not check the Cluster Agent's permissions: you may not create subjectaccessreviews",
+            "run with a user allowed to create subjectaccessreviews.authorization.k8s.io"))
+    return []
 
 
 def _leader(snap: HpaSnapshot, inst: Install, s: DcaSettings, subject: str, now: datetime, walk: Walk) -> str:

@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Generic, Mapping, Sequence, TypeVar
 from urllib.parse import quote
 
+from kubectl_datadog.cluster import AccessCheck
 from kubectl_datadog.cluster.selectors import match_labels_selector
 from kubectl_datadog.errors import ApiError, Forbidden, NotFound, PluginError
 from kubectl_datadog.install import Install, Leftover
@@ -409,6 +410,19 @@ class MetricSource:
     configmap_entry_malformed: bool = False  # the entry exists but is not a JSON object
 
 
+@dataclass(frozen=True)
+class DcaLog:
+    """The tail of the log of the Cluster Agent replica that queries Datadog (the leader), or why it
+    could not be read. Read for the Datadog API errors it records; nothing else of it is shown."""
+
+    namespace: str
+    pod: str
+    container: str
+    tail: int  # lines asked for
+    text: str = ""
+    error: ReadError | None = None
+
+
 @dataclass
 class HpaSnapshot:
     namespace: str | None  # the HPA namespace (None with -A)
@@ -431,6 +445,9 @@ class HpaSnapshot:
     datadogmetrics_error: ReadError | None = None
     leftovers: tuple[Leftover, ...] = ()  # no Datadog pod found: what the install left behind
     install_scope: str | None = None  # --install-namespace
+    # What the access reviews answered for the Cluster Agent's service account (None: could not ask).
+    dca_access: tuple[tuple[AccessCheck, bool | None], ...] = ()
+    dca_log: DcaLog | None = None
 
 
 # The DCA's own parsing of `datadogmetric@<ns>:<name>` (reference §3.4), after lower-casing.

@@ -48,6 +48,8 @@ VERDICTS = {
     "hpa-dm-not-found": ("datadogmetric-not-found", "datadogmetric/default/nginx-requests"),
     "hpa-dm-stale": ("datadogmetric-stale", "datadogmetric/default/nginx-requests"),
     "hpa-dm-malformed": ("metric-reference-malformed", "hpa/default/nginxext"),
+    "hpa-dca-rbac": ("dca-rbac-missing", "deployment/datadog/datadog-cluster-agent"),
+    "hpa-rbac-independent": ("apiservice-other-adapter", "apiservice/v1beta1.external.metrics.k8s.io"),
     # no Datadog pod at all: what the install left behind (its APIService, lock, tokens) is the cause
     "leftovers-only": ("install-leftovers-only", "deployment/<none>"),
 }
@@ -92,7 +94,7 @@ def test_verdict_names_the_first_broken_link(scenario: str) -> None:
         for f in roots:
             if f["code"] != verdict:
                 assert f["object"] in independent or f["code"] in (
-                    "dca-keys-missing", "external-metrics-provider-disabled", "dca-no-leader"), f
+                    "dca-keys-missing", "external-metrics-provider-disabled", "dca-no-leader", "dca-rbac-missing"), f
         assert errors[0]["hint"] and errors[0]["command"]
 
 
@@ -365,3 +367,49 @@ def test_provider_setting_from_an_unreadable_secret_is_unknown_not_disabled() ->
     (f,) = [f for f in r.json["findings"] if f["code"] == "dca-setting-unknown"]
     assert "DD_EXTERNAL_METRICS_PROVIDER_ENABLED is unknown" in f["message"]
     assert 'cannot get secrets "datadog-cluster-agent-settings"' in f["message"]
+
+
+def test_the_cluster_agents_rbac_is_checked_by_access_review_for_its_service_account() -> None:
+    """The DCA's metrics server needs system:auth-delegator (create subjectaccessreviews and
+    tokenreviews) and, in DatadogMetric mode, list/watch on datadogmetrics: asked for its service
+    account, each denied permission named, and the verdict when the rest of the chain is sound."""
+    sc = _scenario("hpa-dca-rbac")
+    fake = FakeCluster(objects=sc.objects, scenario=dict(sc.config), source=sc)
+    r = invoke_cli("hpa-explain", "nginxext", "-n", "default", "-o", "json", fake=fake)
+    f = r.json["findings"][0]
+    assert (f["code"], f["object"]) == ("dca-rbac-missing", "serviceaccount/datadog/datadog-cluster-agent")
+    for permission in ("create subjectaccessreviews.authorization.k8s.io", "create tokenreviews.authentication.k8s.io",
+                       "list datadogmetrics.datadoghq.com", "watch datadogmetrics.datadoghq.com"):
+        assert permission in f["message"]
+    assert f["command"].endswith("--as system:serviceaccount:datadog:datadog-cluster-agent")
+    reviewed = {c.detail for c in fake.calls if c.resource == "subjectaccessreviews"}
+    assert "list horizontalpodautoscalers.autoscaling" in reviewed  # asked, allowed: not reported
+    assert "list horizontalpodautoscalers.autoscaling" not in f["message"]
+    assert r.json["hpas"][0]["verdict"] == "dca-rbac-missing"
+
+
+def test_the_cluster_agents_rbac_is_checked_even_when_an_earlier_link_is_broken() -> None:
+    """Issue 13: another adapter owns the APIService (the verdict); the DCA's missing RBAC and the
+    DatadogMetric's error are checked on their own, and each is an independent finding."""
+    r = explain("hpa-rbac-independent", "-o", "json")
+    chain = {lk["step"]: lk["state"] for lk in r.json["hpas"][0]["metrics"][0]["chain"]}
+    assert (chain["apiservice"], chain["cluster-agent"], chain["source"]) == ("broken", "independent", "independent")
+    found = {f["code"]: f for f in r.json["findings"]}
+    assert set(found) == {"apiservice-other-adapter", "dca-rbac-missing", "datadogmetric-error"}
+    assert all(f["causedBy"] == [] for f in found.values())
+
+
+def test_rbac_that_cannot_be_reviewed_is_unchecked_not_missing() -> None:
+    sc = _scenario("hpa-dm")
+    fake = FakeCluster(objects=sc.objects, scenario={**sc.config, "accessReviews": {"unavailable": True}}, source=sc)
+    r = invoke_cli("hpa-explain", "nginxext", "-n", "default", "-o", "json", fake=fake)
+    assert [(f["code"], f["severity"]) for f in r.json["findings"]] == [("dca-rbac-unchecked", "info")]
+    assert r.json["hpas"][0]["verdict"] == "steady"
+
+
+def test_no_access_review_for_a_provider_that_is_off() -> None:
+    # The charts grant these permissions with the provider: asking while it is off would report noise.
+    sc = _scenario("hpa-provider-disabled")
+    fake = FakeCluster(objects=sc.objects, scenario=dict(sc.config), source=sc)
+    invoke_cli("hpa-explain", "nginxext", "-n", "default", fake=fake)
+    assert not [c for c in fake.calls if c.resource == "subjectaccessreviews"]

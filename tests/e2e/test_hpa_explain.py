@@ -122,3 +122,25 @@ def test_provider_setting_from_an_unreadable_secret_is_unknown_not_disabled(e2e_
     codes = {f["code"] for f in doc["findings"]}
     assert "dca-setting-unknown" in codes and "external-metrics-provider-disabled" not in codes
     assert doc["hpas"][0]["verdict"] == "pinned-at-max"
+
+
+@pytest.mark.parametrize(("scenario", "verdict", "denied"), [
+    # no system:auth-delegator binding, no datadogmetrics rule in the DCA's ClusterRole
+    ("hpa-dca-rbac", "dca-rbac-missing", ["create subjectaccessreviews.authorization.k8s.io",
+                                          "create tokenreviews.authentication.k8s.io",
+                                          "list datadogmetrics.datadoghq.com", "watch datadogmetrics.datadoghq.com"]),
+    # the same RBAC gap beside another adapter's APIService: an independent finding, not skipped
+    ("hpa-rbac-independent", "apiservice-other-adapter", ["list datadogmetrics.datadoghq.com",
+                                                          "watch datadogmetrics.datadoghq.com"]),
+])
+def test_the_cluster_agents_rbac_by_real_access_reviews(e2e_cluster, scenario, verdict, denied):
+    """The real RBAC authorizer answers the access reviews for the DCA's service account: exactly the
+    permissions its ClusterRole and bindings lack are named, whatever the rest of the chain says."""
+    c = e2e_cluster(scenario)
+    doc = run_json(c, "nginxext", "-n", "default")
+    assert doc["hpas"][0]["verdict"] == verdict
+    rbac = next(f for f in doc["findings"] if f["code"] == "dca-rbac-missing")
+    named = rbac["message"].split("cannot ", 1)[1].split(": ", 1)[0].split(", ")
+    assert named == denied
+    chain = {lk["step"]: lk["state"] for lk in doc["hpas"][0]["metrics"][0]["chain"]}
+    assert chain["cluster-agent"] == ("broken" if verdict == "dca-rbac-missing" else "independent")
