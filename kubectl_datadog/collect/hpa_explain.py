@@ -12,12 +12,10 @@ too, as pure functions, like the lock parsing in collect/leader.py.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any, Callable
 
 from kubectl_datadog.cluster import (
     APISERVICES,
-    AccessCheck,
     CONFIGMAPS,
     DATADOGMETRICS,
     ENDPOINTS,
@@ -30,7 +28,8 @@ from kubectl_datadog.cluster import (
     Cluster,
     Resource,
 )
-from kubectl_datadog.collect import Fetched, gather
+from kubectl_datadog.collect import gather
+from kubectl_datadog.collect.hpa_explain_dca import dca_access_checks, dca_log_tail, key_checks, secret_names
 from kubectl_datadog.collect.install import discover, find_leftovers, pick_install
 from kubectl_datadog.collect.leader import lock_kind, read_lock
 from kubectl_datadog.collect.request import Request
@@ -41,40 +40,35 @@ from kubectl_datadog.errors import (
     UsageError,
 )
 from kubectl_datadog.install import Install
-from kubectl_datadog.snapshots.leader import LockRecord
-from kubectl_datadog.objects import EnvVar, Pod, secret_values
 from kubectl_datadog.snapshots.hpa_explain import (
     APISERVICE_NAME,
     DATADOGMETRIC_CRD,
-    ApiService,
-    DcaLog,
-    DatadogMetricState,
     ExternalMetric,
     Got,
     Hpa,
-    HpaEvent,
     HpaSnapshot,
-    KeyCheck,
     LiveValue,
     MetricSource,
+    parse_datadogmetric_ref,
+    parse_hpa,
+    read_error,
+)
+from kubectl_datadog.snapshots.hpa_explain_objects import (
+    ApiService,
+    DatadogMetricState,
+    HpaEvent,
     configmap_data,
     endpoint_groups,
     parse_apiservice,
     parse_configmap_entry,
     parse_datadogmetric,
-    parse_datadogmetric_ref,
     parse_event,
-    parse_hpa,
     parse_service,
-    read_error,
 )
 
 HPAS_V2BETA2 = Resource("autoscaling", "v2beta2", "horizontalpodautoscalers", "HorizontalPodAutoscaler")
 CRDS = Resource("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition",
                 namespaced=False)
-DCA_LOG_TAIL = 1000  # lines of the querying replica's log searched for Datadog API errors
-KEY_VARS = (("DD_API_KEY", "DD_EXTERNAL_METRICS_PROVIDER_API_KEY"),
-            ("DD_APP_KEY", "DD_EXTERNAL_METRICS_PROVIDER_APP_KEY"))
 
 
 # --- collection ----------------------------------------------------------------------------------
@@ -110,99 +104,6 @@ def _pick(installs: list[Install], apiservice: ApiService | None) -> Install | N
         if len(same) == 1:
             return same[0]
     return pick_install(installs)
-
-
-def _env_of_dca(install: Install) -> tuple[dict[str, EnvVar], list[EnvVar]]:
-    """The DCA's resolved env (from discovery) and its envFrom Secret sources."""
-    env = dict(install.settings.env) if install.settings else {}
-    pod = install.dca_pods[0] if install.dca_pods else None
-    container = pod.container(install.dca_container) if pod else None
-    env_from = [e for e in (container.env if container else ()) if e.is_env_from and e.source == "secret"]
-    return env, env_from
-
-
-def _secret_key_lengths(obj: dict[str, Any] | None) -> dict[str, int]:
-    """Key -> decoded length. The values themselves are dropped here and never leave this function."""
-    return {key: value.length for key, value in secret_values(obj).items()}
-
-
-def _key_checks(install: Install, secrets: dict[str, Fetched[Any]]) -> tuple[KeyCheck, ...]:
-    env, env_from = _env_of_dca(install)
-    ns = install.namespace
-    checks: list[KeyCheck] = []
-    for names in KEY_VARS:
-        var = next((env[n] for n in names if n in env), None)
-        if var is None:
-            via = env_from
-            found: KeyCheck | None = None
-            for src in via:
-                fetched = secrets.get(src.ref_name)
-                if fetched is None or fetched.error is not None:
-                    continue
-                lengths = _secret_key_lengths(fetched.value)
-                for n in names:
-                    key = src.env_from_key(n)
-                    if key is not None and key in lengths:
-                        length = lengths[key]
-                        found = KeyCheck(names[0], f"secret {ns}/{src.ref_name} (envFrom)", length > 0, length,
-                                         "" if length else "the Secret key is empty")
-            if found is None and any(secrets.get(s.ref_name) and secrets[s.ref_name].forbidden for s in via):
-                found = KeyCheck(names[0], "envFrom secret", None, problem="cannot read the Secret")
-            checks.append(found or KeyCheck(names[0], "", False, problem=f"{names[0]} is not set on the Cluster Agent"))
-            continue
-        if var.source == "secret":
-            fetched = secrets.get(var.ref_name)
-            where = f"secret {ns}/{var.ref_name} key {var.ref_key}"
-            if fetched is None or fetched.forbidden is not None:
-                checks.append(KeyCheck(var.name, where, None, problem=f"cannot read secret {ns}/{var.ref_name}"))
-            elif fetched.error is not None:
-                checks.append(KeyCheck(var.name, where, None, problem=fetched.error.message))
-            elif fetched.value is None:
-                checks.append(KeyCheck(var.name, where, False, problem=f"secret {ns}/{var.ref_name} does not exist"))
-            else:
-                lengths = _secret_key_lengths(fetched.value)
-                if var.ref_key not in lengths:
-                    checks.append(KeyCheck(var.name, where, False,
-                                           problem=f"secret {ns}/{var.ref_name} has no key {var.ref_key}"))
-                else:
-                    n = lengths[var.ref_key]
-                    checks.append(KeyCheck(var.name, where, n > 0, n, "" if n else f"key {var.ref_key} is empty"))
-        elif var.source in ("value", "configmap"):
-            n = len(var.value or "")
-            checks.append(KeyCheck(var.name, var.describe_source(), n > 0, n, "" if n else f"{var.name} is empty"))
-        else:
-            checks.append(KeyCheck(var.name, var.describe_source(), None, problem="set from a source we cannot read"))
-    return tuple(checks)
-
-
-def _secret_names(install: Install) -> list[str]:
-    env, env_from = _env_of_dca(install)
-    names = {env[n].ref_name for pair in KEY_VARS for n in pair if n in env and env[n].source == "secret"}
-    if any(not any(n in env for n in pair) for pair in KEY_VARS):
-        names |= {e.ref_name for e in env_from}
-    return sorted(n for n in names if n)
-
-
-def dca_access_checks(install: Install) -> list[AccessCheck]:
-    """What the Cluster Agent's service account needs to serve external metrics: create
-    subjectaccessreviews and tokenreviews (system:auth-delegator: its metrics server authenticates and
-    authorizes the API server's requests), list/watch HPAs (the leader finds the metrics to query), and
-    its store: list/watch DatadogMetrics, or get/update the legacy ConfigMap. Checked whatever the
-    rest of the chain says; not when the provider is known to be off (the charts grant these with it)."""
-    s = install.settings
-    if s is None or not install.dca_pods or (s.known("DD_EXTERNAL_METRICS_PROVIDER_ENABLED") and not s.external_metrics):
-        return []
-    user = f"system:serviceaccount:{install.namespace}:{install.dca_pods[0].service_account}"
-    checks = [AccessCheck("create", "subjectaccessreviews", "authorization.k8s.io", user=user),
-              AccessCheck("create", "tokenreviews", "authentication.k8s.io", user=user),
-              AccessCheck("list", "horizontalpodautoscalers", "autoscaling", user=user),
-              AccessCheck("watch", "horizontalpodautoscalers", "autoscaling", user=user)]
-    if s.use_datadogmetric_crd:
-        checks += [AccessCheck(verb, "datadogmetrics", "datadoghq.com", user=user) for verb in ("list", "watch")]
-    else:
-        checks += [AccessCheck(verb, "configmaps", "", s.resources_namespace, s.hpa_configmap, user)
-                   for verb in ("get", "update")]
-    return checks
 
 
 def configmap_keys(hpa: Hpa, metric: ExternalMetric) -> tuple[str, ...]:
@@ -284,8 +185,7 @@ def collect_hpa_explain(cluster: Cluster, opts: Request, name: str | None) -> Hp
         calls["endpoints"] = lambda: cluster.get(ENDPOINTS, svc_name, svc_ns)
         calls["slices"] = lambda: list(cluster.list(ENDPOINTSLICES, svc_ns,
                                                     label_selector=f"kubernetes.io/service-name={svc_name}"))
-    secret_names = _secret_names(install) if install else []
-    for secret in secret_names:
+    for secret in (secret_names(install) if install else []):
         calls[f"secret:{secret}"] = lambda s=secret: cluster.get(SECRETS, s, install.namespace)  # type: ignore[union-attr]
     if settings is not None and settings.leader_election:
         kinds = [lock_kind(settings.lock_resource, None)] if settings.lock_resource else ["Lease", "ConfigMap"]
@@ -315,11 +215,11 @@ def collect_hpa_explain(cluster: Cluster, opts: Request, name: str | None) -> Hp
     dca_access = tuple((c, answers[i] if i < len(answers) else None) for i, c in enumerate(access_checks))
 
     secrets = {k.split(":", 1)[1]: v for k, v in got2.items() if k.startswith("secret:")}
-    keys = _key_checks(install, secrets) if install and install.dca_pods else ()
+    keys = key_checks(install, secrets) if install and install.dca_pods else ()
     locks = [got2[k].value for k in got2 if k.startswith("lock:") and got2[k].value is not None]
     lock = next((lk for lk in locks if lk.holder), locks[0] if locks else None)
     # Phase 3: the log of the replica that queries Datadog, once the lock has named it.
-    dca_log = _dca_log(cluster, install, lock) if install and hpas else None
+    dca_log = dca_log_tail(cluster, install, lock) if install and hpas else None
     configmap = Got.of(got2.get("configmap"), configmap_data)
     autogen_fetched = got2.get("autogen")
     autogen_all = [dm for dm in map(parse_datadogmetric, (autogen_fetched.value or []) if autogen_fetched else [])
@@ -356,30 +256,6 @@ def collect_hpa_explain(cluster: Cluster, opts: Request, name: str | None) -> Hp
         configmap=configmap, sources=sources, live=live, leftovers=leftovers, install_scope=opts.install_namespace,
         datadogmetrics_error=read_error(autogen_fetched.error) if autogen_fetched else None, dca_access=dca_access,
         dca_log=dca_log)
-
-
-def _querying_pod(install: Install, lock: LockRecord | None) -> Pod | None:
-    """The Cluster Agent replica that queries Datadog: the lock's holder with leader election, else
-    the first running one; None when the provider is off."""
-    s = install.settings
-    if s is None or (s.known("DD_EXTERNAL_METRICS_PROVIDER_ENABLED") and not s.external_metrics):
-        return None
-    running = [p for p in install.dca_pods if p.phase == "Running" and not p.deleting]
-    if s.leader_election:
-        return next((p for p in running if lock is not None and p.name == lock.holder), None)
-    return running[0] if running else None
-
-
-def _dca_log(cluster: Cluster, install: Install, lock: LockRecord | None) -> DcaLog | None:
-    pod = _querying_pod(install, lock)
-    if pod is None:
-        return None
-    log = DcaLog(pod.namespace, pod.name, install.dca_container, DCA_LOG_TAIL)
-    try:
-        text = cluster.logs(pod.namespace, pod.name, install.dca_container, tail_lines=DCA_LOG_TAIL)
-    except PluginError as exc:
-        return replace(log, error=read_error(exc))
-    return replace(log, text=text)
 
 
 def _autogen_matches(dm: DatadogMetricState, hpa: Hpa, metric: ExternalMetric) -> bool:

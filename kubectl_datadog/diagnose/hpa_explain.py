@@ -57,7 +57,8 @@ from kubectl_datadog.diagnose.hpa_explain_report import (
 from kubectl_datadog.diagnose.hpa_explain_source import source
 from kubectl_datadog.diagnose.leftovers import leftovers_finding
 from kubectl_datadog.model import Finding, Severity, sort_findings
-from kubectl_datadog.snapshots.hpa_explain import ExternalMetric, Hpa, HpaEvent, HpaSnapshot
+from kubectl_datadog.snapshots.hpa_explain import ExternalMetric, Hpa, HpaSnapshot
+from kubectl_datadog.snapshots.hpa_explain_objects import HpaEvent
 from kubectl_datadog.textformats.hpa_messages import explain_message
 
 __all__ = ["TOLERANCE", "HpaExplainReport", "HpaReport", "Link", "MetricReport", "explain"]

@@ -25,7 +25,8 @@ from kubectl_datadog.diagnose.hpa_explain_dca import dca_link, serving_pods
 from kubectl_datadog.install import Install
 from kubectl_datadog.model import Finding
 from kubectl_datadog.objects import selector_selects
-from kubectl_datadog.snapshots.hpa_explain import APISERVICE_NAME, ApiService, HpaSnapshot
+from kubectl_datadog.snapshots.hpa_explain import APISERVICE_NAME, HpaSnapshot
+from kubectl_datadog.snapshots.hpa_explain_objects import ApiService
 
 KNOWN_DCA_SERVICES = ("cluster-agent-metrics-api", "cluster-agent-metrics-server", "custom-metrics-server")
 PRIORITY = ("install-leftovers-only", "apiservice-missing", "apiservice-other-adapter", "service-missing",

@@ -11,13 +11,13 @@ from kubectl_datadog.model import Finding
 from kubectl_datadog.output.humanize import ago, human_duration
 from kubectl_datadog.snapshots.hpa_explain import (
     DATADOGMETRIC_CRD,
-    DatadogMetricState,
     ExternalMetric,
     Hpa,
     HpaSnapshot,
     MetricSource,
     parse_datadogmetric_ref,
 )
+from kubectl_datadog.snapshots.hpa_explain_objects import DatadogMetricState
 from kubectl_datadog.textformats.hpa_messages import explain_message
 from kubectl_datadog.textformats.quantity import fmt_number, parse_quantity
 

@@ -161,7 +161,14 @@ class LoggedApiError:
 
     cause: Explanation
     count: int
-    latest: str  # the last such line, cut to MAX_LOGGED_LINE
+    latest: str  # the last such line (its time and message), cut to MAX_LOGGED_LINE
+
+
+def _log_message(line: str) -> str:
+    """`<time> | <logger> | <level> | (<file:line> in <func>) | <message>` as `<time>: <message>`;
+    a line in another layout as it is."""
+    parts = line.split(" | ", 4)
+    return f"{parts[0]}: {parts[4]}" if len(parts) == 5 else line
 
 
 def datadog_api_errors(log_text: str) -> tuple[LoggedApiError, ...]:
@@ -175,6 +182,6 @@ def datadog_api_errors(log_text: str) -> tuple[LoggedApiError, ...]:
         if exp is None or exp.code not in DATADOG_API_CAUSES:
             continue
         _, count, _ = by_cause.get(exp.code, (exp, 0, ""))
-        text = line.strip()
+        text = _log_message(line.strip())
         by_cause[exp.code] = (exp, count + 1, text if len(text) <= MAX_LOGGED_LINE else text[:MAX_LOGGED_LINE] + "...")
     return tuple(LoggedApiError(exp, count, latest) for exp, count, latest in by_cause.values())

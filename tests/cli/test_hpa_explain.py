@@ -49,6 +49,10 @@ VERDICTS = {
     "hpa-dm-stale": ("datadogmetric-stale", "datadogmetric/default/nginx-requests"),
     "hpa-dm-malformed": ("metric-reference-malformed", "hpa/default/nginxext"),
     "hpa-dca-rbac": ("dca-rbac-missing", "deployment/datadog/datadog-cluster-agent"),
+    # the leader's own log says why (Datadog API errors, by cause)
+    "hpa-logs-auth": ("metric-invalid", "configmap/datadog/datadog-custom-metrics"),
+    "hpa-dm-stale-logs": ("datadogmetric-stale", "datadogmetric/default/nginx-requests"),
+    "hpa-logs-query": ("pinned-at-max", None),
     "hpa-rbac-independent": ("apiservice-other-adapter", "apiservice/v1beta1.external.metrics.k8s.io"),
     # no Datadog pod at all: what the install left behind (its APIService, lock, tokens) is the cause
     "leftovers-only": ("install-leftovers-only", "deployment/<none>"),
@@ -413,3 +417,37 @@ def test_no_access_review_for_a_provider_that_is_off() -> None:
     fake = FakeCluster(objects=sc.objects, scenario=dict(sc.config), source=sc)
     invoke_cli("hpa-explain", "nginxext", "-n", "default", fake=fake)
     assert not [c for c in fake.calls if c.resource == "subjectaccessreviews"]
+
+
+@pytest.mark.parametrize(("scenario", "logged"), [
+    ("hpa-logs-auth", {"dca-logs-datadog-api-auth": 3}),
+    ("hpa-dm-stale-logs", {"dca-logs-datadog-api-rate-limited": 1, "dca-logs-datadog-api-unavailable": 3}),
+    ("hpa-logs-query", {"dca-logs-datadog-query-invalid": 1, "dca-logs-datadog-no-series": 1}),
+])
+def test_the_leaders_log_names_the_cause_of_datadog_api_errors(scenario: str, logged: dict[str, int]) -> None:
+    """Issue 13 §3: the Datadog API errors the leader logged, one finding per cause with that cause's
+    fix, read from the leader's log only (the replica that queries Datadog)."""
+    sc = _scenario(scenario)
+    fake = FakeCluster(objects=sc.objects, scenario=dict(sc.config), source=sc)
+    r = invoke_cli("hpa-explain", "nginxext", "-n", "default", "-o", "json", fake=fake)
+    found = {f["code"]: f for f in r.json["findings"] if f["code"].startswith("dca-logs-")}
+    assert {code: int(f["message"].split("logged ")[1].split(" ")[0]) for code, f in found.items()} == logged
+    assert all(f["severity"] == "warning" and f["object"] == "pod/datadog/datadog-cluster-agent-8568545574-x9tc9"
+               for f in found.values())
+    read = [c for c in fake.calls if c.resource == "pods/log"]
+    assert [(c.name, c.detail) for c in read] == [("datadog-cluster-agent-8568545574-x9tc9", "cluster-agent")]
+
+
+def test_a_403_in_the_log_gets_the_keys_fix_not_the_querys() -> None:
+    f = next(f for f in explain("hpa-logs-auth", "-o", "json").json["findings"] if f["code"].startswith("dca-logs-"))
+    assert "DD_SITE" in f["hint"] and "fix the query" not in f["hint"]
+
+
+def test_a_log_we_may_not_read_is_a_forbidden_note() -> None:
+    sc = _scenario("hpa-logs-auth")
+    config = {**sc.config, "forbidden": [{"verb": "get", "resource": "pods/log"}]}
+    r = invoke_cli("hpa-explain", "nginxext", "-n", "default", "-o", "json",
+                   fake=FakeCluster(objects=sc.objects, scenario=config, source=sc))
+    codes = {f["code"]: f for f in r.json["findings"]}
+    assert not [c for c in codes if c.startswith("dca-logs-")]
+    assert codes["rbac-forbidden"]["severity"] == "info" and "pods/log" in codes["rbac-forbidden"]["command"]

@@ -144,3 +144,19 @@ def test_the_cluster_agents_rbac_by_real_access_reviews(e2e_cluster, scenario, v
     assert named == denied
     chain = {lk["step"]: lk["state"] for lk in doc["hpas"][0]["metrics"][0]["chain"]}
     assert chain["cluster-agent"] == ("broken" if verdict == "dca-rbac-missing" else "independent")
+
+
+@pytest.mark.parametrize(("scenario", "logged"), [
+    ("hpa-logs-auth", {"dca-logs-datadog-api-auth": 3}),
+    ("hpa-dm-stale-logs", {"dca-logs-datadog-api-rate-limited": 1, "dca-logs-datadog-api-unavailable": 3}),
+    ("hpa-logs-query", {"dca-logs-datadog-query-invalid": 1, "dca-logs-datadog-no-series": 1}),
+])
+def test_the_leaders_log_through_the_kubelet_names_the_cause(e2e_cluster, scenario, logged):
+    """The leader's log read through the real pods/log path (kwok as the kubelet): each Datadog API
+    error cause it records is one finding with that cause's fix."""
+    c = e2e_cluster(scenario)
+    doc = run_json(c, "nginxext", "-n", "default")
+    found = {f["code"]: f for f in doc["findings"] if f["code"].startswith("dca-logs-")}
+    assert {code: int(f["message"].split("logged ")[1].split(" ")[0]) for code, f in found.items()} == logged
+    if scenario == "hpa-logs-auth":
+        assert "DD_SITE" in found["dca-logs-datadog-api-auth"]["hint"]
