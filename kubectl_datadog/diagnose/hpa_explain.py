@@ -40,7 +40,7 @@ from datetime import datetime, timezone
 from kubectl_datadog.diagnose.hpa_explain_arithmetic import action as replica_action
 from kubectl_datadog.diagnose.hpa_explain_arithmetic import arithmetic
 from kubectl_datadog.diagnose.hpa_explain_chain import Infra, infrastructure
-from kubectl_datadog.diagnose.hpa_explain_logs import log_findings
+from kubectl_datadog.diagnose.hpa_explain_logs import EXPLAINED_BY_LOG, Logged, cause_in_log, logged_api_errors, query_needle
 from kubectl_datadog.diagnose.hpa_explain_metric import hpa_link, live_link, name_checks
 from kubectl_datadog.diagnose.hpa_explain_report import (
     BROKEN,
@@ -67,7 +67,7 @@ MAX_EVENTS = 10
 
 
 def _metric_report(hpa: Hpa, metric: ExternalMetric, snap: HpaSnapshot, infra: Infra, now: datetime,
-                   ) -> tuple[MetricReport, list[Finding]]:
+                   logged: list[Logged]) -> tuple[MetricReport, list[Finding]]:
     key = (hpa.namespace, hpa.name, metric.index)
     findings: list[Finding] = []
     links: list[Link] = list(infra.links)
@@ -128,6 +128,10 @@ def _metric_report(hpa: Hpa, metric: ExternalMetric, snap: HpaSnapshot, infra: I
             continue
         independent_steps.add(step)
         findings.append(found)
+    # An invalid or stale value says nothing of why; the leader's log does when it names this query.
+    cause = cause_in_log(logged, query_needle(metric, src))
+    if cause is not None:
+        findings = [_symptom_of(f, cause) if f.code in EXPLAINED_BY_LOG and not f.caused_by else f for f in findings]
     source_label = "DatadogMetric status.currentValue" if (src and (src.datadogmetric or src.autogen)) else \
         "ConfigMap entry value"
     arith = arithmetic(hpa, metric, live_value, source_value, source_label)
@@ -178,11 +182,12 @@ def _explained_events(events: tuple[HpaEvent, ...]) -> tuple[Explained, ...]:
 def explain(snap: HpaSnapshot, *, now: datetime) -> HpaExplainReport:
     infra = infrastructure(snap, now)
     findings: list[Finding] = list(infra.notes)
+    logged = logged_api_errors(snap)
     reports: list[HpaReport] = []
     for hpa in snap.hpas:
         metrics: list[MetricReport] = []
         for metric in hpa.external:
-            rep, found = _metric_report(hpa, metric, snap, infra, now)
+            rep, found = _metric_report(hpa, metric, snap, infra, now, logged)
             metrics.append(rep)
             findings += found
         action, text, desired, final = replica_action(hpa, metrics)
@@ -195,7 +200,10 @@ def explain(snap: HpaSnapshot, *, now: datetime) -> HpaExplainReport:
                 f"kubectl -n {hpa.namespace} get hpa {hpa.name}", Severity.INFO))
         reports.append(HpaReport(hpa, tuple(metrics), action, text, desired, final, _explained_conditions(hpa),
                                  _explained_events(snap.events.get((hpa.namespace, hpa.name), ()))))
-    findings += log_findings(snap)
+    # A logged cause of an ERROR is an ERROR itself: the root of what is broken.
+    causes = {c for f in findings if f.severity == Severity.ERROR for c in f.caused_by}
+    findings += [replace(lg.finding, severity=Severity.ERROR) if lg.finding.code in causes else lg.finding
+                 for lg in logged]
     if snap.leftovers and not snap.hpas:
         findings.append(leftovers_finding(snap.leftovers, snap.install_scope, "nothing serves the external metrics"))
     return HpaExplainReport(tuple(reports), infra.links, sort_findings(findings), snap)

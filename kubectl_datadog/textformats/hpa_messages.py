@@ -162,6 +162,7 @@ class LoggedApiError:
     cause: Explanation
     count: int
     latest: str  # the last such line (its time and message), cut to MAX_LOGGED_LINE
+    lines: tuple[tuple[int, str], ...]  # every such line, whole, with its index in the log (which query, when)
 
 
 def _log_message(line: str) -> str:
@@ -174,14 +175,17 @@ def _log_message(line: str) -> str:
 def datadog_api_errors(log_text: str) -> tuple[LoggedApiError, ...]:
     """The Cluster Agent's log lines about querying Datadog, grouped by cause, in the order the
     causes first appear."""
-    by_cause: dict[str, tuple[Explanation, int, str]] = {}
-    for line in log_text.splitlines():
+    by_cause: dict[str, tuple[Explanation, list[tuple[int, str]]]] = {}
+    for index, line in enumerate(log_text.splitlines()):
         if not _QUERY_LOG_LINE.search(line):
             continue
         exp = explain_message(line)
         if exp is None or exp.code not in DATADOG_API_CAUSES:
             continue
-        _, count, _ = by_cause.get(exp.code, (exp, 0, ""))
-        text = _log_message(line.strip())
-        by_cause[exp.code] = (exp, count + 1, text if len(text) <= MAX_LOGGED_LINE else text[:MAX_LOGGED_LINE] + "...")
-    return tuple(LoggedApiError(exp, count, latest) for exp, count, latest in by_cause.values())
+        by_cause.setdefault(exp.code, (exp, []))[1].append((index, line.strip()))
+    out = []
+    for exp, lines in by_cause.values():
+        latest = _log_message(lines[-1][1])
+        out.append(LoggedApiError(exp, len(lines), latest if len(latest) <= MAX_LOGGED_LINE
+                                  else latest[:MAX_LOGGED_LINE] + "...", tuple(lines)))
+    return tuple(out)

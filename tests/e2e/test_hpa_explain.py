@@ -158,5 +158,7 @@ def test_the_leaders_log_through_the_kubelet_names_the_cause(e2e_cluster, scenar
     doc = run_json(c, "nginxext", "-n", "default")
     found = {f["code"]: f for f in doc["findings"] if f["code"].startswith("dca-logs-")}
     assert {code: int(f["message"].split("logged ")[1].split(" ")[0]) for code, f in found.items()} == logged
-    if scenario == "hpa-logs-auth":
+    if scenario == "hpa-logs-auth":  # the valid:false entry's cause is the logged 403: the keys or DD_SITE
         assert "DD_SITE" in found["dca-logs-datadog-api-auth"]["hint"]
+        invalid = next(f for f in doc["findings"] if f["code"] == "metric-invalid")
+        assert invalid["causedBy"] == ["dca-logs-datadog-api-auth"]
