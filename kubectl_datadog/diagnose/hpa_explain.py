@@ -28,8 +28,10 @@ Service without endpoints because every DCA pod is down is reported as the DCA b
 Then the HPA controller's arithmetic is replayed (hpa_explain_arithmetic).
 
 The stages live in their own modules: the report types (hpa_explain_report), the shared chain
-(hpa_explain_chain), the metric's name, live value and HPA conditions (hpa_explain_metric), its source
-and freshness (hpa_explain_source). This module walks one metric's chain and names the verdict.
+(hpa_explain_chain) and its Cluster Agent link (hpa_explain_dca), the metric's name, live value and
+HPA conditions (hpa_explain_metric), its source and freshness (hpa_explain_source), and the Datadog
+API errors in the leader's log (hpa_explain_logs). This module walks one metric's chain and names
+the verdict.
 """
 
 from __future__ import annotations
