@@ -12,7 +12,6 @@ too, as pure functions, like the lock parsing in collect/leader.py.
 
 from __future__ import annotations
 
-import json
 from typing import Any, Callable
 
 from kubectl_datadog.cluster import (
@@ -29,7 +28,8 @@ from kubectl_datadog.cluster import (
     Cluster,
     Resource,
 )
-from kubectl_datadog.collect import Fetched, gather
+from kubectl_datadog.collect import gather
+from kubectl_datadog.collect.hpa_explain_dca import dca_access_checks, dca_log_tail, key_checks, secret_names
 from kubectl_datadog.collect.install import discover, find_leftovers, pick_install
 from kubectl_datadog.collect.leader import lock_kind, read_lock
 from kubectl_datadog.collect.request import Request
@@ -40,7 +40,6 @@ from kubectl_datadog.errors import (
     UsageError,
 )
 from kubectl_datadog.install import Install
-from kubectl_datadog.objects import EnvVar, secret_values
 from kubectl_datadog.snapshots.hpa_explain import (
     APISERVICE_NAME,
     DATADOGMETRIC_CRD,
@@ -48,19 +47,28 @@ from kubectl_datadog.snapshots.hpa_explain import (
     Got,
     Hpa,
     HpaSnapshot,
-    KeyCheck,
     LiveValue,
     MetricSource,
     parse_datadogmetric_ref,
     parse_hpa,
     read_error,
 )
+from kubectl_datadog.snapshots.hpa_explain_objects import (
+    ApiService,
+    DatadogMetricState,
+    HpaEvent,
+    configmap_data,
+    endpoint_groups,
+    parse_apiservice,
+    parse_configmap_entry,
+    parse_datadogmetric,
+    parse_event,
+    parse_service,
+)
 
 HPAS_V2BETA2 = Resource("autoscaling", "v2beta2", "horizontalpodautoscalers", "HorizontalPodAutoscaler")
 CRDS = Resource("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition",
                 namespaced=False)
-KEY_VARS = (("DD_API_KEY", "DD_EXTERNAL_METRICS_PROVIDER_API_KEY"),
-            ("DD_APP_KEY", "DD_EXTERNAL_METRICS_PROVIDER_APP_KEY"))
 
 
 # --- collection ----------------------------------------------------------------------------------
@@ -86,87 +94,16 @@ def _read_hpas(cluster: Cluster, resource: Resource, namespace: str | None, name
     return list(cluster.list(resource, namespace))
 
 
-def _pick(installs: list[Install], apiservice: dict[str, Any] | None) -> Install | None:
+def _pick(installs: list[Install], apiservice: ApiService | None) -> Install | None:
     if not installs:
         return None
-    svc_ns = ((apiservice or {}).get("spec") or {}).get("service") or {}
+    svc_ns = apiservice.service_namespace if apiservice else ""
     with_dca = [i for i in installs if i.dca_pods] or installs
-    if len(with_dca) > 1 and svc_ns.get("namespace"):
-        same = [i for i in with_dca if i.namespace == svc_ns.get("namespace")]
+    if len(with_dca) > 1 and svc_ns:
+        same = [i for i in with_dca if i.namespace == svc_ns]
         if len(same) == 1:
             return same[0]
     return pick_install(installs)
-
-
-def _env_of_dca(install: Install) -> tuple[dict[str, EnvVar], list[EnvVar]]:
-    """The DCA's resolved env (from discovery) and its envFrom Secret sources."""
-    env = dict(install.settings.env) if install.settings else {}
-    pod = install.dca_pods[0] if install.dca_pods else None
-    container = pod.container(install.dca_container) if pod else None
-    env_from = [e for e in (container.env if container else ()) if e.is_env_from and e.source == "secret"]
-    return env, env_from
-
-
-def _secret_key_lengths(obj: dict[str, Any] | None) -> dict[str, int]:
-    """Key -> decoded length. The values themselves are dropped here and never leave this function."""
-    return {key: value.length for key, value in secret_values(obj).items()}
-
-
-def _key_checks(install: Install, secrets: dict[str, Fetched[Any]]) -> tuple[KeyCheck, ...]:
-    env, env_from = _env_of_dca(install)
-    ns = install.namespace
-    checks: list[KeyCheck] = []
-    for names in KEY_VARS:
-        var = next((env[n] for n in names if n in env), None)
-        if var is None:
-            via = env_from
-            found: KeyCheck | None = None
-            for src in via:
-                fetched = secrets.get(src.ref_name)
-                if fetched is None or fetched.error is not None:
-                    continue
-                lengths = _secret_key_lengths(fetched.value)
-                for n in names:
-                    key = src.env_from_key(n)
-                    if key is not None and key in lengths:
-                        length = lengths[key]
-                        found = KeyCheck(names[0], f"secret {ns}/{src.ref_name} (envFrom)", length > 0, length,
-                                         "" if length else "the Secret key is empty")
-            if found is None and any(secrets.get(s.ref_name) and secrets[s.ref_name].forbidden for s in via):
-                found = KeyCheck(names[0], "envFrom secret", None, problem="cannot read the Secret")
-            checks.append(found or KeyCheck(names[0], "", False, problem=f"{names[0]} is not set on the Cluster Agent"))
-            continue
-        if var.source == "secret":
-            fetched = secrets.get(var.ref_name)
-            where = f"secret {ns}/{var.ref_name} key {var.ref_key}"
-            if fetched is None or fetched.forbidden is not None:
-                checks.append(KeyCheck(var.name, where, None, problem=f"cannot read secret {ns}/{var.ref_name}"))
-            elif fetched.error is not None:
-                checks.append(KeyCheck(var.name, where, None, problem=fetched.error.message))
-            elif fetched.value is None:
-                checks.append(KeyCheck(var.name, where, False, problem=f"secret {ns}/{var.ref_name} does not exist"))
-            else:
-                lengths = _secret_key_lengths(fetched.value)
-                if var.ref_key not in lengths:
-                    checks.append(KeyCheck(var.name, where, False,
-                                           problem=f"secret {ns}/{var.ref_name} has no key {var.ref_key}"))
-                else:
-                    n = lengths[var.ref_key]
-                    checks.append(KeyCheck(var.name, where, n > 0, n, "" if n else f"key {var.ref_key} is empty"))
-        elif var.source in ("value", "configmap"):
-            n = len(var.value or "")
-            checks.append(KeyCheck(var.name, var.describe_source(), n > 0, n, "" if n else f"{var.name} is empty"))
-        else:
-            checks.append(KeyCheck(var.name, var.describe_source(), None, problem="set from a source we cannot read"))
-    return tuple(checks)
-
-
-def _secret_names(install: Install) -> list[str]:
-    env, env_from = _env_of_dca(install)
-    names = {env[n].ref_name for pair in KEY_VARS for n in pair if n in env and env[n].source == "secret"}
-    if any(not any(n in env for n in pair) for pair in KEY_VARS):
-        names |= {e.ref_name for e in env_from}
-    return sorted(n for n in names if n)
 
 
 def configmap_keys(hpa: Hpa, metric: ExternalMetric) -> tuple[str, ...]:
@@ -218,11 +155,11 @@ def collect_hpa_explain(cluster: Cluster, opts: Request, name: str | None) -> Hp
                        hint="hpa-explain explains HPAs on Datadog external metrics")
     hpas = sorted((h for h in hpas if h.external), key=lambda h: (h.namespace, h.name))
 
-    apiservice = Got.of(got["apiservice"])
+    apiservice = Got.of(got["apiservice"], parse_apiservice)
     install: Install | None = None
     install_error = ""
     try:
-        install = _pick(got["installs"].get() or [], apiservice.obj)
+        install = _pick(got["installs"].get() or [], apiservice.value)
     except SeveralInstalls:
         raise
     except PluginError as exc:  # e.g. Forbidden to list pods: the DCA link becomes "unknown"
@@ -233,24 +170,22 @@ def collect_hpa_explain(cluster: Cluster, opts: Request, name: str | None) -> Hp
     leftovers = find_leftovers(cluster, opts.install_namespace) \
         if install is None and not install_error and got["installs"].value == [] else ()
 
-    events: dict[tuple[str, str], tuple[dict[str, Any], ...]] = {}
+    events: dict[tuple[str, str], tuple[HpaEvent, ...]] = {}
     for ev in got["events"].value or []:
         inv = ev.get("involvedObject") or {}
-        events.setdefault((str(inv.get("namespace", "")), str(inv.get("name", ""))), tuple())
-        events[(str(inv.get("namespace", "")), str(inv.get("name", "")))] += (ev,)
+        involved = (str(inv.get("namespace", "")), str(inv.get("name", "")))
+        events[involved] = events.get(involved, ()) + (parse_event(ev),)
 
     # Phase 2: everything that depends on phase 1, at once.
     settings = install.settings if install else None
-    svc_ref = ((apiservice.obj or {}).get("spec") or {}).get("service") or {}
     calls: dict[str, Callable[[], Any]] = {}
-    if svc_ref.get("name"):
-        svc_ns, svc_name = str(svc_ref.get("namespace", "")), str(svc_ref["name"])
+    if apiservice.value is not None and apiservice.value.service_name:
+        svc_ns, svc_name = apiservice.value.service_namespace, apiservice.value.service_name
         calls["service"] = lambda: cluster.get(SERVICES, svc_name, svc_ns)
         calls["endpoints"] = lambda: cluster.get(ENDPOINTS, svc_name, svc_ns)
         calls["slices"] = lambda: list(cluster.list(ENDPOINTSLICES, svc_ns,
                                                     label_selector=f"kubernetes.io/service-name={svc_name}"))
-    secret_names = _secret_names(install) if install else []
-    for secret in secret_names:
+    for secret in (secret_names(install) if install else []):
         calls[f"secret:{secret}"] = lambda s=secret: cluster.get(SECRETS, s, install.namespace)  # type: ignore[union-attr]
     if settings is not None and settings.leader_election:
         kinds = [lock_kind(settings.lock_resource, None)] if settings.lock_resource else ["Lease", "ConfigMap"]
@@ -271,20 +206,28 @@ def collect_hpa_explain(cluster: Cluster, opts: Request, name: str | None) -> Hp
         calls[f"dm:{ns}/{dm}"] = lambda ns=ns, dm=dm: cluster.get(DATADOGMETRICS, dm, ns)
     if crd_mode and any(parse_datadogmetric_ref(m.name) is None for h in hpas for m in h.external):
         calls["autogen"] = lambda: list(cluster.list(DATADOGMETRICS, settings.resources_namespace))  # type: ignore[union-attr]
+    access_checks = dca_access_checks(install) if install else []
+    if access_checks:
+        calls["access"] = lambda: cluster.access(access_checks)
     got2 = gather(calls)
+    answers = (got2["access"].value or []) if "access" in got2 else []
+    # An answer missing (the reviews could not be made at all) is unknown, not allowed.
+    dca_access = tuple((c, answers[i] if i < len(answers) else None) for i, c in enumerate(access_checks))
 
     secrets = {k.split(":", 1)[1]: v for k, v in got2.items() if k.startswith("secret:")}
-    keys = _key_checks(install, secrets) if install and install.dca_pods else ()
+    keys = key_checks(install, secrets) if install and install.dca_pods else ()
     locks = [got2[k].value for k in got2 if k.startswith("lock:") and got2[k].value is not None]
     lock = next((lk for lk in locks if lk.holder), locks[0] if locks else None)
-    configmap = Got.of(got2.get("configmap"))
+    # Phase 3: the log of the replica that queries Datadog, once the lock has named it.
+    dca_log = dca_log_tail(cluster, install, lock) if install and hpas else None
+    configmap = Got.of(got2.get("configmap"), configmap_data)
     autogen_fetched = got2.get("autogen")
-    autogen_all = [o for o in (autogen_fetched.value or []) if str((o.get("metadata") or {}).get("name", "")).startswith("dcaautogen-")] \
-        if autogen_fetched else []
+    autogen_all = [dm for dm in map(parse_datadogmetric, (autogen_fetched.value or []) if autogen_fetched else [])
+                   if dm.name.startswith("dcaautogen-")]
 
     sources: dict[tuple[str, str, int], MetricSource] = {}
     live: dict[tuple[str, str, int], LiveValue] = {}
-    cm_data = ((configmap.obj or {}).get("data") or {})
+    cm_data = configmap.value or {}
     for hpa in hpas:
         for m in hpa.external:
             key = (hpa.namespace, hpa.name, m.index)
@@ -292,39 +235,35 @@ def collect_hpa_explain(cluster: Cluster, opts: Request, name: str | None) -> Hp
                 error=read_error(got2[f"live:{hpa.namespace}/{hpa.name}/{m.index}"].error))
             ref = parse_datadogmetric_ref(m.name)
             if ref is not None:
-                sources[key] = MetricSource(datadogmetric=Got.of(got2.get(f"dm:{ref[0]}/{ref[1]}")))
+                sources[key] = MetricSource(datadogmetric=Got.of(got2.get(f"dm:{ref[0]}/{ref[1]}"), parse_datadogmetric))
             elif crd_mode:
                 sources[key] = MetricSource(autogen=tuple(o for o in autogen_all if _autogen_matches(o, hpa, m)))
             else:
                 entry_key = next((k for k in configmap_keys(hpa, m) if k in cm_data), configmap_keys(hpa, m)[0])
                 raw = cm_data.get(entry_key)
-                entry = None
-                if raw is not None:
-                    try:
-                        parsed = json.loads(raw)
-                        entry = parsed if isinstance(parsed, dict) else None
-                    except ValueError:
-                        entry = None
+                entry = parse_configmap_entry(entry_key, raw) if raw is not None else None
                 sources[key] = MetricSource(configmap_key=entry_key, configmap_entry=entry,
-                                            configmap_entry_raw=raw if entry is None else None)
+                                            configmap_entry_malformed=raw is not None and entry is None)
 
     return HpaSnapshot(
         namespace=namespace, name=name, hpas=tuple(hpas), autoscaling_version=version, events=events,
         events_error=read_error(got["events"].error), apiservice=apiservice,
-        service=Got.of(got2.get("service")), endpoints=Got.of(got2.get("endpoints")),
-        endpoint_slices=tuple((got2["slices"].value or []) if "slices" in got2 else ()),
-        install=install, install_error=install_error, keys=keys, lock=lock, crd=Got.of(got["crd"]),
+        service=Got.of(got2.get("service"), parse_service),
+        endpoints=endpoint_groups(got2["endpoints"].value if "endpoints" in got2 else None,
+                                  (got2["slices"].value or []) if "slices" in got2 else []),
+        install=install, install_error=install_error, keys=keys, lock=lock,
+        crd=Got.of(got["crd"], lambda _: DATADOGMETRIC_CRD),
         configmap=configmap, sources=sources, live=live, leftovers=leftovers, install_scope=opts.install_namespace,
-        datadogmetrics_error=read_error(autogen_fetched.error) if autogen_fetched else None)
+        datadogmetrics_error=read_error(autogen_fetched.error) if autogen_fetched else None, dca_access=dca_access,
+        dca_log=dca_log)
 
 
-def _autogen_matches(obj: dict[str, Any], hpa: Hpa, metric: ExternalMetric) -> bool:
+def _autogen_matches(dm: DatadogMetricState, hpa: Hpa, metric: ExternalMetric) -> bool:
     """An autogen DatadogMetric carries the metric name it serves and, once the leader processed
     the HPA, a reference to it; match on the name and prefer one that references this HPA."""
-    spec = obj.get("spec") or {}
-    if str(spec.get("externalMetricName", "")).lower() != metric.name.lower():
+    if dm.external_metric_name.lower() != metric.name.lower():
         return False
-    refs = str((obj.get("status") or {}).get("autoscalerReferences", ""))
+    refs = dm.autoscaler_references
     return not refs or f"hpa:{hpa.namespace}/{hpa.name}" in refs
 
 

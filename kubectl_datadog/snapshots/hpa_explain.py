@@ -7,13 +7,22 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Generic, Mapping, Sequence, TypeVar
 from urllib.parse import quote
 
+from kubectl_datadog.cluster import AccessCheck
 from kubectl_datadog.cluster.selectors import match_labels_selector
 from kubectl_datadog.errors import ApiError, Forbidden, NotFound, PluginError
 from kubectl_datadog.install import Install, Leftover
 from kubectl_datadog.objects import Condition
+from kubectl_datadog.snapshots.hpa_explain_objects import (
+    ApiService,
+    ConfigMapEntry,
+    DatadogMetricState,
+    EndpointGroup,
+    HpaEvent,
+    Service,
+)
 from kubectl_datadog.times import parse_time
 from kubectl_datadog.snapshots import Fetched
 from kubectl_datadog.snapshots.leader import LockRecord
@@ -24,6 +33,7 @@ DATADOGMETRIC_CRD = "datadogmetrics.datadoghq.com"
 V1_METRICS_ANNOTATION = "autoscaling.alpha.kubernetes.io/metrics"
 V1_CONDITIONS_ANNOTATION = "autoscaling.alpha.kubernetes.io/conditions"
 V1_CURRENT_ANNOTATION = "autoscaling.alpha.kubernetes.io/current-metrics"
+T = TypeVar("T")
 
 
 # --- the HPA, as plain data ------------------------------------------------------------------------
@@ -78,6 +88,9 @@ class Hpa:
     @property
     def ref(self) -> str:
         return f"hpa/{self.namespace}/{self.name}"
+
+    def condition(self, kind: str) -> Condition | None:
+        return next((c for c in reversed(self.conditions) if c.type == kind), None)  # the last one wins
 
 
 def _selector_parts(selector: Mapping[str, Any] | None) -> tuple[dict[str, str], tuple[str, ...]]:
@@ -195,17 +208,17 @@ def read_error(exc: PluginError | None) -> ReadError | None:
 
 
 @dataclass(frozen=True)
-class Got:
-    """An object (None: it does not exist) or the error that kept us from reading it."""
+class Got(Generic[T]):
+    """A parsed object (None: it does not exist) or the error that kept us from reading it."""
 
-    obj: dict[str, Any] | None = None
+    value: T | None = None
     error: ReadError | None = None
 
     @classmethod
-    def of(cls, fetched: Fetched[Any] | None) -> "Got":
+    def of(cls, fetched: Fetched[Any] | None, parse: Callable[[Any], T]) -> "Got[T]":
         if fetched is None:
             return cls()
-        return cls(fetched.value, read_error(fetched.error))
+        return cls(None if fetched.value is None else parse(fetched.value), read_error(fetched.error))
 
 
 @dataclass(frozen=True)
@@ -239,11 +252,24 @@ class KeyCheck:
 class MetricSource:
     """Where the DCA keeps the metric's value: a DatadogMetric, or a legacy ConfigMap entry."""
 
-    datadogmetric: Got | None = None  # the referenced one (datadogmetric@ns:name)
-    autogen: tuple[dict[str, Any], ...] = ()  # dcaautogen-* DatadogMetrics naming this HPA/metric
+    datadogmetric: Got[DatadogMetricState] | None = None  # the referenced one (datadogmetric@ns:name)
+    autogen: tuple[DatadogMetricState, ...] = ()  # dcaautogen-* DatadogMetrics naming this HPA/metric
     configmap_key: str = ""
-    configmap_entry: dict[str, Any] | None = None
-    configmap_entry_raw: str | None = None  # set when the entry is not JSON
+    configmap_entry: ConfigMapEntry | None = None
+    configmap_entry_malformed: bool = False  # the entry exists but is not a JSON object
+
+
+@dataclass(frozen=True)
+class DcaLog:
+    """The tail of the log of the Cluster Agent replica that queries Datadog (the leader), or why it
+    could not be read. Read for the Datadog API errors it records; nothing else of it is shown."""
+
+    namespace: str
+    pod: str
+    container: str
+    tail: int  # lines asked for
+    text: str = ""
+    error: ReadError | None = None
 
 
 @dataclass
@@ -252,23 +278,25 @@ class HpaSnapshot:
     name: str | None
     hpas: tuple[Hpa, ...]
     autoscaling_version: str
-    events: dict[tuple[str, str], tuple[dict[str, Any], ...]]
+    events: dict[tuple[str, str], tuple[HpaEvent, ...]]
     events_error: ReadError | None
-    apiservice: Got
-    service: Got
-    endpoints: Got
-    endpoint_slices: tuple[dict[str, Any], ...]
+    apiservice: Got[ApiService]
+    service: Got[Service]
+    endpoints: tuple[EndpointGroup, ...]  # the APIService's Service's addresses
     install: Install | None
     install_error: str
     keys: tuple[KeyCheck, ...]
     lock: LockRecord | None
-    crd: Got
-    configmap: Got  # the legacy metrics ConfigMap (None outside legacy mode)
+    crd: Got[str]  # the DatadogMetric CRD, by name
+    configmap: Got[Mapping[str, str]]  # the legacy metrics ConfigMap's data (not read outside legacy mode)
     sources: dict[tuple[str, str, int], MetricSource] = field(default_factory=dict)
     live: dict[tuple[str, str, int], LiveValue] = field(default_factory=dict)
     datadogmetrics_error: ReadError | None = None
     leftovers: tuple[Leftover, ...] = ()  # no Datadog pod found: what the install left behind
     install_scope: str | None = None  # --install-namespace
+    # What the access reviews answered for the Cluster Agent's service account (None: could not ask).
+    dca_access: tuple[tuple[AccessCheck, bool | None], ...] = ()
+    dca_log: DcaLog | None = None
 
 
 # The DCA's own parsing of `datadogmetric@<ns>:<name>` (reference §3.4), after lower-casing.

@@ -43,7 +43,7 @@ _DATADOG_API_PATTERNS: tuple[tuple[str, Explanation], ...] = (
         "Datadog's metric explorer")),
     (r"API error 5\d\d\b|" + _DATADOG_CONTEXT
      + r".*(?:Client\.Timeout|deadline exceeded|i/o timeout|TLS handshake timeout|connection reset|no such host"
-       r"|\b50[0234] )", Explanation(
+       r"|[Qq]uery timed out|\b50[0234] )", Explanation(
         "datadog-api-unavailable",
         "the Cluster Agent got no answer from Datadog (a timeout or a 5xx): the Datadog side, or the cluster's "
         "network egress to it",
@@ -142,3 +142,50 @@ def explain_message(text: str) -> Explanation | None:
         if pattern.search(text or ""):
             return explanation
     return None
+
+
+# The causes of a Datadog API error, each with its own fix (the five of issue 13 §3).
+DATADOG_API_CAUSES = ("datadog-api-auth", "datadog-api-rate-limited", "datadog-query-invalid", "datadog-api-unavailable",
+                      "datadog-no-series")
+# A log line about the Cluster Agent querying Datadog: `Unable to fetch external metrics: %v` (DatadogMetric
+# mode) around `error while executing metric query %s: %w`, the legacy `Error while executing metric query
+# %s: %s`, and the legacy "no series" error (reference §3.3-3.4).
+_QUERY_LOG_LINE = re.compile(r"Unable to fetch external metrics|error while executing metric query|"
+                             r"Returned series slice empty|no serie returned for this query", re.IGNORECASE)
+MAX_LOGGED_LINE = 300  # characters of a log line shown in a finding
+
+
+@dataclass(frozen=True)
+class LoggedApiError:
+    """The Datadog API errors of one cause in a Cluster Agent's log."""
+
+    cause: Explanation
+    count: int
+    latest: str  # the last such line (its time and message), cut to MAX_LOGGED_LINE
+    lines: tuple[tuple[int, str], ...]  # every such line, whole, with its index in the log (which query, when)
+
+
+def _log_message(line: str) -> str:
+    """`<time> | <logger> | <level> | (<file:line> in <func>) | <message>` as `<time>: <message>`;
+    a line in another layout as it is."""
+    parts = line.split(" | ", 4)
+    return f"{parts[0]}: {parts[4]}" if len(parts) == 5 else line
+
+
+def datadog_api_errors(log_text: str) -> tuple[LoggedApiError, ...]:
+    """The Cluster Agent's log lines about querying Datadog, grouped by cause, in the order the
+    causes first appear."""
+    by_cause: dict[str, tuple[Explanation, list[tuple[int, str]]]] = {}
+    for index, line in enumerate(log_text.splitlines()):
+        if not _QUERY_LOG_LINE.search(line):
+            continue
+        exp = explain_message(line)
+        if exp is None or exp.code not in DATADOG_API_CAUSES:
+            continue
+        by_cause.setdefault(exp.code, (exp, []))[1].append((index, line.strip()))
+    out = []
+    for exp, lines in by_cause.values():
+        latest = _log_message(lines[-1][1])
+        out.append(LoggedApiError(exp, len(lines), latest if len(latest) <= MAX_LOGGED_LINE
+                                  else latest[:MAX_LOGGED_LINE] + "...", tuple(lines)))
+    return tuple(out)

@@ -48,6 +48,12 @@ VERDICTS = {
     "hpa-dm-not-found": ("datadogmetric-not-found", "datadogmetric/default/nginx-requests"),
     "hpa-dm-stale": ("datadogmetric-stale", "datadogmetric/default/nginx-requests"),
     "hpa-dm-malformed": ("metric-reference-malformed", "hpa/default/nginxext"),
+    "hpa-dca-rbac": ("dca-rbac-missing", "deployment/datadog/datadog-cluster-agent"),
+    # the leader's own log says why (Datadog API errors, by cause)
+    "hpa-logs-auth": ("metric-invalid", "configmap/datadog/datadog-custom-metrics"),
+    "hpa-dm-stale-logs": ("datadogmetric-stale", "datadogmetric/default/nginx-requests"),
+    "hpa-logs-query": ("pinned-at-max", None),
+    "hpa-rbac-independent": ("apiservice-other-adapter", "apiservice/v1beta1.external.metrics.k8s.io"),
     # no Datadog pod at all: what the install left behind (its APIService, lock, tokens) is the cause
     "leftovers-only": ("install-leftovers-only", "deployment/<none>"),
 }
@@ -85,14 +91,16 @@ def test_verdict_names_the_first_broken_link(scenario: str) -> None:
     else:  # one root error: the broken link, with a next step and a command to verify it; every other
         # error either names it as its cause (a symptom) or is a link checked on its own (independent)
         roots = [f for f in errors if not f["causedBy"]]
-        assert verdict in [f["code"] for f in roots]
-        assert all(f["causedBy"] == [verdict] for f in errors if f["causedBy"])
+        # the verdict's finding is a root, or names a root its link cannot show (the leader's log)
+        lead = next(f for f in errors if f["code"] == verdict)
+        assert verdict in [f["code"] for f in roots] or set(lead["causedBy"]) <= {f["code"] for f in roots}
+        assert all(f["causedBy"] == [verdict] or f["code"] == verdict for f in errors if f["causedBy"])
         chain = hpa["metrics"][0]["chain"]
         independent = {lk["object"] for lk in chain if lk["state"] == "independent"}
         for f in roots:
-            if f["code"] != verdict:
+            if f["code"] != verdict and f["code"] not in lead["causedBy"]:
                 assert f["object"] in independent or f["code"] in (
-                    "dca-keys-missing", "external-metrics-provider-disabled", "dca-no-leader"), f
+                    "dca-keys-missing", "external-metrics-provider-disabled", "dca-no-leader", "dca-rbac-missing"), f
         assert errors[0]["hint"] and errors[0]["command"]
 
 
@@ -365,3 +373,104 @@ def test_provider_setting_from_an_unreadable_secret_is_unknown_not_disabled() ->
     (f,) = [f for f in r.json["findings"] if f["code"] == "dca-setting-unknown"]
     assert "DD_EXTERNAL_METRICS_PROVIDER_ENABLED is unknown" in f["message"]
     assert 'cannot get secrets "datadog-cluster-agent-settings"' in f["message"]
+
+
+def test_the_cluster_agents_rbac_is_checked_by_access_review_for_its_service_account() -> None:
+    """The DCA's metrics server needs system:auth-delegator (create subjectaccessreviews and
+    tokenreviews) and, in DatadogMetric mode, list/watch on datadogmetrics: asked for its service
+    account, each denied permission named, and the verdict when the rest of the chain is sound."""
+    sc = _scenario("hpa-dca-rbac")
+    fake = FakeCluster(objects=sc.objects, scenario=dict(sc.config), source=sc)
+    r = invoke_cli("hpa-explain", "nginxext", "-n", "default", "-o", "json", fake=fake)
+    f = r.json["findings"][0]
+    assert (f["code"], f["object"]) == ("dca-rbac-missing", "serviceaccount/datadog/datadog-cluster-agent")
+    for permission in ("create subjectaccessreviews.authorization.k8s.io", "create tokenreviews.authentication.k8s.io",
+                       "list datadogmetrics.datadoghq.com", "watch datadogmetrics.datadoghq.com"):
+        assert permission in f["message"]
+    assert f["command"].endswith("--as system:serviceaccount:datadog:datadog-cluster-agent")
+    reviewed = {c.detail for c in fake.calls if c.resource == "subjectaccessreviews"}
+    assert "list horizontalpodautoscalers.autoscaling" in reviewed  # asked, allowed: not reported
+    assert "list horizontalpodautoscalers.autoscaling" not in f["message"]
+    assert r.json["hpas"][0]["verdict"] == "dca-rbac-missing"
+
+
+def test_the_cluster_agents_rbac_is_checked_even_when_an_earlier_link_is_broken() -> None:
+    """Issue 13: another adapter owns the APIService (the verdict); the DCA's missing RBAC and the
+    DatadogMetric's error are checked on their own, and each is an independent finding."""
+    r = explain("hpa-rbac-independent", "-o", "json")
+    chain = {lk["step"]: lk["state"] for lk in r.json["hpas"][0]["metrics"][0]["chain"]}
+    assert (chain["apiservice"], chain["cluster-agent"], chain["source"]) == ("broken", "independent", "independent")
+    found = {f["code"]: f for f in r.json["findings"]}
+    assert set(found) == {"apiservice-other-adapter", "dca-rbac-missing", "datadogmetric-error"}
+    assert all(f["causedBy"] == [] for f in found.values())
+
+
+def test_rbac_that_cannot_be_reviewed_is_unchecked_not_missing() -> None:
+    sc = _scenario("hpa-dm")
+    fake = FakeCluster(objects=sc.objects, scenario={**sc.config, "accessReviews": {"unavailable": True}}, source=sc)
+    r = invoke_cli("hpa-explain", "nginxext", "-n", "default", "-o", "json", fake=fake)
+    assert [(f["code"], f["severity"]) for f in r.json["findings"]] == [("dca-rbac-unchecked", "info")]
+    assert r.json["hpas"][0]["verdict"] == "steady"
+
+
+def test_no_access_review_for_a_provider_that_is_off() -> None:
+    # The charts grant these permissions with the provider: asking while it is off would report noise.
+    sc = _scenario("hpa-provider-disabled")
+    fake = FakeCluster(objects=sc.objects, scenario=dict(sc.config), source=sc)
+    invoke_cli("hpa-explain", "nginxext", "-n", "default", fake=fake)
+    assert not [c for c in fake.calls if c.resource == "subjectaccessreviews"]
+
+
+@pytest.mark.parametrize(("scenario", "logged"), [
+    ("hpa-logs-auth", {"dca-logs-datadog-api-auth": 3}),
+    ("hpa-dm-stale-logs", {"dca-logs-datadog-api-rate-limited": 1, "dca-logs-datadog-api-unavailable": 3}),
+    ("hpa-logs-query", {"dca-logs-datadog-query-invalid": 1, "dca-logs-datadog-no-series": 1}),
+])
+def test_the_leaders_log_names_the_cause_of_datadog_api_errors(scenario: str, logged: dict[str, int]) -> None:
+    """Issue 13 §3: the Datadog API errors the leader logged, one finding per cause with that cause's
+    fix, read from the leader's log only (the replica that queries Datadog)."""
+    sc = _scenario(scenario)
+    fake = FakeCluster(objects=sc.objects, scenario=dict(sc.config), source=sc)
+    r = invoke_cli("hpa-explain", "nginxext", "-n", "default", "-o", "json", fake=fake)
+    found = {f["code"]: f for f in r.json["findings"] if f["code"].startswith("dca-logs-")}
+    assert {code: int(f["message"].split("logged ")[1].split(" ")[0]) for code, f in found.items()} == logged
+    assert all(f["object"] == "pod/datadog/datadog-cluster-agent-8568545574-x9tc9" for f in found.values())
+    read = [c for c in fake.calls if c.resource == "pods/log"]
+    assert [(c.name, c.detail) for c in read] == [("datadog-cluster-agent-8568545574-x9tc9", "cluster-agent")]
+
+
+def test_a_403_in_the_log_gets_the_keys_fix_not_the_querys() -> None:
+    f = next(f for f in explain("hpa-logs-auth", "-o", "json").json["findings"] if f["code"].startswith("dca-logs-"))
+    assert "DD_SITE" in f["hint"] and "fix the query" not in f["hint"]
+
+
+def test_a_log_we_may_not_read_is_a_forbidden_note() -> None:
+    sc = _scenario("hpa-logs-auth")
+    config = {**sc.config, "forbidden": [{"verb": "get", "resource": "pods/log"}]}
+    r = invoke_cli("hpa-explain", "nginxext", "-n", "default", "-o", "json",
+                   fake=FakeCluster(objects=sc.objects, scenario=config, source=sc))
+    codes = {f["code"]: f for f in r.json["findings"]}
+    assert not [c for c in codes if c.startswith("dca-logs-")]
+    assert codes["rbac-forbidden"]["severity"] == "info" and "pods/log" in codes["rbac-forbidden"]["command"]
+
+
+@pytest.mark.parametrize(("scenario", "symptom", "cause"), [
+    ("hpa-logs-auth", "metric-invalid", "dca-logs-datadog-api-auth"),
+    # rate-limited at 11:52, then timeouts until 11:59: the value is stuck on the latest cause
+    ("hpa-dm-stale-logs", "datadogmetric-stale", "dca-logs-datadog-api-unavailable"),
+])
+def test_a_value_the_leader_could_not_refresh_names_the_logged_cause(scenario: str, symptom: str, cause: str) -> None:
+    """The ConfigMap entry and the DatadogMetric's staleness carry no error text; the leader's log
+    lines naming this metric's query do: the logged cause comes first, as an ERROR, and the value's
+    finding names it and points at its fix (before: "check the metric and its tags exist")."""
+    findings = explain(scenario, "-o", "json").json["findings"]
+    assert (findings[0]["code"], findings[0]["severity"]) == (cause, "error")
+    found = next(f for f in findings if f["code"] == symptom)
+    assert found["causedBy"] == [cause] and found["hint"].startswith(f"fix the cause first ({cause})")
+
+
+def test_logged_errors_about_other_queries_stay_warnings_on_their_own() -> None:
+    findings = explain("hpa-logs-query", "-o", "json").json["findings"]
+    logged = [f for f in findings if f["code"].startswith("dca-logs-")]
+    assert logged and all(f["severity"] == "warning" and f["causedBy"] == [] for f in logged)
+    assert not [f for f in findings if f["causedBy"]]

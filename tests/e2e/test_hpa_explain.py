@@ -122,3 +122,43 @@ def test_provider_setting_from_an_unreadable_secret_is_unknown_not_disabled(e2e_
     codes = {f["code"] for f in doc["findings"]}
     assert "dca-setting-unknown" in codes and "external-metrics-provider-disabled" not in codes
     assert doc["hpas"][0]["verdict"] == "pinned-at-max"
+
+
+@pytest.mark.parametrize(("scenario", "verdict", "denied"), [
+    # no system:auth-delegator binding, no datadogmetrics rule in the DCA's ClusterRole
+    ("hpa-dca-rbac", "dca-rbac-missing", ["create subjectaccessreviews.authorization.k8s.io",
+                                          "create tokenreviews.authentication.k8s.io",
+                                          "list datadogmetrics.datadoghq.com", "watch datadogmetrics.datadoghq.com"]),
+    # the same RBAC gap beside another adapter's APIService: an independent finding, not skipped
+    ("hpa-rbac-independent", "apiservice-other-adapter", ["list datadogmetrics.datadoghq.com",
+                                                          "watch datadogmetrics.datadoghq.com"]),
+])
+def test_the_cluster_agents_rbac_by_real_access_reviews(e2e_cluster, scenario, verdict, denied):
+    """The real RBAC authorizer answers the access reviews for the DCA's service account: exactly the
+    permissions its ClusterRole and bindings lack are named, whatever the rest of the chain says."""
+    c = e2e_cluster(scenario)
+    doc = run_json(c, "nginxext", "-n", "default")
+    assert doc["hpas"][0]["verdict"] == verdict
+    rbac = next(f for f in doc["findings"] if f["code"] == "dca-rbac-missing")
+    named = rbac["message"].split("cannot ", 1)[1].split(": ", 1)[0].split(", ")
+    assert named == denied
+    chain = {lk["step"]: lk["state"] for lk in doc["hpas"][0]["metrics"][0]["chain"]}
+    assert chain["cluster-agent"] == ("broken" if verdict == "dca-rbac-missing" else "independent")
+
+
+@pytest.mark.parametrize(("scenario", "logged"), [
+    ("hpa-logs-auth", {"dca-logs-datadog-api-auth": 3}),
+    ("hpa-dm-stale-logs", {"dca-logs-datadog-api-rate-limited": 1, "dca-logs-datadog-api-unavailable": 3}),
+    ("hpa-logs-query", {"dca-logs-datadog-query-invalid": 1, "dca-logs-datadog-no-series": 1}),
+])
+def test_the_leaders_log_through_the_kubelet_names_the_cause(e2e_cluster, scenario, logged):
+    """The leader's log read through the real pods/log path (kwok as the kubelet): each Datadog API
+    error cause it records is one finding with that cause's fix."""
+    c = e2e_cluster(scenario)
+    doc = run_json(c, "nginxext", "-n", "default")
+    found = {f["code"]: f for f in doc["findings"] if f["code"].startswith("dca-logs-")}
+    assert {code: int(f["message"].split("logged ")[1].split(" ")[0]) for code, f in found.items()} == logged
+    if scenario == "hpa-logs-auth":  # the valid:false entry's cause is the logged 403: the keys or DD_SITE
+        assert "DD_SITE" in found["dca-logs-datadog-api-auth"]["hint"]
+        invalid = next(f for f in doc["findings"] if f["code"] == "metric-invalid")
+        assert invalid["causedBy"] == ["dca-logs-datadog-api-auth"]

@@ -174,3 +174,20 @@ def test_collection_takes_a_cluster_and_a_request_not_the_app() -> None:
     for path in (PACKAGE / "collect").rglob("*.py"):
         assert "kubectl_datadog.app" not in full_imports_of(path), path
         assert "kubectl_datadog.pipelines" not in {m.rsplit(".", 1)[0] for m in full_imports_of(path)}, path
+
+
+def test_diagnosis_reads_typed_snapshots_not_api_objects() -> None:
+    # Issue 14: API objects are parsed into typed snapshots in collect/ and snapshots/; diagnose/ never
+    # sees one. A raw object is a `dict[str, Any]` read with `.get("field")`, so neither may appear:
+    # no `Any` in diagnose/, and no `.get` of a bare field name (label keys such as
+    # "app.kubernetes.io/name" are qualified names, looked up in typed label maps).
+    for path in (PACKAGE / "diagnose").rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+        names |= {a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names}
+        assert "Any" not in names, path
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"
+                    and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+                key = node.args[0].value
+                assert "/" in key or "." in key, f"{path}:{node.lineno} reads .get({key!r}) from a raw object"

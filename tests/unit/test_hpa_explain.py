@@ -9,9 +9,13 @@ from dataclasses import replace
 
 import pytest
 
-from kubectl_datadog.collect.hpa_explain import _secret_key_lengths, configmap_keys
+from kubectl_datadog.collect.hpa_explain import configmap_keys
+from kubectl_datadog.collect.hpa_explain_dca import _secret_key_lengths
 from kubectl_datadog.snapshots.hpa_explain import ExternalMetric, Got, Hpa, HpaSnapshot, parse_datadogmetric_ref, parse_hpa
-from kubectl_datadog.diagnose.hpa_explain import Arithmetic, MetricReport, _action, _arithmetic, _name_checks
+from kubectl_datadog.diagnose.hpa_explain_arithmetic import action as _action
+from kubectl_datadog.diagnose.hpa_explain_arithmetic import arithmetic as _arithmetic
+from kubectl_datadog.diagnose.hpa_explain_metric import name_checks as _name_checks
+from kubectl_datadog.diagnose.hpa_explain_report import Arithmetic, MetricReport
 from kubectl_datadog.install import DcaSettings, Install
 from kubectl_datadog.objects import EnvVar
 from kubectl_datadog.textformats.hpa_messages import explain_message
@@ -203,7 +207,7 @@ def _snap(crd_mode: bool) -> HpaSnapshot:
     env = {"DD_EXTERNAL_METRICS_PROVIDER_USE_DATADOGMETRIC_CRD": EnvVar("x", "true" if crd_mode else "false")}
     inst = Install("datadog", "datadog", "helm", "datadog-cluster-agent", (), (),
                    settings=DcaSettings.from_env(env, "datadog"))
-    return HpaSnapshot(None, None, (), "v2", {}, None, Got(), Got(), Got(), (), inst, "", (), None, Got(), Got())
+    return HpaSnapshot(None, None, (), "v2", {}, None, Got(), Got(), (), inst, "", (), None, Got(), Got())
 
 
 @pytest.mark.parametrize("name,labels,exprs,crd,code,warnings", [
@@ -225,3 +229,82 @@ def test_name_checks(name, labels, exprs, crd, code, warnings) -> None:
     assert (broken.code if broken else None) == code
     assert link.state == ("broken" if code else "ok")
     assert [w.code for w in warns] == warnings
+
+
+# --- parsing the chain's objects into the snapshot ---------------------------------------------
+
+def test_endpoint_groups_prefer_the_endpoints_object_and_count_slice_readiness() -> None:
+    from kubectl_datadog.snapshots.hpa_explain_objects import endpoint_groups
+    endpoints = {"subsets": [{"ports": [{"name": "metricsapi", "port": 8443}],
+                              "addresses": [{"ip": "10.0.0.1"}], "notReadyAddresses": [{"ip": "10.0.0.2"}]}]}
+    slices = [{"ports": [{"name": "metricsapi", "port": 8443}],
+               "endpoints": [{"conditions": {"ready": True}}, {"conditions": {}}, {"conditions": {"ready": False}}]}]
+    [group] = endpoint_groups(endpoints, slices)
+    assert (group.ready, group.not_ready) == (1, 1)
+    [group] = endpoint_groups(None, slices)
+    assert (group.ready, group.not_ready) == (2, 1)  # an unset `ready` is ready
+    assert group.serves("metricsapi", None) and group.serves("", 8443) and not group.serves("other", 443)
+    assert endpoint_groups(None, [{"endpoints": [{}]}])[0].serves("any", 1)  # no ports listed: every port
+
+
+@pytest.mark.parametrize("raw,valid,value", [
+    ('{"value": 12, "valid": true, "ts": 1700000000}', True, 12.0),
+    ('{"value": "500m", "valid": "true"}', False, 0.5),  # only the JSON true is valid
+    ('[1, 2]', None, None),
+    ('not json', None, None),
+])
+def test_configmap_entry(raw, valid, value) -> None:
+    from kubectl_datadog.snapshots.hpa_explain_objects import parse_configmap_entry
+    entry = parse_configmap_entry("k", raw)
+    assert (entry.valid if entry else None, entry.value if entry else None) == (valid, value)
+
+
+def test_service_target_port_defaults_to_the_port() -> None:
+    from kubectl_datadog.snapshots.hpa_explain_objects import parse_service
+    svc = parse_service({"metadata": {"labels": {"a": "b"}}, "spec": {
+        "selector": {"app": "dca"}, "ports": [{"port": 443}, {"name": "m", "port": 8443, "targetPort": "metricsapi"}]}})
+    assert [(p.name, p.port, p.target_port) for p in svc.ports] == [("", 443, "443"), ("m", 8443, "metricsapi")]
+    assert svc.selector == {"app": "dca"} and svc.labels == {"a": "b"}
+
+
+# --- Datadog API errors in the Cluster Agent's log, by cause ----------------------------------
+
+_Q = "avg:nginx.net.request_per_s{kube_container_name:nginx}.rollup(30)"
+_PREFIX = "2026-11-27 11:59:00 UTC | CLUSTER | ERROR | (pkg/clusteragent/autoscaling/externalmetrics/metrics_retriever.go:84 in f) | "
+
+
+@pytest.mark.parametrize("message,cause", [
+    (f"Unable to fetch external metrics: error while executing metric query {_Q}: API error 401 Unauthorized: {{}}",
+     "datadog-api-auth"),
+    (f"Error while executing metric query {_Q}: API error 403 Forbidden: {{\"errors\": [\"Forbidden\"]}}",
+     "datadog-api-auth"),
+    (f"Unable to fetch external metrics: error while executing metric query {_Q}: API error 429 Too Many Requests: x",
+     "datadog-api-rate-limited"),
+    (f"Unable to fetch external metrics: error while executing metric query {_Q}: Rate limit of 300 requests in "
+     "3600 seconds", "datadog-api-rate-limited"),
+    (f"Error while executing metric query {_Q}: API error 400 Bad Request: {{\"errors\": [\"Error parsing query\"]}}",
+     "datadog-query-invalid"),
+    ("Returned series slice empty", "datadog-no-series"),
+    (f"Unable to fetch external metrics: error while executing metric query {_Q}: API returned error: Query timed out",
+     "datadog-api-unavailable"),
+    (f"Unable to fetch external metrics: error while executing metric query {_Q}: API error 502 Bad Gateway: x",
+     "datadog-api-unavailable"),
+    (f"Unable to fetch external metrics: error while executing metric query {_Q}: Get \"https://api.datadoghq.com\": "
+     "context deadline exceeded (Client.Timeout exceeded while awaiting headers)", "datadog-api-unavailable"),
+])
+def test_logged_datadog_api_errors_are_classified_by_cause(message: str, cause: str) -> None:
+    from kubectl_datadog.textformats.hpa_messages import datadog_api_errors
+    [found] = datadog_api_errors(_PREFIX + message + "\n")
+    assert (found.cause.code, found.count) == (cause, 1)
+    assert found.latest == "2026-11-27 11:59:00 UTC: " + message  # the log's own layout, cut to time and message
+
+
+def test_only_lines_about_querying_datadog_count() -> None:
+    from kubectl_datadog.textformats.hpa_messages import datadog_api_errors
+    log = "\n".join([
+        _PREFIX + "Could not refresh the leader lease: API error 403 Forbidden",  # not a metric query
+        _PREFIX + "Updated 1 external metrics",
+        _PREFIX + f"Error while executing metric query {_Q}: API error 403 Forbidden",
+        _PREFIX + f"Error while executing metric query {_Q}: API error 403 Forbidden",
+    ])
+    assert [(e.cause.code, e.count) for e in datadog_api_errors(log)] == [("datadog-api-auth", 2)]
