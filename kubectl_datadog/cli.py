@@ -54,6 +54,8 @@ def load_command(name: str) -> click.Command | None:
     """The command called `name`. Static imports, one per command: PyInstaller bundles what it sees."""
     if name == "completion":
         from kubectl_datadog.completion import completion as command
+    elif name == "clusterchecks":
+        from kubectl_datadog.commands.clusterchecks import clusterchecks as command
     elif name == "env-check":
         from kubectl_datadog.commands.env_check import env_check as command
     elif name == "hpa-explain":

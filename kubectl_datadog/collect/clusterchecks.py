@@ -1,0 +1,241 @@
+"""Collect what `clusterchecks` needs: the install, its Cluster Checks Runners, the annotated
+Services and their endpoints, the DCA's conf.d files, the nodes, the leader, the permissions of
+whoever runs kube-state-metrics core, and (with exec) the leader's `clusterchecks` and `status`.
+
+Reads run concurrently in two rounds: what the install and the Services say, then what they
+point at (endpoints of the annotated Services, the conf.d ConfigMaps), with the access reviews
+and the execs going on meanwhile.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, Callable
+
+from kubectl_datadog.cluster import CONFIGMAPS, DEPLOYMENTS, ENDPOINTS, ENDPOINTSLICES, NODES, PODS, SERVICES, \
+    AccessCheck, Cluster
+from kubectl_datadog.cluster.selectors import parse_label_selector
+from kubectl_datadog.collect import gather, start
+from kubectl_datadog.collect.exec import run_dca_cli
+from kubectl_datadog.collect.install import agent_env, discover, pick_install, require_installs
+from kubectl_datadog.collect.request import Request
+from kubectl_datadog.install import Install
+from kubectl_datadog.objects import Pod, conditions
+from kubectl_datadog.snapshots.clusterchecks import (
+    KSM_CORE,
+    ClusterChecksSnapshot,
+    ConfdFile,
+    DcaView,
+    DispatchSettings,
+    RunnerDeployment,
+    Worker,
+    annotated_service,
+    confd_file,
+    endpoints_addresses,
+    slice_addresses,
+    worker_providers,
+)
+from kubectl_datadog.textformats.clusterchecks import ClusterChecksParseError, dispatching_status, parse_clusterchecks
+
+# Helm (agent.datadoghq.com/component since 3.140, app.kubernetes.io/component before) and the Operator.
+RUNNER_SELECTORS = ("agent.datadoghq.com/component=cluster-checks-runner",
+                    "app.kubernetes.io/component=clusterchecks-agent")
+CONFD_MOUNT_HINTS = ("conf.d", "/confd")
+
+# What kube-state-metrics core lists and watches (its default collectors' kinds): missing any of
+# them makes the check fail with "... is forbidden" on the runner (datadog-operator#253).
+KSM_KINDS = (("", "pods"), ("", "nodes"), ("", "namespaces"), ("", "services"), ("", "persistentvolumeclaims"),
+             ("apps", "deployments"), ("apps", "daemonsets"), ("apps", "replicasets"), ("apps", "statefulsets"),
+             ("batch", "jobs"), ("batch", "cronjobs"))
+
+
+@dataclass(frozen=True)
+class ClusterChecksOptions:
+    check: str = ""  # CHECK: only configs of this check
+
+
+def _runner_pods(cluster: Cluster, namespace: str) -> list[Pod]:
+    seen: dict[str, Pod] = {}
+    for sel in RUNNER_SELECTORS:
+        for obj in cluster.list(PODS, namespace, label_selector=sel):
+            pod = Pod.from_dict(obj)
+            seen.setdefault(pod.name, pod)
+    return sorted(seen.values(), key=lambda p: p.name)
+
+
+def _template_labels(obj: dict[str, Any]) -> dict[str, str]:
+    return ((((obj.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels") or {})
+
+
+def _runner_deployment(objs: list[dict[str, Any]]) -> RunnerDeployment | None:
+    for obj in objs:
+        labels = _template_labels(obj)
+        if any(parse_label_selector(s)(labels) for s in RUNNER_SELECTORS):
+            meta, spec, status = obj.get("metadata") or {}, obj.get("spec") or {}, obj.get("status") or {}
+            pod_spec = (spec.get("template") or {}).get("spec") or {}
+            return RunnerDeployment(meta.get("namespace", ""), meta.get("name", ""),
+                                    int(spec.get("replicas", 1) if spec.get("replicas") is not None else 1),
+                                    int(status.get("readyReplicas") or 0),
+                                    pod_spec.get("serviceAccountName") or "default")
+    return None
+
+
+def _confd_configmaps(deployment: dict[str, Any] | None, container: str) -> list[tuple[str, str]]:
+    """(ConfigMap name, check directory or "") of every ConfigMap volume the DCA container mounts
+    under a conf.d path (Helm `<fullname>-cluster-agent-confd` at /conf.d; the Operator's
+    kube-state-metrics core ConfigMap at conf.d/kubernetes_state_core.d)."""
+    if deployment is None:
+        return []
+    pod_spec = ((deployment.get("spec") or {}).get("template") or {}).get("spec") or {}
+    volumes = {v.get("name"): (v.get("configMap") or {}).get("name") for v in pod_spec.get("volumes") or []
+               if v.get("configMap")}
+    out = []
+    for c in pod_spec.get("containers") or []:
+        if c.get("name") != container:
+            continue
+        for m in c.get("volumeMounts") or []:
+            path = str(m.get("mountPath", ""))
+            cm = volumes.get(m.get("name"))
+            if cm and any(h in path for h in CONFD_MOUNT_HINTS):
+                last = path.rstrip("/").rsplit("/", 1)[-1]
+                out.append((cm, last[:-2] if last.endswith(".d") and last != "conf.d" else ""))
+    return out
+
+
+def _ksm_access(sa_namespace: str, service_account: str) -> list[AccessCheck]:
+    user = f"system:serviceaccount:{sa_namespace}:{service_account}"
+    return [AccessCheck(verb, plural, group, None, None, user) for group, plural in KSM_KINDS
+            for verb in ("list", "watch")]
+
+
+def _node_ready(obj: dict[str, Any]) -> bool:
+    ready = conditions(obj).get("Ready")
+    return ready is not None and ready.status == "True"
+
+
+def collect_clusterchecks(cluster: Cluster, request: Request, options: ClusterChecksOptions) -> ClusterChecksSnapshot:
+    from kubectl_datadog.collect.metamap import choose_dca_pod
+
+    installs = require_installs(cluster, discover(cluster, namespace=request.install_namespace,
+                                                  dca_selector=request.dca_selector,
+                                                  agent_selector=request.agent_selector),
+                                request.install_namespace)
+    install = pick_install(installs)
+    ns_filter = None if request.all_namespaces or not request.namespace else request.namespace
+    ns = install.namespace
+    first: dict[str, Callable[[], Any]] = {
+        "runners": lambda: _runner_pods(cluster, ns),
+        "deployments": lambda: list(cluster.list(DEPLOYMENTS, ns)),
+        "services": lambda: [s for s in (annotated_service(o) for o in cluster.list(SERVICES, ns_filter)) if s],
+        "nodes": lambda: {(o.get("metadata") or {}).get("name", ""): _node_ready(o) for o in cluster.list(NODES)},
+    }
+    if install.dca_pods:
+        first["leader"] = lambda: choose_dca_pod(cluster, install)
+    got = gather(first)
+    runner_pods = got["runners"].get() or []
+    deployments = got["deployments"].get() or []
+    runner_deployment = _runner_deployment(deployments)
+    forbidden = got["runners"].forbidden or got["deployments"].forbidden
+    leader_pod, leader_why = got["leader"].require() if "leader" in got else (None, "there is no Cluster Agent")
+    leader = leader_pod.name if leader_pod is not None and leader_why == "leader" else ""
+
+    settings = None
+    if install.settings is not None:
+        settings = DispatchSettings.from_env(install.settings.env, tuple(u.name for u in install.settings.unread))
+    dca_deployment = next((d for d in deployments if (d.get("metadata") or {}).get("name") == install.dca_deployment),
+                          None)
+    confd_maps = _confd_configmaps(dca_deployment, install.dca_container)
+
+    # Whoever runs kube-state-metrics core needs its list/watch: the runners when its file is a
+    # cluster check and runners exist, else the DCA itself. Both are asked: which one applies is
+    # known once the conf.d files are read, and the reviews run meanwhile.
+    subjects: dict[str, list[AccessCheck]] = {}
+    if runner_deployment is not None:
+        subjects["runner"] = _ksm_access(ns, runner_deployment.service_account)
+    if install.dca_pods:
+        subjects["dca"] = _ksm_access(ns, install.dca_pods[0].service_account)
+    reviews = start({k: (lambda c=c: cluster.access(c)) for k, c in subjects.items()})
+    view = None
+    if request.exec_allowed and install.dca_pods:
+        views = start({"dca": lambda: _ask_dca(cluster, request.request_timeout, install, leader_pod, leader_why,
+                                               options.check)})
+    services = got["services"].get() or []
+    use_slices = install.settings.use_endpoint_slices if install.settings else False
+    second: dict[str, Callable[[], Any]] = {
+        f"cm/{name}": (lambda name=name: cluster.get(CONFIGMAPS, name, ns)) for name, _ in confd_maps}
+    for svc in services:
+        if svc.endpoints is None or svc.endpoints.error:
+            continue
+        if use_slices:
+            second[f"ep/{svc.namespace}/{svc.name}"] = (lambda s=svc: list(cluster.list(
+                ENDPOINTSLICES, s.namespace, label_selector=f"kubernetes.io/service-name={s.name}")))
+        else:
+            second[f"ep/{svc.namespace}/{svc.name}"] = (lambda s=svc: cluster.get(ENDPOINTS, s.name, s.namespace))
+    more = gather(second)
+
+    read_services = []
+    for svc in services:
+        fetched = more.get(f"ep/{svc.namespace}/{svc.name}")
+        if fetched is None:
+            read_services.append(svc)
+        elif fetched.forbidden is not None:
+            read_services.append(replace(svc, endpoints_read=False, endpoints_forbidden=fetched.forbidden))
+        else:
+            value = fetched.get()
+            exists = bool(value) if use_slices else value is not None
+            addrs, not_ready = (slice_addresses(value or []) if use_slices else
+                                endpoints_addresses(value or {}))
+            read_services.append(replace(svc, endpoints_read=True, endpoints_exist=exists, addresses=addrs,
+                                         not_ready=not_ready))
+    confd: list[ConfdFile] = []
+    unread: list[str] = []
+    for name, check_dir in confd_maps:
+        fetched = more[f"cm/{name}"]
+        if fetched.error is not None:
+            unread.append(f"{name} ({fetched.error.message})")
+            continue
+        for key, text in sorted(((fetched.value or {}).get("data") or {}).items()):
+            f = confd_file(name, key, str(text), check_dir)
+            if f is not None:
+                confd.append(f)
+
+    workers = [Worker(p, "node-agent", worker_providers(agent_env(p))) for p in install.agent_pods]
+    workers += [Worker(p, "runner", worker_providers(agent_env(p))) for p in runner_pods]
+    ksm = next((f for f in confd if f.check == KSM_CORE), None)
+    on_runners = ksm is not None and ksm.cluster_check and runner_deployment is not None
+    who = "runner" if on_runners else "dca"
+    access = reviews.results().get(who)
+    checks = subjects.get(who, [])
+    answers = (access.get() or []) if access is not None else []
+    subject = (f"{ns}/{runner_deployment.service_account}" if who == "runner" and runner_deployment
+               else f"{ns}/{install.dca_pods[0].service_account}" if install.dca_pods else "")
+    if request.exec_allowed and install.dca_pods:
+        view = views.results()["dca"].require()
+    return ClusterChecksSnapshot(
+        install=install, settings=settings, workers=tuple(workers), runner_deployment=runner_deployment,
+        runner_lookup_forbidden=forbidden, nodes=got["nodes"].get(), services=tuple(read_services),
+        services_forbidden=got["services"].forbidden, confd=tuple(confd), confd_unread=tuple(unread),
+        leader=leader, leader_why=leader_why,
+        access=tuple(zip(checks, answers, strict=False)) if ksm is not None else (),
+        access_subject=subject if ksm is not None else "", dca=view, exec_allowed=request.exec_allowed,
+        check_filter=options.check, namespace_filter=ns_filter)
+
+
+def _ask_dca(cluster: Cluster, timeout: float | None, install: Install, pod: Pod | None, why: str,
+             check: str) -> DcaView:
+    if pod is None:
+        return DcaView("", why, None, None, None, None)
+    args = ["clusterchecks"] + (["--check", check] if check else [])
+    calls = {"cc": lambda: run_dca_cli(cluster, install, pod, args, timeout=timeout),
+             "status": lambda: run_dca_cli(cluster, install, pod, ["status"], timeout=timeout)}
+    got = gather(calls)
+    cc, status = got["cc"].require(), got["status"].require()
+    state = None
+    error = ""
+    if cc.ok:
+        try:
+            state = parse_clusterchecks(cc.stdout)
+        except ClusterChecksParseError as exc:
+            error = str(exc)
+    dispatching = dispatching_status(status.stdout) if status.ok else None
+    return DcaView(f"{pod.namespace}/{pod.name}", why, cc, state, status, dispatching, error)
