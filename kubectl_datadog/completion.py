@@ -207,6 +207,26 @@ def cluster_names(state: Parsed, resource_name: str, cluster_factory: ClusterFac
         return []
 
 
+def check_names(state: Parsed, cluster_factory: ClusterFactory | None) -> list[Candidate]:
+    """clusterchecks' CHECK: kube-state-metrics core and the checks the Services' annotations name
+    (every namespace unless -n is given, as the command reads them); [] on any failure."""
+    try:
+        from kubectl_datadog.cluster import SERVICES
+        from kubectl_datadog.snapshots.clusterchecks import KSM_CORE, annotated_service
+
+        app = _cluster_for(state, cluster_factory)
+        namespace = app.namespace if state.values.get("--namespace") else None
+        names = {KSM_CORE: "kube-state-metrics core"}
+        for obj in app.cluster().list(SERVICES, namespace):
+            svc = annotated_service(obj)
+            for ann in (svc.service, svc.endpoints) if svc is not None else ():
+                for t in ann.templates if ann is not None else ():
+                    names.setdefault(t.check, f"service {svc.namespace}/{svc.name}")
+        return [Candidate(n, d) for n, d in sorted(names.items())]
+    except Exception:  # noqa: BLE001 - no cluster, no permission, timeout: no candidates
+        return []
+
+
 def complete(root: click.Group, words: Sequence[str],
              cluster_factory: ClusterFactory | None = None) -> tuple[list[Candidate], int]:
     """The candidates and Cobra directive for `words` (the last one is being completed) under the
@@ -240,6 +260,8 @@ def complete(root: click.Group, words: Sequence[str],
     if command_name in ARGUMENT_RESOURCES and not state.args:
         names = cluster_names(state, ARGUMENT_RESOURCES[command_name], cluster_factory)
         return _prefixed(names, to_complete), DIRECTIVE_NO_FILE_COMP
+    if command_name == "clusterchecks" and not state.args:
+        return _prefixed(check_names(state, cluster_factory), to_complete), DIRECTIVE_NO_FILE_COMP
     if command_name == "completion" and not state.args:
         return _prefixed([Candidate(s) for s in SHELLS], to_complete), DIRECTIVE_NO_FILE_COMP
     return [], DIRECTIVE_NO_FILE_COMP

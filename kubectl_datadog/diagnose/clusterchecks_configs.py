@@ -167,7 +167,7 @@ def _endpoint_rows(svc: AnnotatedService, setup: Setup, excluded: tuple[str, ...
         pod_list = ", ".join(sorted(set(pods)))
         out.append(Finding(
             ENDPOINT_NO_AGENT, Severity.ERROR, src,
-            f"the endpoint check(s) {', '.join(t.check for t in templates)} of {svc.name} for pod(s) {pod_list} "
+            f"the endpoint check(s) {', '.join(t.check for t in templates)} of Service {svc.name} for pod(s) {pod_list} "
             f"must run on node {node}, where "
             + ("the node Agent does not run the endpointschecks provider" if has_agent
                else "no Ready node Agent runs (taints, nodeSelector, or a virtual node)")

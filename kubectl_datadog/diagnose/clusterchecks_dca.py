@@ -176,5 +176,5 @@ def dca_findings(snap: ClusterChecksSnapshot, setup: Setup, rows: list[ConfigRow
         out.append(Finding(CHECK_ERROR, Severity.ERROR, r.source,
                            f"{r.check} runs on {r.dca_says} but its last run failed: {r.detail}",
                            "read the runner's `agent status` for the whole error",
-                           f"kubectl -n {inst.namespace} exec {r.dca_says} -- agent status" if r.dca_says else ""))
+                           f"kubectl -n {inst.namespace} exec {r.dca_says} -c agent -- agent status" if r.dca_says else ""))
     return out

@@ -237,10 +237,21 @@ def invalid_service() -> dict[str, Any]:
     return svc
 
 
+def late_service() -> list[dict[str, Any]]:
+    """A Service annotated after the DCA started, with its pod (datadog-agent#52384: not picked up)."""
+    svc = service("postgres", "default", "127.96.40.13", [{"name": "postgres", "port": 5432, "protocol": "TCP",
+                                                            "targetPort": 5432}], {"app": "postgres"})
+    svc["metadata"]["creationTimestamp"] = "2026-11-27T11:40:00Z"
+    svc["metadata"]["annotations"] = {"ad.datadoghq.com/service.checks": json.dumps(
+        {"postgres": {"init_config": {}, "instances": [{"host": "%%host%%", "port": 5432, "username": "datadog"}]}})}
+    return [svc]
+
+
 def write(name: str, objs: list[dict[str, Any]], config: dict[str, Any]) -> None:
     d = HERE / name
     d.mkdir(exist_ok=True)
-    (d / "objects.yaml").write_text(dump(objs))
+    if objs:  # an overlay with exec fixtures only has no objects of its own
+        (d / "objects.yaml").write_text(dump(objs))
     (d / "scenario.yaml").write_text(yaml.safe_dump(config, sort_keys=False, width=1000))
 
 
@@ -265,6 +276,12 @@ def main() -> None:
     write("clusterchecks-disabled", helm(enabled=False),
           {"description": "Helm with datadog.clusterChecks.enabled=false while Services carry check annotations",
            "base": "helm"})
+    write("clusterchecks-not-picked-up", late_service(),
+          {"description": "clusterchecks-helm plus a Service annotated with a postgres check that the DCA leader "
+                          "does not list", "base": "clusterchecks-helm"})
+    write("clusterchecks-check-error", [],
+          {"description": "clusterchecks-helm on a DCA that prints execution status: redisdb fails on its runner",
+           "base": "clusterchecks-helm"})
     write("clusterchecks-operator", operator(),
           {"description": "the Operator without runners: node Agents run cluster and endpoint checks, "
                           "kube-state-metrics core on the DCA (healthy, quiet)", "base": "operator"})

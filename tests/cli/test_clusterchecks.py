@@ -1,0 +1,175 @@
+"""`clusterchecks` through the real CLI boundary on FakeCluster scenarios: rows, verdicts, findings
+root cause first, goldens in every format, exit codes, read-only."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import invoke_cli
+from tests.fakes import FakeCluster, secret_values, writes
+
+FORMATS = ["table", "wide", "json", "yaml"]
+RUNNER_A, RUNNER_B = "datadog-clusterchecks-7d9c6b5f4-2xk8p", "datadog-clusterchecks-7d9c6b5f4-9qv7m"
+N1, N2 = "gke-test-default-pool-068cb9c0-sf1w", "gke-test-default-pool-068cb9c0-wntj"
+TAINTED = "gke-test-tainted-pool-5f1c2a3b-q8zv"
+KSM_HELM = "configmap/datadog-cluster-agent-confd:kubernetes_state_core.yaml.default"
+
+# scenario -> ({(check, source, node): (dca says, verdict)}, finding codes in order)
+EXPECTED = {
+    "clusterchecks-helm": (
+        {("redisdb", "service/default/redis", None): (RUNNER_A, "dispatched"),
+         ("nginx", "service/default/nginx", N2): (N2, "dispatched"),
+         ("kubernetes_state_core", KSM_HELM, None): (RUNNER_B, "dispatched")}, []),
+    "clusterchecks-operator": (
+        {("redisdb", "service/default/redis", None): (N1, "dispatched"),
+         ("nginx", "service/default/nginx", N2): (N2, "dispatched"),
+         ("kubernetes_state_core",
+          "configmap/datadog-kube-state-metrics-core-config:kubernetes_state_core.yaml.default", None):
+             (None, "runs-on-dca")}, []),
+    "clusterchecks-invalid-json": (
+        {("?", "service/default/memcached", None): ("not listed", "invalid"),
+         ("redisdb", "service/default/redis", None): (RUNNER_A, "dispatched"),
+         ("nginx", "service/default/nginx", N2): (N2, "dispatched"),
+         ("kubernetes_state_core", KSM_HELM, None): (RUNNER_B, "dispatched")},
+        ["clusterchecks-annotation-invalid"]),
+    "clusterchecks-endpoint-no-agent": (
+        {("redisdb", "service/default/redis", None): (RUNNER_A, "dispatched"),
+         ("nginx", "service/default/nginx", N2): (N2, "dispatched"),
+         ("nginx", "service/default/nginx", TAINTED): (TAINTED, "no-agent"),
+         ("kubernetes_state_core", KSM_HELM, None): (RUNNER_B, "dispatched")},
+        ["clusterchecks-endpoint-no-agent"]),
+    "clusterchecks-runners-not-ready": (
+        {("redisdb", "service/default/redis", None): ("unassigned", "no-worker"),
+         ("nginx", "service/default/nginx", N2): (N2, "dispatched"),
+         ("kubernetes_state_core", KSM_HELM, None): ("unassigned", "no-worker")},
+        ["clusterchecks-runners-not-ready", "clusterchecks-no-worker", "clusterchecks-zero-reporting"]),
+    "clusterchecks-disabled": (
+        {("redisdb", "service/default/redis", None): (None, "not-dispatched"),
+         ("nginx", "service/default/nginx", N2): (None, "not-dispatched"),
+         ("kubernetes_state_core", KSM_HELM, None): (None, "runs-on-dca")},
+        ["clusterchecks-disabled", "clusterchecks-endpointschecks-provider-missing"]),
+    "clusterchecks-check-error": (
+        {("redisdb", "service/default/redis", None): (RUNNER_A, "error"),
+         ("nginx", "service/default/nginx", N2): (N2, "dispatched"),
+         ("kubernetes_state_core", KSM_HELM, None): (RUNNER_B, "dispatched")},
+        ["clusterchecks-check-error"]),
+    "clusterchecks-not-picked-up": (
+        {("postgres", "service/default/postgres", None): ("not listed", "unknown-to-dca"),
+         ("redisdb", "service/default/redis", None): (RUNNER_A, "dispatched"),
+         ("nginx", "service/default/nginx", N2): (N2, "dispatched"),
+         ("kubernetes_state_core", KSM_HELM, None): (RUNNER_B, "dispatched")},
+        ["clusterchecks-unknown-to-dca"]),
+    "clusterchecks-ksm-rbac": (
+        {("redisdb", "service/default/redis", None): (RUNNER_A, "dispatched"),
+         ("nginx", "service/default/nginx", N2): (N2, "dispatched"),
+         ("kubernetes_state_core", KSM_HELM, None): (RUNNER_B, "dispatched")},
+        ["clusterchecks-rbac-missing"]),
+}
+
+
+def _rows(doc: dict) -> dict:
+    return {(c["check"], c["source"], c["node"]): (c["dcaSays"], c["verdict"]) for c in doc["configs"]}
+
+
+@pytest.mark.parametrize("scenario", sorted(EXPECTED))
+def test_rows_and_findings(scenario: str) -> None:
+    r = invoke_cli("clusterchecks", "-o", "json", scenario=scenario)
+    assert r.exit_code == 0, r.stderr
+    rows, codes = EXPECTED[scenario]
+    assert _rows(r.json) == rows
+    assert [f["code"] for f in r.json["findings"]] == codes
+    assert r.json["kind"] == "ClusterChecksReport"
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("scenario", sorted(EXPECTED))
+def test_golden(scenario: str, fmt: str, golden) -> None:
+    r = invoke_cli("clusterchecks", "-o", fmt, scenario=scenario)
+    assert (r.exit_code, r.stderr) == (0, "")
+    golden.check(f"clusterchecks/{scenario}.{fmt}", r.stdout)
+
+
+@pytest.mark.parametrize("scenario", sorted(EXPECTED))
+def test_read_only_and_no_secrets(scenario: str) -> None:
+    r = invoke_cli("clusterchecks", "-o", "yaml", scenario=scenario)
+    assert r.fake is not None and writes(r.fake.calls) == []
+    for value in secret_values(scenario):
+        assert value not in r.stdout + r.stderr
+
+
+def test_the_root_cause_comes_first_and_symptoms_name_it() -> None:
+    r = invoke_cli("clusterchecks", "-o", "json", scenario="clusterchecks-runners-not-ready")
+    by_code = {f["code"]: f for f in r.json["findings"]}
+    assert by_code["clusterchecks-no-worker"]["causedBy"] == ["clusterchecks-runners-not-ready"]
+    assert by_code["clusterchecks-zero-reporting"]["causedBy"] == ["clusterchecks-no-worker",
+                                                                    "clusterchecks-runners-not-ready"]
+    assert by_code["clusterchecks-runners-not-ready"]["causedBy"] == []
+
+
+def test_disabled_makes_the_missing_agent_provider_a_consequence() -> None:
+    r = invoke_cli("clusterchecks", "-o", "json", scenario="clusterchecks-disabled")
+    by_code = {f["code"]: f for f in r.json["findings"]}
+    assert by_code["clusterchecks-endpointschecks-provider-missing"]["causedBy"] == ["clusterchecks-disabled"]
+    assert r.json["dca"]["state"]["enabled"] is False
+
+
+@pytest.mark.parametrize("scenario,fail_on,code", [
+    ("clusterchecks-helm", "warning", 0),
+    ("clusterchecks-runners-not-ready", "error", 3),
+    ("clusterchecks-invalid-json", "warning", 3),
+    ("clusterchecks-invalid-json", "never", 0),
+])
+def test_fail_on(scenario: str, fail_on: str, code: int) -> None:
+    assert invoke_cli("clusterchecks", "--fail-on", fail_on, scenario=scenario).exit_code == code
+
+
+def test_check_argument_keeps_its_rows_and_asks_the_dca_for_it_only() -> None:
+    r = invoke_cli("clusterchecks", "redisdb", "-o", "json", scenario="clusterchecks-helm")
+    assert [c["check"] for c in r.json["configs"]] == ["redisdb"]
+    assert r.fake is not None
+    assert any(c.detail.endswith("clusterchecks --check redisdb") for c in r.fake.calls if c.resource == "pods/exec")
+
+
+def test_namespace_filter_limits_the_services_read() -> None:
+    r = invoke_cli("clusterchecks", "-n", "kube-system", "--no-exec", "-o", "json", scenario="clusterchecks-helm")
+    assert [c["source"] for c in r.json["configs"]] == [KSM_HELM]
+    assert r.fake is not None
+    assert [c.namespace for c in r.fake.calls if c.resource == "services"] == ["kube-system"]
+
+
+def test_no_exec_says_what_could_not_be_seen_and_runs_no_exec() -> None:
+    r = invoke_cli("clusterchecks", "--no-exec", "-o", "json", scenario="clusterchecks-helm")
+    assert {c["verdict"] for c in r.json["configs"]} == {"expected"}
+    assert [f["code"] for f in r.json["findings"]] == ["clusterchecks-dispatch-unseen"]
+    assert r.fake is not None and not [c for c in r.fake.calls if c.resource == "pods/exec"]
+    assert r.json["dca"] is None
+
+
+def test_exec_forbidden_is_a_finding_and_the_api_view_stays() -> None:
+    fake = FakeCluster.from_scenario("clusterchecks-helm")
+    fake.scenario["forbidden"] = [{"verb": "create", "resource": "pods/exec"}]
+    r = invoke_cli("clusterchecks", "-o", "json", fake=fake)
+    assert r.exit_code == 0
+    assert [f["code"] for f in r.json["findings"]] == ["rbac-forbidden"]
+    assert {c["verdict"] for c in r.json["configs"]} == {"expected"}
+
+
+def test_services_forbidden_is_unknown_not_empty() -> None:
+    fake = FakeCluster.from_scenario("clusterchecks-helm")
+    fake.scenario["forbidden"] = [{"verb": "list", "resource": "services"}]
+    r = invoke_cli("clusterchecks", "-o", "json", fake=fake)
+    codes = [f["code"] for f in r.json["findings"]]
+    assert "rbac-forbidden" in codes
+    # the DCA's own view still shows the configs the API could not
+    assert {c["origin"] for c in r.json["configs"]} == {"confd", "dca"}
+
+
+def test_a_config_only_the_dca_knows_is_listed() -> None:
+    r = invoke_cli("clusterchecks", "-o", "json", scenario="clusterchecks-operator")
+    assert all(c["origin"] != "dca" for c in r.json["configs"])
+    fake = FakeCluster.from_scenario("clusterchecks-operator")
+    fake.objects = [o for o in fake.objects if o["metadata"].get("name") != "redis"]
+    r = invoke_cli("clusterchecks", "-o", "json", fake=fake)
+    only_dca = [c for c in r.json["configs"] if c["origin"] == "dca"]
+    assert [(c["check"], c["source"], c["dcaSays"]) for c in only_dca] == [
+        ("redisdb", "kube_services:kube_service://default/redis", N1)]
