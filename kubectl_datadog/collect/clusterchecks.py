@@ -157,8 +157,7 @@ def collect_clusterchecks(cluster: Cluster, request: Request, options: ClusterCh
     reviews = start({k: (lambda c=c: cluster.access(c)) for k, c in subjects.items()})
     view = None
     if request.exec_allowed and install.dca_pods:
-        views = start({"dca": lambda: _ask_dca(cluster, request.request_timeout, install, leader_pod, leader_why,
-                                               options.check)})
+        views = start({"dca": lambda: _ask_dca(cluster, request.request_timeout, install, leader_pod, leader_why)})
     services = got["services"].get() or []
     use_slices = install.settings.use_endpoint_slices if install.settings else False
     second: dict[str, Callable[[], Any]] = {
@@ -221,12 +220,12 @@ def collect_clusterchecks(cluster: Cluster, request: Request, options: ClusterCh
         check_filter=options.check, namespace_filter=ns_filter)
 
 
-def _ask_dca(cluster: Cluster, timeout: float | None, install: Install, pod: Pod | None, why: str,
-             check: str) -> DcaView:
+def _ask_dca(cluster: Cluster, timeout: float | None, install: Install, pod: Pod | None, why: str) -> DcaView:
     if pod is None:
         return DcaView("", why, None, None, None, None)
-    args = ["clusterchecks"] + (["--check", check] if check else [])
-    calls = {"cc": lambda: run_dca_cli(cluster, install, pod, args, timeout=timeout),
+    # The whole answer even for one CHECK (not `--check`): the rows are filtered after the comparison,
+    # and a check the API does not show is still matched against everything the DCA holds.
+    calls = {"cc": lambda: run_dca_cli(cluster, install, pod, ["clusterchecks"], timeout=timeout),
              "status": lambda: run_dca_cli(cluster, install, pod, ["status"], timeout=timeout)}
     got = gather(calls)
     cc, status = got["cc"].require(), got["status"].require()

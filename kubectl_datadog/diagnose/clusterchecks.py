@@ -101,8 +101,8 @@ def explain(snap: ClusterChecksSnapshot) -> ClusterChecksReport:
     if snap.dca is not None and snap.dca.state is not None and snap.dca.state.enabled \
             and not snap.dca.state.not_running:
         rows = compare(rows, snap.dca)
-        if snap.check_filter:
-            rows = [r for r in rows if snap.check_filter in r.check.split(",")]
+    if snap.check_filter:
+        rows = [r for r in rows if snap.check_filter in r.check.split(",")]
     findings += dca_findings(snap, setup, rows)
     rows.sort(key=lambda r: (_ORDER.get(r.origin, 9), r.source, r.check, r.node, r.address))
     return ClusterChecksReport(snap, setup, tuple(rows), sort_findings(findings))

@@ -193,25 +193,29 @@ def confd_rows(f: ConfdFile, setup: Setup, excluded: tuple[str, ...]) -> tuple[l
     return [ConfigRow(f.check, src, "confd", "cluster", _where_cluster(setup), verdict, detail, cause=cause)], []
 
 
+def _wanted(rows: list[ConfigRow], check: str) -> bool:
+    return not check or any(check in r.check.split(",") for r in rows)
+
+
 def config_rows(snap: ClusterChecksSnapshot, setup: Setup) -> tuple[list[ConfigRow], list[Finding]]:
+    """Every row, and the findings of the sources that hold the CHECK asked for (all without one);
+    the rows themselves are filtered once the DCA's view is merged (clusterchecks.explain)."""
     excluded = snap.settings.exclude_checks if snap.settings else ()
     rows: list[ConfigRow] = []
     out: list[Finding] = []
     for svc in snap.services:
         r, f = service_rows(svc, setup, excluded)
         rows += r
-        out += f
+        out += f if _wanted(r, snap.check_filter) else []
     for file in snap.confd:
         r, f = confd_rows(file, setup, excluded)
         rows += r
-        out += f
+        out += f if _wanted(r, snap.check_filter) else []
     for check in sorted({r.check for r in rows if r.verdict == EXCLUDED_V}):
-        out.append(Finding(EXCLUDED, Severity.INFO, f"check/{check}",
-                           f"{check} is in the DCA's DD_CLUSTER_CHECKS_EXCLUDE_CHECKS: it is never dispatched",
-                           "remove it from the list if it should run"))
-    if snap.check_filter:
-        keep = snap.check_filter
-        rows = [r for r in rows if keep in r.check.split(",")]
+        if _wanted([r for r in rows if r.check == check], snap.check_filter):
+            out.append(Finding(EXCLUDED, Severity.INFO, f"check/{check}",
+                               f"{check} is in the DCA's DD_CLUSTER_CHECKS_EXCLUDE_CHECKS: it is never dispatched",
+                               "remove it from the list if it should run"))
     return rows, out
 
 

@@ -123,11 +123,12 @@ def test_fail_on(scenario: str, fail_on: str, code: int) -> None:
     assert invoke_cli("clusterchecks", "--fail-on", fail_on, scenario=scenario).exit_code == code
 
 
-def test_check_argument_keeps_its_rows_and_asks_the_dca_for_it_only() -> None:
+def test_check_argument_keeps_its_rows_and_findings() -> None:
     r = invoke_cli("clusterchecks", "redisdb", "-o", "json", scenario="clusterchecks-helm")
-    assert [c["check"] for c in r.json["configs"]] == ["redisdb"]
-    assert r.fake is not None
-    assert any(c.detail.endswith("clusterchecks --check redisdb") for c in r.fake.calls if c.resource == "pods/exec")
+    assert [(c["check"], c["verdict"]) for c in r.json["configs"]] == [("redisdb", "dispatched")]
+    r = invoke_cli("clusterchecks", "kubernetes_state_core", "-o", "json", scenario="clusterchecks-not-picked-up")
+    assert [(c["check"], c["verdict"]) for c in r.json["configs"]] == [("kubernetes_state_core", "dispatched")]
+    assert r.json["findings"] == []
 
 
 def test_namespace_filter_limits_the_services_read() -> None:
@@ -173,3 +174,11 @@ def test_a_config_only_the_dca_knows_is_listed() -> None:
     only_dca = [c for c in r.json["configs"] if c["origin"] == "dca"]
     assert [(c["check"], c["source"], c["dcaSays"]) for c in only_dca] == [
         ("redisdb", "kube_services:kube_service://default/redis", N1)]
+
+
+def test_check_argument_keeps_only_the_findings_of_its_sources() -> None:
+    r = invoke_cli("clusterchecks", "redisdb", "-o", "json", scenario="clusterchecks-endpoint-no-agent")
+    assert r.json["findings"] == []
+    r = invoke_cli("clusterchecks", "nginx", "-o", "json", scenario="clusterchecks-endpoint-no-agent")
+    assert [f["code"] for f in r.json["findings"]] == ["clusterchecks-endpoint-no-agent"]
+    assert {c["check"] for c in r.json["configs"]} == {"nginx"}
