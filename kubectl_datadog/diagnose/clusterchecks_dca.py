@@ -30,6 +30,8 @@ ZERO_REPORTING = "clusterchecks-zero-reporting"
 DANGLING = "clusterchecks-dangling"
 UNKNOWN_TO_DCA = "clusterchecks-unknown-to-dca"
 CHECK_ERROR = "clusterchecks-check-error"
+RUNNER_NOT_REPORTING = "clusterchecks-runner-not-reporting"
+STATUS_DISAGREES = "clusterchecks-status-disagrees"
 UNSEEN = "clusterchecks-dispatch-unseen"
 MAX_ROW_FINDINGS = 20
 
@@ -157,6 +159,7 @@ def dca_findings(snap: ClusterChecksSnapshot, setup: Setup, rows: list[ConfigRow
             "the runners or node Agents with the clusterchecks provider cannot reach the DCA: check their logs "
             "(token, DCA Service)" if not setup_causes else "fix the runners first (see the findings before)",
             command, caused_by=setup_causes))
+    out += _reporting_findings(snap, state.nodes, command)
     dangling_cause = (ZERO_REPORTING,) if state.reporting == 0 else setup_causes
     dangling = [r for r in rows if r.verdict == "dangling"]
     for r in dangling[:MAX_ROW_FINDINGS]:
@@ -177,4 +180,31 @@ def dca_findings(snap: ClusterChecksSnapshot, setup: Setup, rows: list[ConfigRow
                            f"{r.check} runs on {r.dca_says} but its last run failed: {r.detail}",
                            "read the runner's `agent status` for the whole error",
                            f"kubectl -n {inst.namespace} exec {r.dca_says} -c agent -- agent status" if r.dca_says else ""))
+    return out
+
+
+def _reporting_findings(snap: ClusterChecksSnapshot, nodes: dict[str, list[DispatchedConfig]],
+                        command: str) -> list[Finding]:
+    """The API's runners against the DCA's reporting list: a runner reports with its pod name, so a
+    Ready runner with the clusterchecks provider missing from the list cannot reach the DCA (token,
+    DCA Service, network policy). Node Agents report with their hostname, which may not be the node's
+    name (cloud FQDNs), so they are not matched."""
+    out: list[Finding] = []
+    if snap.dca is None or snap.dca.state is None or snap.dca.state.warmup:
+        return out
+    for w in snap.runners:
+        if w.pod.ready and not w.pod.deleting and w.runs("clusterchecks") and w.pod.name not in nodes:
+            out.append(Finding(
+                RUNNER_NOT_REPORTING, Severity.WARNING, w.pod.ref,
+                f"runner {w.pod.name} is Ready but does not report to the DCA leader: it gets no check",
+                "read the runner's log for Cluster Agent errors (token, DCA Service, network policy on 5005)",
+                f"kubectl -n {w.pod.namespace} logs {w.pod.name} -c agent | grep -i 'cluster agent'"))
+    status = snap.dca.dispatching
+    reporting = snap.dca.state.reporting
+    if status is not None and status.role == "leader" and status.active_agents is not None \
+            and reporting is not None and status.active_agents != reporting:
+        out.append(Finding(
+            STATUS_DISAGREES, Severity.INFO, f"pod/{snap.dca.pod}",
+            f"the DCA's status counts {status.active_agents} active agent(s) but `clusterchecks` lists {reporting}: "
+            "an Agent joined or expired between the two", "run again", command))
     return out

@@ -31,8 +31,12 @@ def _setup_line(report: ClusterChecksReport) -> str:
     cc = sum(1 for w in agents if w.runs("clusterchecks"))
     ep = sum(1 for w in agents if w.runs("endpointschecks"))
     leader = snap.leader or ("none" if snap.install.dca_pods else "no Cluster Agent")
+    s = snap.settings
+    dispatching = ("" if s is None else
+                   f", advanced dispatching {'on' if s.advanced_dispatching else 'off'}, rebalance every "
+                   f"{s.rebalance_period}{' on utilization' if s.rebalance_with_utilization else ''}")
     return (f"cluster checks {enabled}, leader {leader}, runners {runners}, "
-            f"node Agents {len(agents)} (clusterchecks {cc}, endpointschecks {ep})")
+            f"node Agents {len(agents)} (clusterchecks {cc}, endpointschecks {ep}){dispatching}")
 
 
 def clusterchecks_view(report: ClusterChecksReport, app: App) -> View:

@@ -26,6 +26,16 @@ EXPECTED = {
          ("kubernetes_state_core",
           "configmap/datadog-kube-state-metrics-core-config:kubernetes_state_core.yaml.default", None):
              (None, "runs-on-dca")}, []),
+    "clusterchecks-helm-no-runners": (
+        {("redisdb", "service/default/redis", None): (N1, "dispatched"),
+         ("nginx", "service/default/nginx", N2): (N2, "dispatched"),
+         ("kubernetes_state_core", KSM_HELM, None): (None, "runs-on-dca")}, []),
+    "clusterchecks-operator-runners": (
+        {("redisdb", "service/default/redis", None): ("datadog-cluster-checks-runner-6f8d7c9b5-4hz2w", "dispatched"),
+         ("nginx", "service/default/nginx", N2): (N2, "dispatched"),
+         ("kubernetes_state_core",
+          "configmap/datadog-kube-state-metrics-core-config:kubernetes_state_core.yaml.default", None):
+             ("datadog-cluster-checks-runner-6f8d7c9b5-m8k3t", "dispatched")}, []),
     "clusterchecks-invalid-json": (
         {("?", "service/default/memcached", None): ("not listed", "invalid"),
          ("redisdb", "service/default/redis", None): (RUNNER_A, "dispatched"),

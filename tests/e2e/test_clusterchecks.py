@@ -60,6 +60,17 @@ def test_healthy_operator_without_runners_is_quiet(e2e_cluster) -> None:
     assert doc["findings"] == [] and doc["install"]["flavor"] == "operator"
 
 
+@pytest.mark.parametrize(("scenario", "runner_a"), [("clusterchecks-helm-no-runners", None),
+                                                    ("clusterchecks-operator-runners",
+                                                     "datadog-cluster-checks-runner-6f8d7c9b5-4hz2w")])
+def test_helm_without_and_operator_with_runners_are_quiet(e2e_cluster, scenario: str, runner_a: str | None) -> None:
+    c = e2e_cluster(scenario)
+    doc = _until_endpoints(c)
+    assert _rows(doc)[("redisdb", None)] == (runner_a or N1, "dispatched")
+    assert doc["findings"] == []
+    assert [w["role"] for w in doc["workers"]].count("runner") == (2 if runner_a else 0)
+
+
 def test_invalid_json_annotation(e2e_cluster) -> None:
     c = e2e_cluster("clusterchecks-invalid-json")
     doc = _until_endpoints(c)

@@ -42,6 +42,7 @@ HERE = Path(__file__).parent
 NS = "datadog"
 TAINTED_NODE = "gke-test-tainted-pool-5f1c2a3b-q8zv"
 RUNNERS = ["datadog-clusterchecks-7d9c6b5f4-2xk8p", "datadog-clusterchecks-7d9c6b5f4-9qv7m"]
+OPERATOR_RUNNERS = ["datadog-cluster-checks-runner-6f8d7c9b5-4hz2w", "datadog-cluster-checks-runner-6f8d7c9b5-m8k3t"]
 NGINX = ("nginx-6d4cf56db6-tk2rw", NODES[1], "10.244.1.20")
 NGINX_TAINTED = ("nginx-6d4cf56db6-w7p4c", TAINTED_NODE, "10.244.2.20")
 REDIS = ("redis-5b8f9c7d6-mq3hz", NODES[0], "10.244.0.20")
@@ -140,48 +141,64 @@ def _ksm_rbac(sa: str) -> list[dict[str, Any]]:
              "subjects": [{"kind": "ServiceAccount", "name": sa, "namespace": NS}]}]
 
 
-def runners(ready: bool = True) -> list[dict[str, Any]]:
-    labels = {"app": "datadog-clusterchecks", "app.kubernetes.io/component": "clusterchecks-agent",
-              "agent.datadoghq.com/component": "cluster-checks-runner", "admission.datadoghq.com/enabled": "false",
-              "app.kubernetes.io/name": "datadog", "app.kubernetes.io/instance": "datadog-clusterchecks",
-              "app.kubernetes.io/managed-by": "Helm"}
+def runners(ready: bool = True, flavor: str = "helm") -> list[dict[str, Any]]:
+    """The Cluster Checks Runner Deployment, ReplicaSet, pods and ServiceAccount: Helm's
+    `<fullname>-clusterchecks` or the Operator's `<dda>-cluster-checks-runner` (reference B1)."""
+    if flavor == "helm":
+        name, sa, rs_hash, names = "datadog-clusterchecks", "datadog-cluster-checks", "7d9c6b5f4", RUNNERS
+        labels = {"app": name, "app.kubernetes.io/component": "clusterchecks-agent",
+                  "agent.datadoghq.com/component": "cluster-checks-runner", "admission.datadoghq.com/enabled": "false",
+                  "app.kubernetes.io/name": "datadog", "app.kubernetes.io/instance": name,
+                  "app.kubernetes.io/managed-by": "Helm"}
+        selector = {"app": name}
+        deploy_labels = {"app.kubernetes.io/managed-by": "Helm", "helm.sh/chart": "datadog-3.140.2",
+                         "app.kubernetes.io/component": "clusterchecks-agent"}
+        token = secret_ref("datadog-cluster-agent", "token")
+        extra = [("DD_CLUSTER_AGENT_KUBERNETES_SERVICE_NAME", "datadog-cluster-agent")]
+    else:
+        name, sa, rs_hash, names = "datadog-cluster-checks-runner", "datadog-cluster-checks-runner", "6f8d7c9b5", \
+            OPERATOR_RUNNERS
+        labels = {"agent.datadoghq.com/component": "cluster-checks-runner", "agent.datadoghq.com/name": "datadog",
+                  "app.kubernetes.io/instance": name, "app.kubernetes.io/managed-by": "datadog-operator",
+                  "app.kubernetes.io/name": "datadog-deployment", "app.kubernetes.io/part-of": "datadog-datadog"}
+        selector = {"agent.datadoghq.com/component": "cluster-checks-runner", "agent.datadoghq.com/name": "datadog"}
+        deploy_labels = {"app.kubernetes.io/managed-by": "datadog-operator", "agent.datadoghq.com/name": "datadog"}
+        token = secret_ref("datadog-token", "token")
+        extra = [("DD_CLUSTER_AGENT_KUBERNETES_SERVICE_NAME", "datadog-cluster-agent"),
+                 ("DD_CLUSTER_CHECKS_ENABLED", "true")]
     container = {"name": "agent", "image": "gcr.io/datadoghq/agent:7.62.2", "command": ["agent", "run"],
-                 "env": env([("DD_API_KEY", secret_ref("datadog", "api-key")),
+                 "env": env([("DD_API_KEY", secret_ref("datadog" if flavor == "helm" else "datadog-secret", "api-key")),
                              ("KUBERNETES", "yes"),
                              ("DD_CLUSTER_AGENT_ENABLED", "true"),
-                             ("DD_CLUSTER_AGENT_KUBERNETES_SERVICE_NAME", "datadog-cluster-agent"),
-                             ("DD_CLUSTER_AGENT_AUTH_TOKEN", secret_ref("datadog-cluster-agent", "token")),
+                             *extra,
+                             ("DD_CLUSTER_AGENT_AUTH_TOKEN", token),
                              ("DD_CLC_RUNNER_ENABLED", "true"),
                              ("DD_CLC_RUNNER_HOST", field_ref("status.podIP")),
                              ("DD_CLC_RUNNER_ID", field_ref("metadata.name")),
                              ("DD_EXTRA_CONFIG_PROVIDERS", "clusterchecks"),
-                             ("DD_HEALTH_PORT", "5557")]),
+                             ("DD_HEALTH_PORT", "5557" if flavor == "helm" else "5555")]),
                  "resources": {}}
-    spec = {"serviceAccountName": "datadog-cluster-checks", "containers": [container], "dnsPolicy": "ClusterFirst",
+    spec = {"serviceAccountName": sa, "containers": [container], "dnsPolicy": "ClusterFirst",
             "restartPolicy": "Always"}
-    rs = "datadog-clusterchecks-7d9c6b5f4"
+    rs = f"{name}-{rs_hash}"
     deployment = {"apiVersion": "apps/v1", "kind": "Deployment",
-                  "metadata": meta("datadog-clusterchecks", NS, "deployment-datadog-clusterchecks",
-                                   {"app.kubernetes.io/managed-by": "Helm", "helm.sh/chart": "datadog-3.140.2",
-                                    "app.kubernetes.io/component": "clusterchecks-agent"}, generation=1),
-                  "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "datadog-clusterchecks"}},
+                  "metadata": meta(name, NS, f"deployment-{name}", deploy_labels, generation=1),
+                  "spec": {"replicas": 2, "selector": {"matchLabels": selector},
                            "template": {"metadata": {"labels": labels}, "spec": spec}},
                   "status": {"observedGeneration": 1, "replicas": 2, "updatedReplicas": 2,
                              "readyReplicas": 2 if ready else 0, "availableReplicas": 2 if ready else 0}}
     replicaset = {"apiVersion": "apps/v1", "kind": "ReplicaSet",
-                  "metadata": meta(rs, NS, f"replicaset-{rs}", {**labels, "pod-template-hash": "7d9c6b5f4"},
-                                   ownerReferences=[owner("Deployment", "datadog-clusterchecks")]),
-                  "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "datadog-clusterchecks",
-                                                                       "pod-template-hash": "7d9c6b5f4"}},
-                           "template": {"metadata": {"labels": {**labels, "pod-template-hash": "7d9c6b5f4"}},
+                  "metadata": meta(rs, NS, f"replicaset-{rs}", {**labels, "pod-template-hash": rs_hash},
+                                   ownerReferences=[owner("Deployment", name)]),
+                  "spec": {"replicas": 2, "selector": {"matchLabels": {**selector, "pod-template-hash": rs_hash}},
+                           "template": {"metadata": {"labels": {**labels, "pod-template-hash": rs_hash}},
                                         "spec": spec}},
                   "status": {"replicas": 2, "readyReplicas": 2 if ready else 0}}
-    pods = [pod(name, NS, node_name, ip, {**labels, "pod-template-hash": "7d9c6b5f4"}, copy.deepcopy(spec),
+    pods = [pod(n, NS, node_name, ip, {**labels, "pod-template-hash": rs_hash}, copy.deepcopy(spec),
                 owner("ReplicaSet", rs), ready=ready, restarts=0 if ready else 14)
-            for name, node_name, ip in zip(RUNNERS, NODES, ("10.244.0.30", "10.244.1.30"), strict=True)]
-    sa = {"apiVersion": "v1", "kind": "ServiceAccount",
-          "metadata": meta("datadog-cluster-checks", NS, "sa-datadog-cluster-checks")}
-    return [deployment, replicaset, *pods, sa]
+            for n, node_name, ip in zip(names, NODES, ("10.244.0.30", "10.244.1.30"), strict=True)]
+    account = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(sa, NS, f"sa-{sa}")}
+    return [deployment, replicaset, *pods, account]
 
 
 def helm(enabled: bool = True, with_runners: bool = True) -> list[dict[str, Any]]:
@@ -205,7 +222,7 @@ def helm(enabled: bool = True, with_runners: bool = True) -> list[dict[str, Any]
     return objs + app_workloads([NGINX])
 
 
-def operator() -> list[dict[str, Any]]:
+def operator(with_runners: bool = False) -> list[dict[str, Any]]:
     base = load_scenario("operator").objects
     dca_names = {("Deployment", "datadog-cluster-agent")} | {
         ("Pod", o["metadata"]["name"]) for o in base
@@ -216,9 +233,13 @@ def operator() -> list[dict[str, Any]]:
                       "DD_EXTRA_LISTENERS": "kube_services kube_endpoints"},
                      confd=("datadog-kube-state-metrics-core-config",
                             "/etc/datadog-agent/conf.d/kubernetes_state_core.d"))
-    objs += _with_env(base, agent_names, "agent", {"DD_EXTRA_CONFIG_PROVIDERS": "clusterchecks endpointschecks"})
-    objs.append(_ksm_configmap("datadog-kube-state-metrics-core-config", cluster_check=False))
-    objs += _ksm_rbac("datadog-cluster-agent")
+    objs += _with_env(base, agent_names, "agent", {"DD_EXTRA_CONFIG_PROVIDERS": "endpointschecks" if with_runners
+                                                   else "clusterchecks endpointschecks"})
+    objs.append(_ksm_configmap("datadog-kube-state-metrics-core-config", cluster_check=with_runners))
+    if with_runners:
+        objs += runners(flavor="operator") + _ksm_rbac("datadog-cluster-checks-runner")
+    else:
+        objs += _ksm_rbac("datadog-cluster-agent")
     return objs + app_workloads([NGINX])
 
 
@@ -282,6 +303,12 @@ def main() -> None:
     write("clusterchecks-check-error", [],
           {"description": "clusterchecks-helm on a DCA that prints execution status: redisdb fails on its runner",
            "base": "clusterchecks-helm"})
+    write("clusterchecks-helm-no-runners", helm(with_runners=False),
+          {"description": "Helm with cluster checks and no runners: node Agents run cluster and endpoint checks, "
+                          "kube-state-metrics core on the DCA (healthy, quiet)", "base": "helm"})
+    write("clusterchecks-operator-runners", operator(with_runners=True),
+          {"description": "the Operator with useClusterChecksRunners: kube-state-metrics core and redisdb on the "
+                          "runners `datadog-cluster-checks-runner` (healthy, quiet)", "base": "operator"})
     write("clusterchecks-operator", operator(),
           {"description": "the Operator without runners: node Agents run cluster and endpoint checks, "
                           "kube-state-metrics core on the DCA (healthy, quiet)", "base": "operator"})

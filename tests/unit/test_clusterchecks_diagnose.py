@@ -69,7 +69,7 @@ def test_a_config_the_dca_does_not_list_is_unknown_to_it() -> None:
     # no endpoints section printed (an older DCA or no kube_endpoints): not shown, not a verdict
     nginx = next(r for r in report.rows if r.check == "nginx")
     assert (nginx.dca_says, nginx.verdict) == ("not shown", "expected")
-    assert [f.code for f in report.findings] == ["clusterchecks-unknown-to-dca"]
+    assert [f.code for f in report.findings] == ["clusterchecks-unknown-to-dca", "clusterchecks-runner-not-reporting"]
 
 
 def test_warmup_is_not_unknown_to_dca() -> None:
@@ -121,3 +121,23 @@ def test_unknown_providers_are_not_a_missing_provider() -> None:
     workers = tuple(replace(w, providers=None) for w in snap.workers)
     codes = [f.code for f in explain(replace(snap, workers=workers)).findings]
     assert "clusterchecks-no-worker" not in codes and "clusterchecks-runners-not-ready" in codes
+
+
+def test_a_ready_runner_missing_from_the_reporting_list() -> None:
+    report = explain(_with_answer(_snapshot(), REDIS_ON_RUNNER.format(status="")))
+    (f,) = [f for f in report.findings if f.code == "clusterchecks-runner-not-reporting"]
+    assert f.subject == "pod/datadog/datadog-clusterchecks-7d9c6b5f4-9qv7m"
+    # not when the runner is not Ready (its own finding says why), nor while the DCA warms up
+    snap = _with_answer(_snapshot("clusterchecks-runners-not-ready"), REDIS_ON_RUNNER.format(status=""))
+    assert "clusterchecks-runner-not-reporting" not in [f.code for f in explain(snap).findings]
+
+
+def test_status_section_counting_other_agents_than_clusterchecks() -> None:
+    from kubectl_datadog.textformats.clusterchecks import DispatchingStatus
+
+    snap = _snapshot()
+    assert snap.dca is not None
+    agreeing = replace(snap, dca=replace(snap.dca, dispatching=DispatchingStatus("leader", "", 2, 2, 2, 0)))
+    disagreeing = replace(snap, dca=replace(snap.dca, dispatching=DispatchingStatus("leader", "", 3, 2, 2, 0)))
+    assert explain(agreeing).findings == ()
+    assert [f.code for f in explain(disagreeing).findings] == ["clusterchecks-status-disagrees"]
