@@ -10,7 +10,7 @@ and the execs going on meanwhile.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from kubectl_datadog.cluster import CONFIGMAPS, DEPLOYMENTS, ENDPOINTS, ENDPOINTSLICES, NODES, PODS, SERVICES, \
     AccessCheck, Cluster
@@ -19,10 +19,11 @@ from kubectl_datadog.collect import gather, start
 from kubectl_datadog.collect.exec import run_dca_cli
 from kubectl_datadog.collect.install import agent_env, discover, pick_install, require_installs
 from kubectl_datadog.collect.request import Request
-from kubectl_datadog.install import Install
-from kubectl_datadog.objects import Pod, conditions
+from kubectl_datadog.install import AGENT_CONTAINER, Install
+from kubectl_datadog.objects import EnvVar, Pod, conditions
 from kubectl_datadog.snapshots.clusterchecks import (
     KSM_CORE,
+    SETTING_ENV,
     ClusterChecksSnapshot,
     ConfdFile,
     DcaView,
@@ -141,7 +142,9 @@ def collect_clusterchecks(cluster: Cluster, request: Request, options: ClusterCh
 
     settings = None
     if install.settings is not None:
-        settings = DispatchSettings.from_env(install.settings.env, tuple(u.name for u in install.settings.unread))
+        hidden = _env_from_may_set(install.dca_pods[0], install.dca_container, install.settings.env)
+        settings = DispatchSettings.from_env(install.settings.env,
+                                             tuple(u.name for u in install.settings.unread) + hidden)
     dca_deployment = next((d for d in deployments if (d.get("metadata") or {}).get("name") == install.dca_deployment),
                           None)
     confd_maps = _confd_configmaps(dca_deployment, install.dca_container)
@@ -198,8 +201,8 @@ def collect_clusterchecks(cluster: Cluster, request: Request, options: ClusterCh
             if f is not None:
                 confd.append(f)
 
-    workers = [Worker(p, "node-agent", worker_providers(agent_env(p))) for p in install.agent_pods]
-    workers += [Worker(p, "runner", worker_providers(agent_env(p))) for p in runner_pods]
+    workers = [Worker(p, "node-agent", _providers(p)) for p in install.agent_pods]
+    workers += [Worker(p, "runner", _providers(p)) for p in runner_pods]
     ksm = next((f for f in confd if f.check == KSM_CORE), None)
     on_runners = ksm is not None and ksm.cluster_check and runner_deployment is not None
     who = "runner" if on_runners else "dca"
@@ -218,6 +221,22 @@ def collect_clusterchecks(cluster: Cluster, request: Request, options: ClusterCh
         access=tuple(zip(checks, answers, strict=False)) if ksm is not None else (),
         access_subject=subject if ksm is not None else "", dca=view, exec_allowed=request.exec_allowed,
         check_filter=options.check, namespace_filter=ns_filter)
+
+
+def _env_from_may_set(pod: Pod, container: str, env: Mapping[str, EnvVar],
+                      names: tuple[str, ...] = SETTING_ENV) -> tuple[str, ...]:
+    """The settings an envFrom ConfigMap/Secret of the container may set (their prefix matches) and
+    that no explicit env var sets: unknown, never their default."""
+    c = pod.container(container)
+    sources = [e for e in (c.env if c is not None else ()) if e.is_env_from]
+    return tuple(n for n in names if n not in env and any(s.env_from_key(n) is not None for s in sources))
+
+
+def _providers(pod: Pod) -> frozenset[str] | None:
+    env = agent_env(pod)
+    if _env_from_may_set(pod, AGENT_CONTAINER, env, ("DD_EXTRA_CONFIG_PROVIDERS",)):
+        return None
+    return worker_providers(env)
 
 
 def _ask_dca(cluster: Cluster, timeout: float | None, install: Install, pod: Pod | None, why: str) -> DcaView:

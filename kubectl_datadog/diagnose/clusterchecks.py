@@ -32,6 +32,7 @@ from kubectl_datadog.snapshots.clusterchecks import SETTING_ENV, ClusterChecksSn
 
 NO_CLUSTER_AGENT = "clusterchecks-no-cluster-agent"
 CONFD_UNREADABLE = "clusterchecks-confd-unreadable"
+SETTING_UNKNOWN = "clusterchecks-setting-unknown"
 
 _ORDER = {"service-annotation": 0, "endpoints-annotation": 1, "confd": 2, "dca": 3}
 
@@ -81,6 +82,21 @@ def _read_findings(snap: ClusterChecksSnapshot) -> list[Finding]:
     return out
 
 
+def _env_from_findings(snap: ClusterChecksSnapshot) -> list[Finding]:
+    """Settings an envFrom source of the DCA container may set (not read here): unknown."""
+    inst = snap.install
+    if snap.settings is None or inst.settings is None:
+        return []
+    read = {u.name for u in inst.settings.unread}
+    names = [n for n in snap.settings.unknown if n not in read]
+    if not names:
+        return []
+    return [Finding(SETTING_UNKNOWN, Severity.WARNING, f"deployment/{inst.namespace}/{inst.dca_deployment}",
+                    f"{', '.join(names)} may be set by an envFrom source of the Cluster Agent container: unknown, so "
+                    "no verdict rests on them", "set them as plain env vars to have them checked",
+                    f"kubectl -n {inst.namespace} get deploy {inst.dca_deployment} -o yaml | grep -A3 envFrom")]
+
+
 def explain(snap: ClusterChecksSnapshot) -> ClusterChecksReport:
     inst = snap.install
     findings: list[Finding] = []
@@ -95,6 +111,7 @@ def explain(snap: ClusterChecksSnapshot) -> ClusterChecksReport:
     setup, setup_findings = setup_of(snap, wanted_kinds(snap))
     findings += setup_findings
     findings += unknown_setting_findings(inst, SETTING_ENV)
+    findings += _env_from_findings(snap)
     findings += _read_findings(snap)
     rows, config_findings = config_rows(snap, setup)
     findings += config_findings

@@ -16,6 +16,7 @@ from kubectl_datadog.snapshots.clusterchecks import KSM_CORE, ClusterChecksSnaps
 DISABLED = "clusterchecks-disabled"
 DCA_PROVIDER_MISSING = "clusterchecks-dca-provider-missing"
 NO_LEADER = "clusterchecks-no-leader"
+LEADER_UNKNOWN = "clusterchecks-leader-unknown"
 RUNNERS_NOT_READY = "clusterchecks-runners-not-ready"
 RUNNER_PROVIDER_MISSING = "clusterchecks-runner-provider-missing"
 NO_WORKER = "clusterchecks-no-worker"
@@ -89,10 +90,18 @@ def setup_of(snap: ClusterChecksSnapshot, wants: set[str]) -> tuple[Setup, list[
                         "set DD_EXTRA_CONFIG_PROVIDERS and DD_EXTRA_LISTENERS to 'kube_endpoints kube_services' "
                         "(Helm and the Operator do with cluster checks enabled)", cmd))
     if inst.dca_pods and inst.settings is not None and inst.settings.leader_election and not snap.leader:
-        out.append(Finding(
-            NO_LEADER, Severity.ERROR, subject,
-            f"no Cluster Agent leader is known ({snap.leader_why}): only the leader dispatches cluster checks",
-            "run `kubectl datadog leader` to see why", "kubectl datadog leader"))
+        if snap.leader_why.startswith("cannot read the leader lock"):
+            # Unknown, not absent: the dispatch verdicts do not rest on it.
+            out.append(Finding(
+                LEADER_UNKNOWN, Severity.WARNING, subject,
+                f"which Cluster Agent leads is unknown ({snap.leader_why}): only the leader dispatches, and its "
+                "answer was not asked for", "ask for get on the leader lock, or run `kubectl datadog leader`",
+                "kubectl datadog leader"))
+        else:
+            out.append(Finding(
+                NO_LEADER, Severity.ERROR, subject,
+                f"no Cluster Agent leader is known ({snap.leader_why}): only the leader dispatches cluster checks",
+                "run `kubectl datadog leader` to see why", "kubectl datadog leader"))
 
     rd = snap.runner_deployment
     runners = snap.runners

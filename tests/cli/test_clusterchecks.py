@@ -192,3 +192,30 @@ def test_check_argument_keeps_only_the_findings_of_its_sources() -> None:
     r = invoke_cli("clusterchecks", "nginx", "-o", "json", scenario="clusterchecks-endpoint-no-agent")
     assert [f["code"] for f in r.json["findings"]] == ["clusterchecks-endpoint-no-agent"]
     assert {c["check"] for c in r.json["configs"]} == {"nginx"}
+
+
+def test_an_unreadable_leader_lock_is_unknown_not_no_leader() -> None:
+    fake = FakeCluster.from_scenario("clusterchecks-helm")
+    fake.scenario["forbidden"] = [{"verb": "get", "resource": "configmaps", "namespace": "datadog"}]
+    r = invoke_cli("clusterchecks", "-o", "json", fake=fake)
+    codes = [f["code"] for f in r.json["findings"]]
+    assert "clusterchecks-leader-unknown" in codes and "clusterchecks-no-leader" not in codes
+    assert "clusterchecks-confd-unreadable" in codes  # the conf.d ConfigMap is a configmap too
+
+
+def test_settings_an_env_from_source_may_set_are_unknown_never_false() -> None:
+    fake = FakeCluster.from_scenario("clusterchecks-helm")
+    for obj in fake.objects:
+        if obj["kind"] == "Pod" and obj["metadata"]["name"].startswith("datadog-cluster-agent-"):
+            c = obj["spec"]["containers"][0]
+            c["env"] = [e for e in c["env"] if e["name"] != "DD_CLUSTER_CHECKS_ENABLED"]
+            c["envFrom"] = [{"configMapRef": {"name": "datadog-cluster-agent-env"}, "prefix": "DD_"}]
+        if obj["kind"] == "Pod" and obj["metadata"]["name"] == "datadog-9d5bl":
+            c = obj["spec"]["containers"][0]
+            c["env"] = [e for e in c["env"] if e["name"] != "DD_EXTRA_CONFIG_PROVIDERS"]
+            c["envFrom"] = [{"configMapRef": {"name": "datadog-agent-env"}}]
+    r = invoke_cli("clusterchecks", "--no-exec", "-o", "json", fake=fake)
+    assert r.json["settings"]["enabled"] is None and r.json["setup"]["clusterChecksEnabled"] is None
+    codes = [f["code"] for f in r.json["findings"]]
+    assert "clusterchecks-disabled" not in codes and "clusterchecks-setting-unknown" in codes
+    assert [w["configProviders"] for w in r.json["workers"] if w["pod"] == "datadog-9d5bl"] == [None]

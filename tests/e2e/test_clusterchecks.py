@@ -106,6 +106,17 @@ def test_disabled_while_annotations_exist(e2e_cluster) -> None:
     assert r.returncode == 3
 
 
+@pytest.mark.parametrize(("scenario", "check", "verdict", "code"), [
+    ("clusterchecks-check-error", "redisdb", "error", "clusterchecks-check-error"),
+    ("clusterchecks-not-picked-up", "postgres", "unknown-to-dca", "clusterchecks-unknown-to-dca"),
+])
+def test_the_dca_view_against_the_api(e2e_cluster, scenario: str, check: str, verdict: str, code: str) -> None:
+    c = e2e_cluster(scenario)
+    doc = _until_endpoints(c)
+    assert _rows(doc)[(check, None)][1] == verdict
+    assert [f["code"] for f in doc["findings"]] == [code]
+
+
 def test_missing_ksm_binding_is_found_by_the_real_authorizer(e2e_cluster) -> None:
     c = e2e_cluster("clusterchecks-ksm-rbac")
     doc = _until_endpoints(c)
