@@ -192,7 +192,7 @@ class FakeCluster:
             if answers.get("unavailable"):
                 out.append(None)
                 continue
-            denied = answers.get("deny") or []
+            denied = (answers.get("deny") or []) + ((answers.get("denyFor") or {}).get(c.user or "") or [])
             out.append(not any(c.describe().startswith(d) or d == f"{c.verb} {c.resource}" for d in denied))
         return out
 

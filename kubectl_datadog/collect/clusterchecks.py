@@ -109,6 +109,13 @@ def _ksm_access(sa_namespace: str, service_account: str) -> list[AccessCheck]:
             for verb in ("list", "watch")]
 
 
+def _provider_access(install: Install) -> list[AccessCheck]:
+    user = f"system:serviceaccount:{install.namespace}:{install.dca_pods[0].service_account}"
+    slices = install.settings is not None and install.settings.use_endpoint_slices
+    kinds = [("", "services"), ("discovery.k8s.io", "endpointslices") if slices else ("", "endpoints")]
+    return [AccessCheck(verb, plural, group, None, None, user) for group, plural in kinds for verb in ("list", "watch")]
+
+
 def _node_ready(obj: dict[str, Any]) -> bool:
     ready = conditions(obj).get("Ready")
     return ready is not None and ready.status == "True"
@@ -157,6 +164,10 @@ def collect_clusterchecks(cluster: Cluster, request: Request, options: ClusterCh
         subjects["runner"] = _ksm_access(ns, runner_deployment.service_account)
     if install.dca_pods:
         subjects["dca"] = _ksm_access(ns, install.dca_pods[0].service_account)
+    # What the DCA's own config providers read: kube_services lists and watches Services,
+    # kube_endpoints Endpoints (or EndpointSlices with DD_KUBERNETES_USE_ENDPOINT_SLICES).
+    if install.dca_pods:
+        subjects["providers"] = _provider_access(install)
     reviews = start({k: (lambda c=c: cluster.access(c)) for k, c in subjects.items()})
     view = None
     if request.exec_allowed and install.dca_pods:
@@ -219,7 +230,11 @@ def collect_clusterchecks(cluster: Cluster, request: Request, options: ClusterCh
         services_forbidden=got["services"].forbidden, confd=tuple(confd), confd_unread=tuple(unread),
         leader=leader, leader_why=leader_why,
         access=tuple(zip(checks, answers, strict=False)) if ksm is not None else (),
-        access_subject=subject if ksm is not None else "", dca=view, exec_allowed=request.exec_allowed,
+        access_subject=subject if ksm is not None else "",
+        provider_access=tuple(zip(subjects.get("providers", []),
+                                  (reviews.results()["providers"].get() or []) if "providers" in subjects else [],
+                                  strict=False)),
+        dca=view, exec_allowed=request.exec_allowed,
         check_filter=options.check, namespace_filter=ns_filter)
 
 

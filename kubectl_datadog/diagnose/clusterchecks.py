@@ -61,6 +61,7 @@ class ClusterChecksReport:
             "kubeStateMetricsCorePermissions": {
                 "serviceAccount": snap.access_subject or None,
                 "checks": [{"check": c.describe(), "allowed": a} for c, a in snap.access]},
+            "clusterAgentPermissions": [{"check": c.describe(), "allowed": a} for c, a in snap.provider_access],
             "dca": snap.dca.to_dict() if snap.dca else None,
         }
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from kubectl_datadog.diagnose.clusterchecks_configs import EXPECTED, ConfigRow
-from kubectl_datadog.diagnose.clusterchecks_setup import NO_LEADER, NO_WORKER, RUNNER_PROVIDER_MISSING, \
+from kubectl_datadog.diagnose.clusterchecks_setup import DCA_RBAC_MISSING, NO_LEADER, NO_WORKER, RUNNER_PROVIDER_MISSING, \
     RUNNERS_NOT_READY, Setup
 from kubectl_datadog.diagnose.forbidden import forbidden_finding
 from kubectl_datadog.model import Finding, Severity
@@ -169,12 +169,15 @@ def dca_findings(snap: ClusterChecksSnapshot, setup: Setup, rows: list[ConfigRow
                            "make a runner or node Agent with the clusterchecks provider Ready", command,
                            caused_by=dangling_cause))
     for r in [r for r in rows if r.verdict == "unknown-to-dca"][:MAX_ROW_FINDINGS]:
+        rbac = (DCA_RBAC_MISSING,) if DCA_RBAC_MISSING in setup.causes and r.origin != "confd" else ()
         out.append(Finding(UNKNOWN_TO_DCA, Severity.WARNING, r.source,
                            f"the API shows the {r.kind} check {r.check}"
                            + (f" for {r.pod} on {r.node}" if r.node else "")
                            + " but the DCA leader does not list it: it has not picked the config up",
                            "annotations added after the DCA started may be missed (datadog-agent#52384): check "
-                           "`configcheck` on the DCA for errors, or restart the DCA", command))
+                           "`configcheck` on the DCA for errors, or restart the DCA" if not rbac else
+                           "let the DCA list and watch Services and their endpoints first", command,
+                           caused_by=rbac))
     for r in [r for r in rows if r.verdict == "error"][:MAX_ROW_FINDINGS]:
         out.append(Finding(CHECK_ERROR, Severity.ERROR, r.source,
                            f"{r.check} runs on {r.dca_says} but its last run failed: {r.detail}",

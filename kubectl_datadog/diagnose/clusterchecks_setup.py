@@ -25,6 +25,7 @@ ENDPOINTSCHECKS_MISSING = "clusterchecks-endpointschecks-provider-missing"
 KSM_ON_DCA = "clusterchecks-ksm-on-dca"
 RBAC_MISSING = "clusterchecks-rbac-missing"
 RBAC_UNCHECKED = "clusterchecks-rbac-unchecked"
+DCA_RBAC_MISSING = "clusterchecks-dca-rbac-missing"
 
 PROVIDER_FOR = {"service": "kube_services", "endpoints": "kube_endpoints"}
 
@@ -103,6 +104,7 @@ def setup_of(snap: ClusterChecksSnapshot, wants: set[str]) -> tuple[Setup, list[
                 f"no Cluster Agent leader is known ({snap.leader_why}): only the leader dispatches cluster checks",
                 "run `kubectl datadog leader` to see why", "kubectl datadog leader"))
 
+    out += _provider_rbac(snap, wants, subject)
     rd = snap.runner_deployment
     runners = snap.runners
     if snap.runner_lookup_forbidden is not None:
@@ -174,6 +176,24 @@ def setup_of(snap: ClusterChecksSnapshot, wants: set[str]) -> tuple[Setup, list[
     return Setup(enabled, providers, len(ready_cluster), unknown_cluster, endpoint_nodes, agent_nodes, ep_unknown,
                  rd is not None, bool(snap.leader) or not (inst.settings and inst.settings.leader_election),
                  tuple(dict.fromkeys(causes))), out
+
+
+def _provider_rbac(snap: ClusterChecksSnapshot, wants: set[str], subject: str) -> list[Finding]:
+    """The DCA's own service account against what its kube_services/kube_endpoints providers list and
+    watch: without it, annotations are never seen (asked whether or not annotations exist, so adding
+    the first one does not reveal it)."""
+    denied = [c for c, allowed in snap.provider_access if allowed is False]
+    if not denied:
+        return []
+    inst = snap.install
+    who = denied[0].user or ""
+    what = ", ".join(f"{c.verb} {c.resource}{'.' + c.group if c.group else ''}" for c in denied)
+    return [Finding(
+        DCA_RBAC_MISSING, Severity.ERROR if wants & {"service", "endpoints"} else Severity.WARNING, subject,
+        f"the Cluster Agent runs as {who}, which may not {what}: its config providers never see the Services' "
+        "check annotations", "grant the DCA's ClusterRole get/list/watch on services, endpoints and "
+        "endpointslices.discovery.k8s.io (Helm and the Operator do)",
+        f"kubectl auth can-i list services --as {who}")] if inst.dca_pods else []
 
 
 def _ksm(snap: ClusterChecksSnapshot) -> list[Finding]:

@@ -367,6 +367,7 @@ class ClusterChecksSnapshot:
     leader_why: str  # "leader", or why there is none
     access: tuple[tuple[AccessCheck, bool | None], ...]
     access_subject: str  # whose permissions `access` holds (a service account), "" when none
+    provider_access: tuple[tuple[AccessCheck, bool | None], ...]  # the DCA's: what its config providers list
     dca: DcaView | None  # None without exec
     exec_allowed: bool
     check_filter: str = ""

@@ -69,6 +69,11 @@ EXPECTED = {
          ("nginx", "service/default/nginx", N2): (N2, "dispatched"),
          ("kubernetes_state_core", KSM_HELM, None): (RUNNER_B, "dispatched")},
         ["clusterchecks-unknown-to-dca"]),
+    "clusterchecks-dca-rbac": (
+        {("redisdb", "service/default/redis", None): ("not listed", "unknown-to-dca"),
+         ("nginx", "service/default/nginx", N2): ("not listed", "unknown-to-dca"),
+         ("kubernetes_state_core", KSM_HELM, None): (RUNNER_B, "dispatched")},
+        ["clusterchecks-dca-rbac-missing", "clusterchecks-unknown-to-dca", "clusterchecks-unknown-to-dca"]),
     "clusterchecks-ksm-rbac": (
         {("redisdb", "service/default/redis", None): (RUNNER_A, "dispatched"),
          ("nginx", "service/default/nginx", N2): (N2, "dispatched"),

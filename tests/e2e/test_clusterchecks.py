@@ -124,6 +124,17 @@ def test_missing_ksm_binding_is_found_by_the_real_authorizer(e2e_cluster) -> Non
     assert all(p["allowed"] is False for p in doc["kubeStateMetricsCorePermissions"]["checks"])
 
 
+def test_a_dca_that_may_not_list_services_is_found_by_the_real_authorizer(e2e_cluster) -> None:
+    c = e2e_cluster("clusterchecks-dca-rbac")
+    doc = _until_endpoints(c)
+    denied = sorted(p["check"] for p in doc["clusterAgentPermissions"] if p["allowed"] is False)
+    assert denied == ["list endpointslices.discovery.k8s.io", "list services",
+                      "watch endpointslices.discovery.k8s.io", "watch services"]
+    codes = [f["code"] for f in doc["findings"]]
+    assert codes[0] == "clusterchecks-dca-rbac-missing" and codes.count("clusterchecks-unknown-to-dca") == 2
+    assert all(f["causedBy"] == ["clusterchecks-dca-rbac-missing"] for f in doc["findings"][1:])
+
+
 def test_viewer_without_exec_or_access_reviews_says_what_it_could_not_see(e2e_cluster) -> None:
     c = e2e_cluster("clusterchecks-helm")
     doc = _until_endpoints(c, user="viewer")

@@ -268,6 +268,19 @@ def late_service() -> list[dict[str, Any]]:
     return [svc]
 
 
+def dca_role_without_provider_reads() -> list[dict[str, Any]]:
+    """The Helm DCA ClusterRole without services, endpoints and endpointslices (a hand-trimmed role)."""
+    role = copy.deepcopy(next(o for o in load_scenario("helm").objects
+                              if o["kind"] == "ClusterRole" and o["metadata"]["name"] == "datadog-cluster-agent"))
+    rules = []
+    for rule in role["rules"]:
+        kept = [r for r in rule.get("resources") or [] if r not in ("services", "endpoints", "endpointslices")]
+        if kept or not rule.get("resources"):
+            rules.append({**rule, "resources": kept} if rule.get("resources") else rule)
+    role["rules"] = rules
+    return [role]
+
+
 def write(name: str, objs: list[dict[str, Any]], config: dict[str, Any]) -> None:
     d = HERE / name
     d.mkdir(exist_ok=True)
@@ -309,6 +322,13 @@ def main() -> None:
     write("clusterchecks-operator-runners", operator(with_runners=True),
           {"description": "the Operator with useClusterChecksRunners: kube-state-metrics core and redisdb on the "
                           "runners `datadog-cluster-checks-runner` (healthy, quiet)", "base": "operator"})
+    dca_sa = "system:serviceaccount:datadog:datadog-cluster-agent"
+    write("clusterchecks-dca-rbac", dca_role_without_provider_reads(),
+          {"description": "clusterchecks-helm with a DCA ClusterRole that may not list or watch Services and "
+                          "EndpointSlices: its config providers never see the annotations", "base": "clusterchecks-helm",
+           "accessReviews": {"denyFor": {dca_sa: ["list services", "watch services",
+                                                  "list endpointslices.discovery.k8s.io",
+                                                  "watch endpointslices.discovery.k8s.io"]}}})
     write("clusterchecks-operator", operator(),
           {"description": "the Operator without runners: node Agents run cluster and endpoint checks, "
                           "kube-state-metrics core on the DCA (healthy, quiet)", "base": "operator"})
