@@ -212,7 +212,8 @@ def check_names(state: Parsed, cluster_factory: ClusterFactory | None) -> list[C
     (every namespace unless -n is given, as the command reads them); [] on any failure."""
     try:
         from kubectl_datadog.cluster import SERVICES
-        from kubectl_datadog.snapshots.clusterchecks import KSM_CORE, annotated_service
+        from kubectl_datadog.snapshots.clusterchecks import KSM_CORE
+        from kubectl_datadog.snapshots.clusterchecks_configs import annotated_service
 
         app = _cluster_for(state, cluster_factory)
         namespace = app.namespace if state.values.get("--namespace") else None

@@ -25,16 +25,18 @@ from kubectl_datadog.snapshots.clusterchecks import (
     KSM_CORE,
     SETTING_ENV,
     ClusterChecksSnapshot,
-    ConfdFile,
     DcaView,
     DispatchSettings,
     RunnerDeployment,
     Worker,
+    worker_providers,
+)
+from kubectl_datadog.snapshots.clusterchecks_configs import (
+    ConfdFile,
     annotated_service,
     confd_file,
     endpoints_addresses,
     slice_addresses,
-    worker_providers,
 )
 from kubectl_datadog.textformats.clusterchecks import ClusterChecksParseError, dispatching_status, parse_clusterchecks
 
@@ -107,6 +109,18 @@ def _ksm_access(sa_namespace: str, service_account: str) -> list[AccessCheck]:
     user = f"system:serviceaccount:{sa_namespace}:{service_account}"
     return [AccessCheck(verb, plural, group, None, None, user) for group, plural in KSM_KINDS
             for verb in ("list", "watch")]
+
+
+def _with_missing_targets(cluster: Cluster, files: list[ConfdFile]) -> list[ConfdFile]:
+    """Each file bound to Services or Endpoints (advanced_ad_identifiers), with those that do not
+    exist. A target we may not read is not called missing."""
+    wanted = sorted({t for f in files for t in f.targets})
+    if not wanted:
+        return files
+    got = gather({f"{k}/{ns}/{n}": (lambda k=k, ns=ns, n=n: cluster.get(SERVICES if k == "kube_service" else ENDPOINTS,
+                                                                       n, ns)) for k, ns, n in wanted})
+    gone = {t for t in wanted if got[f"{t[0]}/{t[1]}/{t[2]}"].error is None and got[f"{t[0]}/{t[1]}/{t[2]}"].value is None}
+    return [replace(f, missing=tuple(t for t in f.targets if t in gone)) for f in files]
 
 
 def _provider_access(install: Install) -> list[AccessCheck]:
@@ -200,7 +214,7 @@ def collect_clusterchecks(cluster: Cluster, request: Request, options: ClusterCh
                                 endpoints_addresses(value or {}))
             read_services.append(replace(svc, endpoints_read=True, endpoints_exist=exists, addresses=addrs,
                                          not_ready=not_ready))
-    confd: list[ConfdFile] = []
+    files: list[ConfdFile] = []
     unread: list[str] = []
     for name, check_dir in confd_maps:
         fetched = more[f"cm/{name}"]
@@ -210,7 +224,8 @@ def collect_clusterchecks(cluster: Cluster, request: Request, options: ClusterCh
         for key, text in sorted(((fetched.value or {}).get("data") or {}).items()):
             f = confd_file(name, key, str(text), check_dir)
             if f is not None:
-                confd.append(f)
+                files.append(f)
+    confd = _with_missing_targets(cluster, files)
 
     workers = [Worker(p, "node-agent", _providers(p)) for p in install.agent_pods]
     workers += [Worker(p, "runner", _providers(p)) for p in runner_pods]

@@ -17,7 +17,8 @@ from kubectl_datadog.diagnose.clusterchecks_setup import DISABLED, ENDPOINTSCHEC
     DCA_PROVIDER_MISSING, PROVIDER_FOR
 from kubectl_datadog.diagnose.forbidden import forbidden_finding
 from kubectl_datadog.model import Finding, Severity
-from kubectl_datadog.snapshots.clusterchecks import KSM_CORE, AnnotatedService, ClusterChecksSnapshot, ConfdFile
+from kubectl_datadog.snapshots.clusterchecks import KSM_CORE, ClusterChecksSnapshot
+from kubectl_datadog.snapshots.clusterchecks_configs import AnnotatedService, ConfdFile
 
 ANNOTATION_INVALID = "clusterchecks-annotation-invalid"
 CONFD_INVALID = "clusterchecks-confd-invalid"
@@ -26,6 +27,7 @@ ENDPOINTS_NOT_READY = "clusterchecks-endpoints-not-ready"
 ENDPOINT_NO_AGENT = "clusterchecks-endpoint-no-agent"
 EXCLUDED = "clusterchecks-check-excluded"
 RESOLVE_UNKNOWN = "clusterchecks-resolve-unknown"
+TARGET_MISSING = "clusterchecks-target-missing"
 
 # Verdicts from the API alone; the DCA stage may turn `expected` into dispatched/dangling/unknown-to-dca.
 EXPECTED, RUNS_ON_DCA, INVALID, EXCLUDED_V, NOT_DISPATCHED, NO_TARGET, NO_AGENT, NO_WORKER_V = (
@@ -190,6 +192,14 @@ def confd_rows(f: ConfdFile, setup: Setup, excluded: tuple[str, ...]) -> tuple[l
         return [ConfigRow(f.check, src, "confd", "dca", "the DCA itself", RUNS_ON_DCA,
                           "kube-state-metrics core on the DCA" if f.check == KSM_CORE else "no cluster_check: true")], []
     verdict, detail, cause = _dispatch_verdict(setup, "cluster", f.check, excluded, "confd")
+    if f.missing and verdict == EXPECTED:
+        names = ", ".join(f"{'service' if k == 'kube_service' else 'endpoints'} {ns}/{n}" for k, ns, n in f.missing)
+        return [ConfigRow(f.check, src, "confd", "cluster", _where_cluster(setup), NO_TARGET, f"no {names}")], [
+            Finding(TARGET_MISSING, Severity.ERROR, f.ref,
+                    f"the Cluster Agent's conf.d file {f.key} is bound (advanced_ad_identifiers) to {names}, which "
+                    "does not exist: the check is never scheduled",
+                    "fix the name and namespace in advanced_ad_identifiers, or create the Service",
+                    f"kubectl get {f.ref.replace('/', ' ', 1)} -o yaml")]
     return [ConfigRow(f.check, src, "confd", "cluster", _where_cluster(setup), verdict, detail, cause=cause)], []
 
 

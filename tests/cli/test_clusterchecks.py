@@ -224,3 +224,16 @@ def test_settings_an_env_from_source_may_set_are_unknown_never_false() -> None:
     codes = [f["code"] for f in r.json["findings"]]
     assert "clusterchecks-disabled" not in codes and "clusterchecks-setting-unknown" in codes
     assert [w["configProviders"] for w in r.json["workers"] if w["pod"] == "datadog-9d5bl"] == [None]
+
+
+def test_a_confd_file_bound_to_a_service_that_does_not_exist() -> None:
+    fake = FakeCluster.from_scenario("clusterchecks-helm")
+    confd = next(o for o in fake.objects if o["kind"] == "ConfigMap"
+                 and o["metadata"]["name"] == "datadog-cluster-agent-confd")
+    confd["data"]["http_check.yaml"] = (
+        "cluster_check: true\nadvanced_ad_identifiers:\n  - kube_service:\n      name: redis\n      namespace: default\n"
+        "  - kube_service:\n      name: api\n      namespace: shop\ninstances:\n  - url: http://%%host%%\n")
+    r = invoke_cli("clusterchecks", "http_check", "--no-exec", "-o", "json", fake=fake)
+    (row,) = r.json["configs"]
+    assert (row["verdict"], row["detail"]) == ("no-target", "no service shop/api")
+    assert [f["code"] for f in r.json["findings"]] == ["clusterchecks-target-missing"]

@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from kubectl_datadog.snapshots.clusterchecks import (
+from kubectl_datadog.snapshots.clusterchecks import split_list
+from kubectl_datadog.snapshots.clusterchecks_configs import (
     ENDPOINTS_PREFIX,
     LEGACY_ENDPOINTS_PREFIX,
     SERVICE_PREFIX,
@@ -15,7 +16,6 @@ from kubectl_datadog.snapshots.clusterchecks import (
     confd_file,
     endpoints_addresses,
     parse_annotations,
-    split_list,
 )
 
 S = SERVICE_PREFIX
