@@ -172,6 +172,7 @@ def _endpoint_rows(svc: AnnotatedService, setup: Setup, excluded: tuple[str, ...
             f"the endpoint check(s) {', '.join(t.check for t in templates)} of Service {svc.name} for pod(s) {pod_list} "
             f"must run on node {node}, where "
             + ("the node Agent does not run the endpointschecks provider" if has_agent
+               else "no Ready node Agent runs (the node is NotReady)" if node in setup.not_ready_nodes
                else "no Ready node Agent runs (taints, nodeSelector, or a virtual node)")
             + ": they never run, and the DCA does not say so",
             "tolerate the node's taints in the Agent DaemonSet (or set ad.datadoghq.com/endpoints.resolve: ip to "

@@ -44,6 +44,7 @@ class Setup:
     runners: bool  # a runner Deployment exists
     leader: bool
     causes: tuple[str, ...]  # root-cause codes found, for caused_by of what they prevent
+    not_ready_nodes: frozenset[str] = frozenset()  # nodes the API lists as not Ready
 
     def to_dict(self) -> dict[str, object]:
         return {"clusterChecksEnabled": self.enabled, "dcaConfigProviders": sorted(self.dca_providers or ()),
@@ -175,7 +176,8 @@ def setup_of(snap: ClusterChecksSnapshot, wants: set[str]) -> tuple[Setup, list[
     out += _ksm(snap)
     return Setup(enabled, providers, len(ready_cluster), unknown_cluster, endpoint_nodes, agent_nodes, ep_unknown,
                  rd is not None, bool(snap.leader) or not (inst.settings and inst.settings.leader_election),
-                 tuple(dict.fromkeys(causes))), out
+                 tuple(dict.fromkeys(causes)),
+                 frozenset(n for n, ready in (snap.nodes or {}).items() if not ready)), out
 
 
 def _provider_rbac(snap: ClusterChecksSnapshot, wants: set[str], subject: str) -> list[Finding]:

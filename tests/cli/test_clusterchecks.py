@@ -237,3 +237,12 @@ def test_a_confd_file_bound_to_a_service_that_does_not_exist() -> None:
     (row,) = r.json["configs"]
     assert (row["verdict"], row["detail"]) == ("no-target", "no service shop/api")
     assert [f["code"] for f in r.json["findings"]] == ["clusterchecks-target-missing"]
+
+
+def test_an_endpoint_on_a_notready_node_says_so() -> None:
+    fake = FakeCluster.from_scenario("clusterchecks-endpoint-no-agent")
+    node = next(o for o in fake.objects if o["kind"] == "Node" and o["metadata"]["name"] == TAINTED)
+    node["status"]["conditions"][0]["status"] = "False"
+    r = invoke_cli("clusterchecks", "-o", "json", fake=fake)
+    (f,) = r.json["findings"]
+    assert "no Ready node Agent runs (the node is NotReady)" in f["message"]
