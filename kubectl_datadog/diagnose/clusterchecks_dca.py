@@ -127,7 +127,8 @@ def dca_findings(snap: ClusterChecksSnapshot, setup: Setup, rows: list[ConfigRow
             problem = f"cannot read its answer: {view.parse_error}"
         else:
             problem = cc.problem if cc is not None else view.chosen_because
-        out.append(Finding(DCA_UNAVAILABLE, Severity.WARNING, subject,
+        # Without any config the API shows, what the DCA holds is a side note (files baked in its image).
+        out.append(Finding(DCA_UNAVAILABLE, Severity.WARNING if rows else Severity.INFO, subject,
                            f"could not get the DCA's dispatching state: {problem}",
                            "check the DCA pod and exec permissions; verdicts say only what the API shows",
                            cc.command if cc is not None else "", caused_by=(NO_LEADER,) if not view.pod else ()))

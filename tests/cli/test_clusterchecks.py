@@ -246,3 +246,22 @@ def test_an_endpoint_on_a_notready_node_says_so() -> None:
     r = invoke_cli("clusterchecks", "-o", "json", fake=fake)
     (f,) = r.json["findings"]
     assert "no Ready node Agent runs (the node is NotReady)" in f["message"]
+
+
+@pytest.mark.parametrize(("scenario", "code", "severity"), [
+    ("helm", "clusterchecks-dca-unavailable", "info"),  # no config, and an image without the CLI's answer
+    ("helm-agents", "clusterchecks-no-cluster-agent", "info"),
+])
+def test_installs_without_configs_are_quiet_but_say_what_they_could_not_see(scenario: str, code: str,
+                                                                            severity: str) -> None:
+    r = invoke_cli("clusterchecks", "-o", "json", scenario=scenario)
+    assert r.exit_code == 0 and r.json["configs"] == []
+    assert [(f["code"], f["severity"]) for f in r.json["findings"]] == [(code, severity)]
+    r = invoke_cli("clusterchecks", scenario=scenario)
+    assert "No cluster or endpoint check configs found." in r.stderr
+
+
+def test_only_leftovers() -> None:
+    r = invoke_cli("clusterchecks", "-o", "json", scenario="leftovers-only")
+    assert r.exit_code == 0 and r.json["install"] is None and r.json["configs"] == []
+    assert [f["code"] for f in r.json["findings"]] == ["install-leftovers-only"]
