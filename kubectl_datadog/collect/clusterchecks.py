@@ -31,7 +31,9 @@ from kubectl_datadog.snapshots.clusterchecks import (
     Worker,
     worker_providers,
 )
+from kubectl_datadog.snapshots import Fetched
 from kubectl_datadog.snapshots.clusterchecks_configs import (
+    AnnotatedService,
     ConfdFile,
     annotated_service,
     confd_file,
@@ -111,6 +113,33 @@ def _ksm_access(sa_namespace: str, service_account: str) -> list[AccessCheck]:
             for verb in ("list", "watch")]
 
 
+def _endpoint_reads(cluster: Cluster, services: list[AnnotatedService],
+                    use_slices: bool) -> dict[str, Callable[[], Any]]:
+    """One read per Service with endpoint check annotations: its Endpoints, or its EndpointSlices when
+    the DCA uses them (the kube_endpoints provider reads the same)."""
+    reads: dict[str, Callable[[], Any]] = {}
+    for svc in services:
+        if svc.endpoints is None or svc.endpoints.error:
+            continue
+        if use_slices:
+            reads[f"ep/{svc.namespace}/{svc.name}"] = (lambda s=svc: list(cluster.list(
+                ENDPOINTSLICES, s.namespace, label_selector=f"kubernetes.io/service-name={s.name}")))
+        else:
+            reads[f"ep/{svc.namespace}/{svc.name}"] = (lambda s=svc: cluster.get(ENDPOINTS, s.name, s.namespace))
+    return reads
+
+
+def _with_endpoints(svc: AnnotatedService, fetched: Fetched[Any] | None, use_slices: bool) -> AnnotatedService:
+    if fetched is None:
+        return svc
+    if fetched.forbidden is not None:
+        return replace(svc, endpoints_read=False, endpoints_forbidden=fetched.forbidden)
+    value = fetched.get()
+    addrs, not_ready = slice_addresses(value or []) if use_slices else endpoints_addresses(value or {})
+    return replace(svc, endpoints_read=True, endpoints_exist=bool(value) if use_slices else value is not None,
+                   addresses=addrs, not_ready=not_ready)
+
+
 def _with_missing_targets(cluster: Cluster, files: list[ConfdFile]) -> list[ConfdFile]:
     """Each file bound to Services or Endpoints (advanced_ad_identifiers), with those that do not
     exist. A target we may not read is not called missing."""
@@ -183,48 +212,20 @@ def collect_clusterchecks(cluster: Cluster, request: Request, options: ClusterCh
     if install.dca_pods:
         subjects["providers"] = _provider_access(install)
     reviews = start({k: (lambda c=c: cluster.access(c)) for k, c in subjects.items()})
-    view = None
-    if request.exec_allowed and install.dca_pods:
-        views = start({"dca": lambda: _ask_dca(cluster, request.request_timeout, install, leader_pod, leader_why)})
+    views = start({"dca": lambda: _ask_dca(cluster, request.request_timeout, install, leader_pod, leader_why)}) \
+        if request.exec_allowed and install.dca_pods else None
     services = got["services"].get() or []
     use_slices = install.settings.use_endpoint_slices if install.settings else False
     second: dict[str, Callable[[], Any]] = {
         f"cm/{name}": (lambda name=name: cluster.get(CONFIGMAPS, name, ns)) for name, _ in confd_maps}
-    for svc in services:
-        if svc.endpoints is None or svc.endpoints.error:
-            continue
-        if use_slices:
-            second[f"ep/{svc.namespace}/{svc.name}"] = (lambda s=svc: list(cluster.list(
-                ENDPOINTSLICES, s.namespace, label_selector=f"kubernetes.io/service-name={s.name}")))
-        else:
-            second[f"ep/{svc.namespace}/{svc.name}"] = (lambda s=svc: cluster.get(ENDPOINTS, s.name, s.namespace))
+    second.update(_endpoint_reads(cluster, services, use_slices))
     more = gather(second)
-
-    read_services = []
-    for svc in services:
-        fetched = more.get(f"ep/{svc.namespace}/{svc.name}")
-        if fetched is None:
-            read_services.append(svc)
-        elif fetched.forbidden is not None:
-            read_services.append(replace(svc, endpoints_read=False, endpoints_forbidden=fetched.forbidden))
-        else:
-            value = fetched.get()
-            exists = bool(value) if use_slices else value is not None
-            addrs, not_ready = (slice_addresses(value or []) if use_slices else
-                                endpoints_addresses(value or {}))
-            read_services.append(replace(svc, endpoints_read=True, endpoints_exist=exists, addresses=addrs,
-                                         not_ready=not_ready))
-    files: list[ConfdFile] = []
-    unread: list[str] = []
-    for name, check_dir in confd_maps:
-        fetched = more[f"cm/{name}"]
-        if fetched.error is not None:
-            unread.append(f"{name} ({fetched.error.message})")
-            continue
-        for key, text in sorted(((fetched.value or {}).get("data") or {}).items()):
-            f = confd_file(name, key, str(text), check_dir)
-            if f is not None:
-                files.append(f)
+    read_services = [_with_endpoints(svc, more.get(f"ep/{svc.namespace}/{svc.name}"), use_slices) for svc in services]
+    maps = [(name, check_dir, more[f"cm/{name}"]) for name, check_dir in confd_maps]
+    unread = [f"{name} ({read.error.message})" for name, _, read in maps if read.error is not None]
+    files = [f for name, check_dir, read in maps if read.error is None
+             for key, text in sorted(((read.value or {}).get("data") or {}).items())
+             if (f := confd_file(name, key, str(text), check_dir)) is not None]
     confd = _with_missing_targets(cluster, files)
 
     workers = [Worker(p, "node-agent", _providers(p)) for p in install.agent_pods]
@@ -237,8 +238,7 @@ def collect_clusterchecks(cluster: Cluster, request: Request, options: ClusterCh
     answers = (access.get() or []) if access is not None else []
     subject = (f"{ns}/{runner_deployment.service_account}" if who == "runner" and runner_deployment
                else f"{ns}/{install.dca_pods[0].service_account}" if install.dca_pods else "")
-    if request.exec_allowed and install.dca_pods:
-        view = views.results()["dca"].require()
+    view = views.results()["dca"].require() if views is not None else None
     return ClusterChecksSnapshot(
         install=install, settings=settings, workers=tuple(workers), runner_deployment=runner_deployment,
         runner_lookup_forbidden=forbidden, nodes=got["nodes"].get(), services=tuple(read_services),
