@@ -28,7 +28,11 @@ def clusterchecks(app: App, check: str | None) -> int:
     Also checks the setup: cluster checks enabled on the DCA and its config providers, the config
     providers of the node Agents and runners, runner Deployment and pods Ready, a leader to
     dispatch, where kube-state-metrics core runs and whether its service account may list and
-    watch what it reads (access reviews).
+    watch what it reads, and whether the DCA may list the Services and endpoints its config
+    providers read (access reviews).
+
+    CHECK keeps only that check's configs and the findings about their sources; the setup's
+    findings stay.
 
     \b
     Verdicts: dispatched, expected, runs-on-dca, dangling, unknown-to-dca, error, not-dispatched,
