@@ -33,7 +33,8 @@ CHECK_ERROR = "clusterchecks-check-error"
 RUNNER_NOT_REPORTING = "clusterchecks-runner-not-reporting"
 STATUS_DISAGREES = "clusterchecks-status-disagrees"
 UNSEEN = "clusterchecks-dispatch-unseen"
-MAX_ROW_FINDINGS = 20
+MAX_ROW_FINDINGS = 20  # per kind of row finding; the table lists every row
+MORE = "clusterchecks-more-configs"
 
 UNASSIGNED = "unassigned"
 NOT_LISTED = "not listed"
@@ -179,6 +180,12 @@ def dca_findings(snap: ClusterChecksSnapshot, setup: Setup, rows: list[ConfigRow
                            "`configcheck` on the DCA for errors, or restart the DCA" if not rbac else
                            "let the DCA list and watch Services and their endpoints first", command,
                            caused_by=rbac))
+    for verdict in ("dangling", "unknown-to-dca", "error"):
+        extra = sum(1 for r in rows if r.verdict == verdict) - MAX_ROW_FINDINGS
+        if extra > 0:
+            out.append(Finding(MORE, Severity.INFO, "clusterchecks/configs",
+                               f"{extra} more config(s) are {verdict} than the findings above name",
+                               "see the table, or -o json for all of them"))
     for r in [r for r in rows if r.verdict == "error"][:MAX_ROW_FINDINGS]:
         out.append(Finding(CHECK_ERROR, Severity.ERROR, r.source,
                            f"{r.check} runs on {r.dca_says} but its last run failed: {r.detail}",

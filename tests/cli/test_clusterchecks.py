@@ -74,6 +74,11 @@ EXPECTED = {
          ("nginx", "service/default/nginx", N2): ("not listed", "unknown-to-dca"),
          ("kubernetes_state_core", KSM_HELM, None): (RUNNER_B, "dispatched")},
         ["clusterchecks-dca-rbac-missing", "clusterchecks-unknown-to-dca", "clusterchecks-unknown-to-dca"]),
+    "clusterchecks-warmup": (
+        {("redisdb", "service/default/redis", None): ("not listed", "expected"),
+         ("nginx", "service/default/nginx", N2): (N2, "dispatched"),
+         ("kubernetes_state_core", KSM_HELM, None): ("not listed", "expected")},
+        ["clusterchecks-warmup"]),
     "clusterchecks-ksm-rbac": (
         {("redisdb", "service/default/redis", None): (RUNNER_A, "dispatched"),
          ("nginx", "service/default/nginx", N2): (N2, "dispatched"),
@@ -265,3 +270,33 @@ def test_only_leftovers() -> None:
     r = invoke_cli("clusterchecks", "-o", "json", scenario="leftovers-only")
     assert r.exit_code == 0 and r.json["install"] is None and r.json["configs"] == []
     assert [f["code"] for f in r.json["findings"]] == ["install-leftovers-only"]
+
+
+def test_row_findings_are_capped_and_the_rest_counted() -> None:
+    import copy
+
+    fake = FakeCluster.from_scenario("clusterchecks-not-picked-up")
+    late = next(o for o in fake.objects if o["kind"] == "Service" and o["metadata"]["name"] == "postgres")
+    for i in range(24):
+        clone = copy.deepcopy(late)
+        clone["metadata"]["name"] = f"postgres-{i:02d}"
+        fake.objects.append(clone)
+    r = invoke_cli("clusterchecks", "-o", "json", fake=fake)
+    codes = [f["code"] for f in r.json["findings"]]
+    assert codes.count("clusterchecks-unknown-to-dca") == 20
+    (more,) = [f for f in r.json["findings"] if f["code"] == "clusterchecks-more-configs"]
+    assert more["message"].startswith("5 more config(s) are unknown-to-dca")
+    assert sum(1 for c in r.json["configs"] if c["verdict"] == "unknown-to-dca") == 25
+
+
+VARIANTS = {"no-exec": ("clusterchecks-helm", ["--no-exec"]), "agents-only": ("helm-agents", []),
+            "no-configs": ("helm", [])}
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_golden_variants(variant: str, golden) -> None:
+    scenario, args = VARIANTS[variant]
+    for fmt in ("table", "json"):
+        r = invoke_cli("clusterchecks", *args, "-o", fmt, scenario=scenario)
+        assert r.exit_code == 0
+        golden.check(f"clusterchecks/{scenario}.{variant}.{fmt}", r.stdout)

@@ -109,6 +109,7 @@ def test_disabled_while_annotations_exist(e2e_cluster) -> None:
 @pytest.mark.parametrize(("scenario", "check", "verdict", "code"), [
     ("clusterchecks-check-error", "redisdb", "error", "clusterchecks-check-error"),
     ("clusterchecks-not-picked-up", "postgres", "unknown-to-dca", "clusterchecks-unknown-to-dca"),
+    ("clusterchecks-warmup", "redisdb", "expected", "clusterchecks-warmup"),
 ])
 def test_the_dca_view_against_the_api(e2e_cluster, scenario: str, check: str, verdict: str, code: str) -> None:
     c = e2e_cluster(scenario)

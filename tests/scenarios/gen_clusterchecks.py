@@ -313,6 +313,9 @@ def main() -> None:
     write("clusterchecks-not-picked-up", late_service(),
           {"description": "clusterchecks-helm plus a Service annotated with a postgres check that the DCA leader "
                           "does not list", "base": "clusterchecks-helm"})
+    write("clusterchecks-warmup", [],
+          {"description": "clusterchecks-helm right after a leader change: the DCA leader is warming up",
+           "base": "clusterchecks-helm"})
     write("clusterchecks-check-error", [],
           {"description": "clusterchecks-helm on a DCA that prints execution status: redisdb fails on its runner",
            "base": "clusterchecks-helm"})
