@@ -14,8 +14,10 @@ Per Agent, in the order the Agent itself goes (reference section 4):
      from its log, whether the tag collector uses the DCA or fell back to local service mapping, and
      the cause the status hides ("try delay not elapsed yet", or an empty section).
 
-Verdict per Agent: ok, warning, error (the worst finding that concerns it), or dca-disabled when
-no Cluster Agent is deployed and the Agent does not use one. A Cluster Agent that no node Agent
+Verdict per Agent: error or warning (the worst finding that concerns it); else unknown when its own
+view was asked for and could not be read (the status exec failed, and so did the log read, or logs
+were not asked for): nothing then says it reaches the DCA, and "ok" would rest on that unknown;
+else ok; or dca-disabled when no Cluster Agent is deployed and the Agent does not use one. A Cluster Agent that no node Agent
 uses (a DCA-only install) is one install-level finding, not a failure to run.
 """
 
@@ -25,8 +27,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from kubectl_datadog.snapshots.env_check import (AgentData, EnvCheckSnapshot, InstallData, NamespaceObjects, Probe,
-                                               TokenRef)
+from kubectl_datadog.snapshots.env_check import (AgentData, AgentProbes, EnvCheckSnapshot, InstallData,
+                                                 NamespaceObjects, Probe, TokenRef)
 from kubectl_datadog.install import DEFAULT_SERVICE_NAME, Install
 from kubectl_datadog.diagnose.forbidden import forbidden_finding
 from kubectl_datadog.model import Finding, SecretValue, Severity, sort_findings, worst
@@ -83,7 +85,7 @@ class EnvCheckReport:
 
     @property
     def counts(self) -> dict[str, int]:
-        out = {"ok": 0, "warning": 0, "error": 0, "dca-disabled": 0}
+        out = {"ok": 0, "warning": 0, "error": 0, "unknown": 0, "dca-disabled": 0}
         for r in self.rows:
             out[r.verdict] = out.get(r.verdict, 0) + 1
         return out
@@ -93,6 +95,8 @@ class EnvCheckReport:
         installs = sorted({r.install.label for r in self.rows} or {i.install.label for i in self.snapshot.installs})
         text = (f"{len(self.rows)} node Agent(s) checked in {len(installs)} install(s) ({', '.join(installs)}): "
                 f"{c['ok']} ok, {c['warning']} warning, {c['error']} error")
+        if c["unknown"]:
+            text += f", {c['unknown']} unknown (their own view could not be read)"
         if c["dca-disabled"]:
             text += f", {c['dca-disabled']} without a Cluster Agent"
         snap = self.snapshot
@@ -528,8 +532,11 @@ def check_agent(agent: AgentData, snap: EnvCheckSnapshot,
             "the lock", "remove DD_LEADER_ELECTION from the node Agent DaemonSet",
             f"kubectl -n {pod.namespace} exec {pod.name} -c agent -- env | grep DD_LEADER_ELECTION"))
 
+    verdict = _verdict(findings)
+    if verdict == "ok" and _own_view_unread(probes):
+        verdict = "unknown"
     return AgentRow(pod, own.install, dca.install if dca else None, True, endpoint, token, agent.token, connected,
-                    version, tag, _verdict(findings), sort_findings(findings))
+                    version, tag, verdict, sort_findings(findings))
 
 
 # What each kind of failed contact (DcaError.kind) can follow from, among the findings env-check
@@ -691,6 +698,13 @@ def _token_state(agent: AgentData, dca: InstallData | None, dca_token_findings: 
     if dca_token_findings:
         return "unknown" if dca_tok.value.length >= MIN_TOKEN_LENGTH else "too-short", findings
     return "ok", findings
+
+
+def _own_view_unread(probes: AgentProbes) -> bool:
+    """The Agent's own view was asked for (exec allowed, pod running) and neither its status nor its
+    log could be read: the checks from the specs alone cannot tell that it reaches the DCA."""
+    status_failed = probes.status_probe is not None and not probes.status_probe.ok
+    return status_failed and (probes.log_probe is None or not probes.log_probe.ok)
 
 
 def _verdict(findings: list[Finding]) -> str:

@@ -85,6 +85,7 @@ CASES: dict[str, tuple[int, set[str], set[str]]] = {
     "env-status-retrying": (3, {"error"}, {"token-mismatch", "agent-dca-retrying"}),
     "env-token-secret-missing": (3, {"error"}, {"token-secret-missing"}),
     "env-token-forbidden": (0, {"warning"}, {"rbac-forbidden"}),
+    "env-agents-unread": (0, {"unknown"}, {"rbac-forbidden"}),
     "env-service-late": (3, {"error"}, {"agent-service-links-missing", "agent-dca-not-detected"}),
     "env-wrong-service-name": (3, {"error"}, {"agent-dca-service-missing"}),
     "env-no-endpoints": (3, {"error"}, {"dca-service-selector-mismatch"}),
@@ -143,6 +144,23 @@ def test_read_only_and_no_secret_in_any_output(scenario: str) -> None:
             assert writes(r.fake.calls) == []
             for value in secrets:
                 assert value not in r.stdout and value not in r.stderr
+
+
+def test_agents_whose_own_view_could_not_be_read_are_unknown_not_ok() -> None:
+    """Exec and log reads both forbidden: the specs look right, but nothing says the Agents reach the
+    DCA, so they are counted unknown (not ok); with --no-exec the user chose not to look: ok."""
+    r = invoke_cli("env-check", "-o", "json", scenario="env-agents-unread")
+    assert r.json["summary"] == {"agents": 2, "ok": 0, "warning": 0, "error": 0, "unknown": 2, "dca-disabled": 0}
+    assert {a["connected"] for a in r.json["agents"]} == {"unknown"}
+    missing = {f["command"] for f in r.json["findings"] if f["code"] == "rbac-forbidden"}
+    assert missing == {"kubectl auth can-i create pods/exec -n datadog", "kubectl auth can-i get pods/log -n datadog"}
+    assert "0 ok, 0 warning, 0 error, 2 unknown" in invoke_cli("env-check", scenario="env-agents-unread").stdout
+    logs_read = FakeCluster.from_scenario("env-agents-unread")
+    logs_read.scenario = {**logs_read.scenario, "forbidden": [{"verb": "create", "resource": "pods/exec"}]}
+    by_log = invoke_cli("env-check", "-o", "json", fake=logs_read)  # the log says the tag collector is connected
+    assert by_log.json["summary"]["ok"] == 2 and by_log.json["summary"]["unknown"] == 0
+    no_exec = invoke_cli("env-check", "--no-exec", "-o", "json", scenario="env-agents-unread")
+    assert no_exec.json["summary"]["ok"] == 2 and no_exec.json["summary"]["unknown"] == 0
 
 
 def test_tokens_are_compared_by_fingerprint_and_shown_only_as_such() -> None:
@@ -229,7 +247,8 @@ def test_exec_reads_status_env_and_logs_of_every_agent(tmp_path: Path) -> None:
     assert r.json["logs"] == {"read": True, "sinceSeconds": 3600, "tailLines": 50}
 
 
-@pytest.mark.parametrize("scenario", sorted(s for s, (_, verdicts, _) in CASES.items() if verdicts))
+@pytest.mark.parametrize("scenario", sorted(s for s, (_, verdicts, _) in CASES.items()
+                                            if verdicts and s != "env-agents-unread"))  # that one may not exec
 def test_one_shell_exec_gives_what_two_execs_give(scenario: str, tmp_path: Path) -> None:
     # The same report whether the Agent container has /bin/sh (one exec) or not (FakeCluster: the
     # shell is "not found", then `agent status` and `env` run separately).
