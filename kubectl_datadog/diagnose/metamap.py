@@ -16,6 +16,8 @@ from typing import Iterator, NamedTuple, Sequence, overload
 
 from kubectl_datadog.snapshots.metamap import MetamapSnapshot
 from kubectl_datadog.diagnose.forbidden import forbidden_finding
+from kubectl_datadog.diagnose.metamap_causes import (INCOMPLETE, MapperCauses, incomplete_findings, mapper_causes,
+                                                     symptom_hint)
 from kubectl_datadog.model import Finding, Severity, sort_findings
 from kubectl_datadog.textformats.metamap import MetaMap
 
@@ -122,8 +124,11 @@ def compare(api: MetaMap, dca: MetaMap, *, api_nodes: frozenset[str] | None,
     out: list[DiffRow] = []
     missing_nodes = {n for n in (api_nodes or ()) if n not in dca.nodes}
     for node in missing_nodes:
-        pods = sum(len(p) for p in api.nodes.get(node, {}).values())
-        out.append(DiffRow(node, "", "", (f"{pods} pods",) if pods else (), (), "node-missing"))
+        # Every pod the DCA lacks is a row, not only the node's count: they are what loses its tags.
+        namespaces = api.nodes.get(node, {})
+        rows = [DiffRow(node, ns, pod, tuple(sorted(svcs)), (), "node-missing")
+                for ns, pods in namespaces.items() for pod, svcs in pods.items()]
+        out += rows or [DiffRow(node, "", "", (), (), "node-missing")]
     for node in sorted(set(api.nodes) | set(dca.nodes)):
         if node in missing_nodes:
             continue
@@ -144,16 +149,22 @@ def compare(api: MetaMap, dca: MetaMap, *, api_nodes: frozenset[str] | None,
     return out
 
 
-def _diff_findings(rows: list[DiffRow], mode: str, dca_command: str) -> list[Finding]:
+def _diff_findings(rows: list[DiffRow], mode: str, dca_command: str, symptom_of: tuple[str, ...],
+                   hint: str) -> list[Finding]:
+    """One finding per node the DCA lacks and per pod that differs; what the DCA lacks is caused by
+    its incomplete map (`symptom_of`) and its hint points at that cause."""
     out: list[Finding] = []
     pod_rows = [r for r in rows if r.difference not in ("node-missing",)]
+    lacking: dict[str, list[DiffRow]] = {}
     for r in rows:
         if r.difference == "node-missing":
-            out.append(Finding(
-                "metamap-node-missing", Severity.WARNING, f"node/{r.node}",
-                f"the DCA's map has no entry for node {r.node}: the node Agent there gets no kube_service tags"
-                + (f" ({r.api[0]} have services)" if r.api else ""),
-                "the DCA adds nodes it learns from the API; check its logs and its RBAC on nodes", dca_command))
+            lacking.setdefault(r.node, []).extend([r] if r.pod else [])
+    for node, node_pods in sorted(lacking.items()):
+        out.append(Finding(
+            "metamap-node-missing", Severity.WARNING, f"node/{node}",
+            f"the DCA's map has no entry for node {node}: the node Agent there gets no kube_service tags"
+            + (f" ({len(node_pods)} pod(s) there have services)" if node_pods else ""),
+            hint, dca_command, symptom_of))
     for r in pod_rows[:MAX_POD_FINDINGS]:
         subject = f"pod/{r.namespace}/{r.pod}"
         api_set, dca_set = set(r.api), set(r.dca)
@@ -178,8 +189,7 @@ def _diff_findings(rows: list[DiffRow], mode: str, dca_command: str) -> list[Fin
                 "metamap-missing-service", Severity.WARNING, subject,
                 f"the API maps {r.pod} on {r.node} to " + ", ".join(missing)
                 + " but the DCA's map has no " + ", ".join(f"kube_service:{s}" for s in missing),
-                "the DCA has not caught up with these endpoints: check its logs and its list/watch RBAC on "
-                "endpoints and endpointslices", _kubectl_endpoints(mode, r.namespace, missing[0])))
+                hint, _kubectl_endpoints(mode, r.namespace, missing[0]), symptom_of))
     if len(pod_rows) > MAX_POD_FINDINGS:
         out.append(Finding(
             "metamap-more-differences", Severity.WARNING, "metamap/differences",
@@ -188,7 +198,8 @@ def _diff_findings(rows: list[DiffRow], mode: str, dca_command: str) -> list[Fin
     return out
 
 
-def _dca_findings(snap: MetamapSnapshot, dca_map: MetaMap | None) -> list[Finding]:
+def _dca_findings(snap: MetamapSnapshot, dca_map: MetaMap | None, causes: MapperCauses,
+                  lacking_nodes: set[str]) -> list[Finding]:
     dca = snap.dca
     if dca is None:
         return []
@@ -205,16 +216,21 @@ def _dca_findings(snap: MetamapSnapshot, dca_map: MetaMap | None) -> list[Findin
                            f"asked {dca.pod.partition('/')[2]} for its map because {dca.chosen_because}",
                            "run `kubectl datadog leader` to see the leadership"))
     if dca.map.errors:
+        # The all-nodes answer lists the nodes with the DCA's own service account.
         out.append(Finding("dca-metamap-error", Severity.ERROR, subject,
                            f"the DCA could not build its map: {dca.map.errors}",
-                           "check the DCA's logs and its RBAC on nodes (it lists them for the map)", command))
+                           causes.fix if causes.node_codes else
+                           "check the DCA's logs and its RBAC on nodes (it lists them for the map)", command,
+                           causes.node_codes))
     for w in (dca_map or dca.map).warnings:
         node = w[len(_NODE_WARNING_PREFIX):].split(" ", 1)[0] if w.startswith(_NODE_WARNING_PREFIX) else ""
         if snap.filters.node and node and node != snap.filters.node:
             continue
+        lacking = node in lacking_nodes
         out.append(Finding("dca-metamap-warning", Severity.WARNING, f"node/{node}" if node else subject, w,
+                           symptom_hint(causes) if lacking else
                            "the DCA has no map for this node yet: its metadata controller may be failing; "
-                           "check the DCA logs", command))
+                           "check the DCA logs", command, (INCOMPLETE,) if lacking else ()))
     return out
 
 
@@ -255,14 +271,25 @@ def explain(snap: MetamapSnapshot) -> MetamapReport:
     f = snap.filters
     dca_map = snap.dca.map.filtered(node=f.node, namespace=f.namespace, pod=f.pod) \
         if snap.dca is not None and snap.dca.map is not None else None
-    findings = _api_findings(snap) + _dca_findings(snap, dca_map)
+    checks = snap.dca.mapper if snap.dca is not None else None
+    causes = mapper_causes(checks)
+    findings = _api_findings(snap) + list(causes.findings)
     diffs: list[DiffRow] = []
+    lacking_nodes: set[str] = set()
     if snap.source == "both" and snap.api is not None and dca_map is not None and not dca_map.errors:
         api_map = snap.api.map
         api_nodes = snap.api.nodes if not f.narrowed else None
         diffs = compare(api_map, dca_map, api_nodes=api_nodes, not_ready=snap.api.not_ready)
         command = snap.dca.outcome.command if snap.dca and snap.dca.outcome else ""
-        findings += _diff_findings(diffs, snap.mode, command)
+        lacking_nodes = {r.node for r in diffs if r.difference == "node-missing"}
+        lacking_pods = sum(1 for r in diffs if r.pod and (r.difference == "node-missing" or "missing" in r.difference))
+        if lacking_nodes or lacking_pods:
+            findings += incomplete_findings(
+                checks, causes, f"pod/{snap.dca.pod}" if snap.dca else "metamap/dca", lacking_nodes=len(lacking_nodes),
+                api_nodes=len(api_nodes if api_nodes is not None else api_map.nodes), lacking_pods=lacking_pods,
+                api_pods=api_map.pod_count)
+        findings += _diff_findings(diffs, snap.mode, command, (INCOMPLETE,), symptom_hint(causes))
+    findings += _dca_findings(snap, dca_map, causes, lacking_nodes)
     if snap.api is not None:
         shown = snap.api.map
     elif dca_map is not None:

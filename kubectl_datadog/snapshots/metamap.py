@@ -6,10 +6,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
+from kubectl_datadog.cluster import AccessCheck
 from kubectl_datadog.errors import Forbidden
 from kubectl_datadog.install import Install
 from kubectl_datadog.snapshots.exec import ExecOutcome
-from kubectl_datadog.textformats.metamap import MetaMap
+from kubectl_datadog.textformats.metamap import MapperLog, MetaMap
 
 
 @dataclass
@@ -52,6 +53,25 @@ class Filters:
 
 
 @dataclass(frozen=True)
+class MapperChecks:
+    """What the DCA needs to build its map, asked for its service account, and what its log says
+    about the mapper (`--source both`: the reasons behind a map smaller than the API's)."""
+
+    service_account: str  # system:serviceaccount:<ns>:<name>
+    access: tuple[tuple[AccessCheck, bool | None], ...]  # None: we may not ask (no access reviews)
+    log: MapperLog | None  # None: not read (see log_problem)
+    log_command: str  # the kubectl logs command that reads the same window
+    log_problem: str = ""
+    log_forbidden: Forbidden | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        return {"serviceAccount": self.service_account,
+                "access": [{"verb": c.verb, "resource": f"{c.resource}.{c.group}" if c.group else c.resource,
+                            "allowed": allowed} for c, allowed in self.access],
+                "log": self.log.to_dict() if self.log is not None else None, "logProblem": self.log_problem or None}
+
+
+@dataclass(frozen=True)
 class DcaAnswer:
     """The DCA's own `metamap`, run in the leader (or, failing that, a Ready replica)."""
 
@@ -60,6 +80,7 @@ class DcaAnswer:
     outcome: ExecOutcome | None
     map: MetaMap | None
     parse_error: str = ""
+    mapper: MapperChecks | None = None  # only asked with --source both
 
     @property
     def problem(self) -> str:
@@ -76,7 +97,8 @@ class DcaAnswer:
     def to_dict(self) -> dict[str, object]:
         return {"pod": self.pod or None, "chosenBecause": self.chosen_because,
                 "exec": self.outcome.to_dict() if self.outcome else None,
-                "parseError": self.parse_error or None}
+                "parseError": self.parse_error or None,
+                **({"mapper": self.mapper.to_dict()} if self.mapper is not None else {})}
 
 
 @dataclass(frozen=True)

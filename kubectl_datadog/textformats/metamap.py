@@ -206,3 +206,69 @@ def parse_metamap(text: str) -> MetaMap:
             continue
         raise MetamapParseError(f"unexpected line: {line.strip()!r}")
     return m
+
+
+# --- what the DCA's log says about its metadata mapper --------------------------------------------
+#
+# The mapper is fed by client-go informers (Endpoints or EndpointSlices, and Nodes through
+# workloadmeta, which also watches Pods and Services). A reflector that cannot list or watch logs
+# `failed to list *v1.EndpointSlice: <the API server's error>` (older client-go), or
+# `"Failed to watch" err="failed to list *v1.EndpointSlice: ..."` (newer, structured); the DCA
+# redirects client-go's klog output into its own log (datadog-agent pkg/util/log/klog_redirect.go).
+# The last `failed to <verb> *v1.<Kind>` of a line is the innermost error, the one that names it.
+
+MAPPER_KINDS = {"Endpoints": "endpoints", "EndpointSlice": "endpointslices", "Pod": "pods", "Node": "nodes",
+                "Service": "services"}
+MAPPER_STARTED = "Starting metadata controller"
+_REFLECTOR_FAILURE = re.compile(r"failed to (list|watch) \*v1\.(" + "|".join(MAPPER_KINDS) + r")\b:?\s*",
+                                re.IGNORECASE)
+_STRUCTURED_REST = re.compile(r'"\s+\w+=')  # where a structured line's err="..." field ends
+
+
+@dataclass(frozen=True)
+class MapperFailure:
+    """The last reflector failure the log shows for one (verb, resource) the mapper needs."""
+
+    verb: str  # list | watch
+    resource: str  # endpoints | endpointslices | pods | nodes | services
+    message: str  # the API server's error, e.g. `endpointslices.discovery.k8s.io is forbidden: ...`
+    count: int = 1  # lines with this failure in the window read
+
+    @property
+    def forbidden(self) -> bool:
+        return " is forbidden" in self.message or "Forbidden" in self.message
+
+    def to_dict(self) -> dict[str, object]:
+        return {"verb": self.verb, "resource": self.resource, "message": self.message, "lines": self.count}
+
+
+@dataclass(frozen=True)
+class MapperLog:
+    failures: tuple[MapperFailure, ...]
+    started: bool  # the window shows "Starting metadata controller"
+    lines: int  # lines read
+
+    def to_dict(self) -> dict[str, object]:
+        return {"linesRead": self.lines, "controllerStarted": self.started,
+                "failures": [f.to_dict() for f in self.failures]}
+
+
+def mapper_log(text: str) -> MapperLog:
+    """The informer failures (per verb and resource, the last one) and the controller's start in a
+    DCA log."""
+    found: dict[tuple[str, str], MapperFailure] = {}
+    started = False
+    lines = text.splitlines()
+    for line in lines:
+        if MAPPER_STARTED in line:
+            started = True
+        matches = list(_REFLECTOR_FAILURE.finditer(line))
+        if not matches:
+            continue
+        last = matches[-1]
+        verb, kind = last.group(1).lower(), next(k for k in MAPPER_KINDS if k.lower() == last.group(2).lower())
+        message = _STRUCTURED_REST.split(line[last.end():], 1)[0].replace('\\"', '"').strip().strip('"')
+        key = (verb, MAPPER_KINDS[kind])
+        count = found[key].count + 1 if key in found else 1
+        found[key] = MapperFailure(verb, MAPPER_KINDS[kind], message, count)
+    return MapperLog(tuple(found[k] for k in sorted(found)), started, len(lines))

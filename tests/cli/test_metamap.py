@@ -43,6 +43,64 @@ def test_golden_both_stale(fmt: str, golden) -> None:
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("scenario", ["metamap-dca-rbac", "metamap-dca-empty"])
+def test_golden_both_incomplete(scenario: str, fmt: str, golden) -> None:
+    r = invoke_cli("metamap", "--source", "both", "-o", fmt, scenario=scenario)
+    assert (r.exit_code, r.stderr) == (0, "")
+    golden.check(f"metamap/{scenario}.both.{fmt}", r.stdout)
+
+
+def test_a_map_lacking_pods_names_the_dcas_missing_permission_as_its_root_cause() -> None:
+    """The DCA's ClusterRole lacks endpointslices: the denied access reviews and the log's forbidden informer
+    come first; the one incomplete-map finding follows from them, and each pod it lacks from that."""
+    r = invoke_cli("metamap", "--source", "both", "-o", "json", scenario="metamap-dca-rbac")
+    findings = r.json["findings"]
+    codes = [f["code"] for f in findings]
+    assert codes == ["dca-rbac-missing", "dca-rbac-missing", "dca-mapper-list-failing", "dca-metamap-incomplete",
+                     "metamap-missing-service", "metamap-missing-service"]
+    denied = {f["command"] for f in findings if f["code"] == "dca-rbac-missing"}
+    assert denied == {f"kubectl auth can-i {v} endpointslices.discovery.k8s.io --as "
+                      "system:serviceaccount:datadog:datadog-cluster-agent" for v in ("list", "watch")}
+    by_code = {f["code"]: f for f in findings}
+    assert by_code["dca-mapper-list-failing"]["causedBy"] == ["dca-rbac-missing"]
+    assert set(by_code["dca-metamap-incomplete"]["causedBy"]) == {"dca-rbac-missing", "dca-mapper-list-failing"}
+    assert "lacks 2 of the 2 pod(s)" in by_code["dca-metamap-incomplete"]["message"]
+    for f in findings[4:]:
+        assert f["causedBy"] == ["dca-metamap-incomplete"]
+        assert "list and watch on endpointslices.discovery.k8s.io" in f["hint"]
+    # what the DCA was asked about follows its DD_KUBERNETES_USE_ENDPOINT_SLICES=true: not endpoints
+    asked = {a["resource"] for a in r.json["dca"]["mapper"]["access"]}
+    assert asked == {"endpointslices.discovery.k8s.io", "nodes", "pods", "services"}
+    assert {(d["pod"], d["difference"]) for d in r.json["differences"]} == {
+        ("datadog-cluster-agent-8568545574-q2m7d", "missing"), ("datadog-cluster-agent-8568545574-x9tc9", "missing")}
+
+
+def test_an_empty_dca_map_lists_every_pod_it_lacks_under_one_root_cause() -> None:
+    r = invoke_cli("metamap", "--source", "both", "-o", "json", scenario="metamap-dca-empty")
+    assert r.json["dca"]["parseError"] is None and r.json["dca"]["nodes"] == {}
+    rows = [(d["node"], d["pod"], d["difference"]) for d in r.json["differences"]]
+    assert rows == [(n, p, "node-missing") for n, _, p, _ in SEED_ROWS]  # the pods, not only a node count
+    (root,) = [f for f in r.json["findings"] if f["causedBy"] == []]
+    assert root["code"] == "dca-metamap-incomplete"
+    assert "lacks 2 of the 2 node(s) the API lists and 8 of the 8 pod(s)" in root["message"]
+    assert "may list and watch endpoints, nodes, pods and services" in root["message"]
+    assert "shows no informer failure" in root["message"]
+    assert {f["code"] for f in r.json["findings"] if f["causedBy"] == ["dca-metamap-incomplete"]} == \
+        {"metamap-node-missing"}
+    # the same empty answer asked alone is an empty map, not an unreadable one
+    alone = invoke_cli("metamap", "--source", "dca", "-o", "json", scenario="metamap-dca-empty")
+    assert (alone.exit_code, alone.json["nodes"], alone.json["findings"]) == (0, {}, [])
+
+
+def test_the_dcas_mapper_is_checked_only_when_both_maps_are_compared() -> None:
+    for source, asked in (("both", True), ("dca", False), ("api", False)):
+        r = invoke_cli("metamap", "--source", source, scenario="metamap-dca-rbac")
+        reviews = [c for c in r.fake.calls if c.resource == "subjectaccessreviews"]
+        logs = [c for c in r.fake.calls if c.resource == "pods/log"]
+        assert bool(reviews) == bool(logs) == asked, source
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
 def test_golden_dca_seed(fmt: str, golden) -> None:
     r = invoke_cli("metamap", "--source", "dca", "-o", fmt, scenario="metamap-seed")
     assert (r.exit_code, r.stderr) == (0, "")
@@ -122,8 +180,11 @@ def test_source_both_reports_exactly_the_differing_pods() -> None:
         (N3, None, "node-missing"),
     }
     codes = sorted((f["code"], f["object"]) for f in r.json["findings"])
+    dca = "pod/default/datadog-cluster-agent-8568545574-x9tc9"
     assert codes == [
+        ("dca-metamap-incomplete", dca),  # what the DCA lacks (N3, metrics-server) follows from it
         ("dca-metamap-warning", f"node/{N3}"),
+        ("logs-unavailable", dca),  # the scenario's DCA has no log: why its map is incomplete stays unknown
         ("metamap-missing-service", "pod/kube-system/metrics-server-v0.2.1-7486f5bd67-v827f"),
         ("metamap-node-missing", f"node/{N3}"),
         ("metamap-stale-service", "pod/kube-system/kube-dns-788979dc8f-zz9xx"),

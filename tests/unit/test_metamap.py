@@ -226,8 +226,10 @@ def _map(*entries: tuple[str, str, str, str], nodes: tuple[str, ...] = ()) -> Me
     (_map(("n", "ns", "p", "s"), nodes=("m",)), _map(("n", "ns", "p", "s")), frozenset({"n", "m"}), set(),
      [("", "node-missing")]),
     (_map(("n", "ns", "p", "s")), _map(nodes=("n",)), None, set(), [("p", "missing")]),
+    (_map(("m", "ns", "p1", "s"), ("m", "ns2", "p2", "t"), nodes=("m",)), _map(), frozenset({"m"}), set(),
+     [("p1", "node-missing"), ("p2", "node-missing")]),
 ], ids=["equal", "stale-pod", "missing-pod", "service-changed", "not-ready-explained", "node-missing",
-        "nodes-not-listed"])
+        "nodes-not-listed", "node-missing-lists-its-pods"])
 def test_compare(api: MetaMap, dca: MetaMap, api_nodes: frozenset | None, not_ready: set, diffs: list) -> None:
     rows = compare(api, dca, api_nodes=api_nodes, not_ready=not_ready)
     assert [(r.pod, r.difference) for r in rows] == diffs
@@ -250,3 +252,32 @@ def test_report_rows_are_the_maps_rows_read_lazily() -> None:
     m.add("n1", "kube-system", "dns2", "kube-dns")  # produced when read, from the map as it is
     assert len(rows) == 5 and [r.pod for r in rows][:3] == ["", "dns", "dns2"]
     assert not MapRows(MetaMap())
+
+
+# --- what the DCA's log says about its mapper ------------------------------------------------------
+
+_FORBIDDEN = ('endpointslices.discovery.k8s.io is forbidden: User "system:serviceaccount:datadog:dca" cannot list '
+              'resource "endpointslices" in API group "discovery.k8s.io" at the cluster scope')
+_PLAIN = ("2026-11-27 11:59:31 UTC | CLUSTER | WARN | (pkg/util/log/klog_redirect.go:39 in Write) | reflector.go:561] "
+          "k8s.io/client-go/informers/factory.go:160: failed to list *v1.EndpointSlice: " + _FORBIDDEN)
+_STRUCTURED = ('2026-11-27 11:59:31 UTC | CLUSTER | ERROR | (pkg/util/log/klog_redirect.go:39 in Write) | '
+               'reflector.go:158] "Unhandled Error" err="k8s.io/client-go/informers/factory.go:160: Failed to watch '
+               '*v1.EndpointSlice: failed to list *v1.EndpointSlice: ' + _FORBIDDEN.replace('"', '\\"')
+               + '" logger="UnhandledError"')
+_NODES = ("E1127 11:59:40.000000       1 reflector.go:561] failed to watch *v1.Node: Get "
+          '"https://10.0.0.1:443/api/v1/nodes?watch=true": dial tcp 10.0.0.1:443: i/o timeout')
+
+
+@pytest.mark.parametrize("lines,failures", [
+    ([_PLAIN], [("list", "endpointslices", _FORBIDDEN, 1, True)]),
+    ([_STRUCTURED, _PLAIN], [("list", "endpointslices", _FORBIDDEN, 2, True)]),
+    ([_NODES], [("watch", "nodes", 'Get "https://10.0.0.1:443/api/v1/nodes?watch=true": dial tcp 10.0.0.1:443: '
+                 "i/o timeout", 1, False)]),
+    (["failed to list *v1.ConfigMap: configmaps is forbidden"], []),  # not something the mapper reads
+], ids=["plain-klog", "structured-klog-unescaped", "not-forbidden", "other-kind-ignored"])
+def test_mapper_log(lines: list[str], failures: list[tuple]) -> None:
+    from kubectl_datadog.textformats.metamap import mapper_log
+
+    log = mapper_log("\n".join(["... | Starting metadata controller", *lines]))
+    assert [(f.verb, f.resource, f.message, f.count, f.forbidden) for f in log.failures] == failures
+    assert log.started and log.lines == len(lines) + 1
