@@ -131,3 +131,40 @@ def test_metadata_only_list_on_the_real_apiserver(e2e_cluster) -> None:
     assert {o["kind"] for o in meta} == {"PartialObjectMetadata"}
     assert not [o for o in meta if "status" in o or "spec" in o]
     assert all("status" in o for o in full)
+
+
+def _both(c, expect_rows: int):
+    """`--source both` once the endpoints controllers have written what the API map needs."""
+    def once():
+        r = c.run(["kubectl-datadog", "metamap", "--source", "both", "-o", "json"])
+        doc = json.loads(r.stdout) if r.returncode == 0 else {}
+        return len(doc.get("differences") or ()) == expect_rows, (r, doc)
+    return _until(once)
+
+
+def test_dca_map_lacking_pods_is_caused_by_its_missing_permission(e2e_cluster) -> None:
+    """The DCA's real ClusterRole lacks endpointslices: the apiserver's own SubjectAccessReviews deny it,
+    the DCA's log (a kwok Logs object) shows the forbidden informer, and each lacking pod follows."""
+    c = e2e_cluster("metamap-dca-rbac")
+    r, doc = _both(c, 2)
+    assert r.returncode == 0, r.stderr
+    assert [f["code"] for f in doc["findings"]] == [
+        "dca-rbac-missing", "dca-rbac-missing", "dca-mapper-list-failing", "dca-metamap-incomplete",
+        "metamap-missing-service", "metamap-missing-service"]
+    assert [a for a in doc["dca"]["mapper"]["access"] if not a["allowed"]] == [
+        {"verb": "list", "resource": "endpointslices.discovery.k8s.io", "allowed": False},
+        {"verb": "watch", "resource": "endpointslices.discovery.k8s.io", "allowed": False}]
+    assert {f["causedBy"][0] for f in doc["findings"][4:]} == {"dca-metamap-incomplete"}
+    table = c.run(["kubectl-datadog", "metamap", "--source", "both"]).stdout
+    assert "because dca-rbac-missing (serviceaccount/datadog/datadog-cluster-agent)" in table
+
+
+def test_empty_dca_map_lists_the_pods_it_lacks(e2e_cluster) -> None:
+    c = e2e_cluster("metamap-dca-empty")
+    r, doc = _both(c, len(SEED_ROWS))
+    assert r.returncode == 0, r.stderr
+    assert doc["dca"]["parseError"] is None and doc["dca"]["nodes"] == {}
+    assert sorted((d["node"], d["pod"]) for d in doc["differences"]) == sorted((n, p) for n, _, p, _ in SEED_ROWS)
+    (root,) = [f for f in doc["findings"] if not f["causedBy"]]
+    assert root["code"] == "dca-metamap-incomplete" and "shows no informer failure" in root["message"]
+    assert "may list and watch endpoints, nodes, pods and services" in root["message"]
