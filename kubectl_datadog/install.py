@@ -8,9 +8,12 @@ derived from the pod spec of the Cluster Agent container, with the agent's own d
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 from kubectl_datadog.objects import EnvVar, Pod, as_bool
+
+if TYPE_CHECKING:
+    from kubectl_datadog.errors import Forbidden
 
 DCA_CONTAINER = "cluster-agent"
 AGENT_CONTAINER = "agent"
@@ -159,6 +162,9 @@ class Install:
     dca_container: str = DCA_CONTAINER
     settings: DcaSettings | None = None
     agents_searched: bool = True  # False when the command did not look for node Agents
+    # Listing pods at the cluster scope was forbidden, so discovery looked only in `namespace` (the
+    # one given by --install-namespace, -n or the context): an install elsewhere is not seen.
+    scope_forbidden: Forbidden | None = None
 
     @property
     def label(self) -> str:

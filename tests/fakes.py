@@ -62,6 +62,10 @@ class FakeCluster:
                               hint="is the cluster running, and are --context/--kubeconfig right?")
 
     def _check_allowed(self, verb: str, resource: str, namespace: str | None, name: str | None = None) -> None:
+        only = self.scenario.get("onlyNamespaces")
+        if only is not None and namespace not in only:
+            # A user bound to Roles in those namespaces only: nothing at the cluster scope, nothing elsewhere.
+            raise Forbidden(verb, resource, namespace, name)
         for rule in self.scenario.get("forbidden") or []:
             if rule.get("verb") not in (verb, "*"):
                 continue
@@ -189,7 +193,7 @@ class FakeCluster:
         for c in checks:
             self._record(Call("create", "subjectaccessreviews" if c.user else "selfsubjectaccessreviews",
                               c.namespace, c.name, c.describe()))
-            if answers.get("unavailable"):
+            if answers.get("unavailable") or self.scenario.get("onlyNamespaces") is not None:
                 out.append(None)
                 continue
             denied = (answers.get("deny") or []) + ((answers.get("denyFor") or {}).get(c.user or "") or [])

@@ -290,7 +290,8 @@ def collect_env_check(cluster: Cluster, request: Request, opts: EnvCheckOptions,
     # -n is the POD's namespace when POD is given; otherwise it narrows the installs, as in `leader`.
     scope = request.install_namespace or (None if opts.pod else request.namespace)
     installs = require_installs(cluster, discover(cluster, namespace=scope, dca_selector=request.dca_selector,
-                                                  agent_selector=request.agent_selector), scope)
+                                                  agent_selector=request.agent_selector,
+                                                  fallback_namespace=request.namespace_in(cluster)), scope)
     chosen: list[tuple[int, Pod]] = []
     for idx, inst in enumerate(installs):
         chosen += [(idx, p) for p in inst.agent_pods if node is None or p.node == node]

@@ -133,7 +133,8 @@ def collect_hpa_explain(cluster: Cluster, opts: Request, name: str | None) -> Hp
         "apiservice": lambda: cluster.get(APISERVICES, APISERVICE_NAME),
         "crd": lambda: cluster.get(CRDS, DATADOGMETRIC_CRD),
         "installs": lambda: discover(cluster, namespace=opts.install_namespace, dca_selector=opts.dca_selector,
-                                     agent_selector=opts.agent_selector, need_agents=False),
+                                     agent_selector=opts.agent_selector, need_agents=False,
+                                     fallback_namespace=opts.namespace_in(cluster)),
         "events": lambda: list(cluster.list(
             EVENTS, namespace, field_selector=(f"involvedObject.name={name}," if name else "")
             + "involvedObject.kind=HorizontalPodAutoscaler")),

@@ -24,7 +24,7 @@ from kubectl_datadog.cluster import (
 )
 from kubectl_datadog.cluster.selectors import match_labels_selector
 from kubectl_datadog.collect import gather
-from kubectl_datadog.errors import NoInstall, OnlyLeftovers, SeveralInstalls
+from kubectl_datadog.errors import Forbidden, NoInstall, OnlyLeftovers, SeveralInstalls
 from kubectl_datadog.install import (
     AGENT_CONTAINER,
     DCA_CONTAINER,
@@ -97,9 +97,39 @@ def _unique(pods: Iterable[dict]) -> list[Pod]:
 
 
 def discover(cluster: Cluster, *, namespace: str | None = None, dca_selector: str = "",
-             agent_selector: str = "", need_agents: bool = True) -> list[Install]:
+             agent_selector: str = "", need_agents: bool = True, fallback_namespace: str | None = None) -> list[Install]:
     """Every install visible with these filters, sorted. Raises what the pod lists raise
-    (e.g. Forbidden to list pods: without pods nothing can be checked)."""
+    (e.g. Forbidden to list pods: without pods nothing can be checked).
+
+    A user who may read only some namespaces cannot list pods at the cluster scope: with no
+    `namespace` asked, discovery then looks in `fallback_namespace` (the one --install-namespace, -n
+    or the context names) and goes on with what it finds there, each install carrying the denied
+    list (Install.scope_forbidden) for the command to name; finding nothing there is NoInstall
+    naming both."""
+    try:
+        return _discover(cluster, namespace, dca_selector, agent_selector, need_agents)
+    except Forbidden as denied:
+        if namespace is not None or not fallback_namespace:
+            raise
+        cluster_wide = denied
+    try:
+        installs = _discover(cluster, fallback_namespace, dca_selector, agent_selector, need_agents)
+    except Forbidden as also_denied:
+        also_denied.message = (f"forbidden: cannot {cluster_wide.verb} {cluster_wide.resource} at the cluster scope, "
+                               f"nor in the namespace {fallback_namespace} (from -n or the context)")
+        also_denied.hint = (f"pass --install-namespace with the install's namespace (check with: kubectl auth can-i "
+                            f"{cluster_wide.verb} {cluster_wide.resource} -n NAMESPACE)")
+        raise
+    if not installs:
+        raise NoInstall(f"no Datadog install found in the namespace {fallback_namespace}, the only one searched: "
+                        f"{cluster_wide.message}",
+                        hint="pass --install-namespace with the install's namespace, or ask for list on pods at "
+                             "the cluster scope (kubectl auth can-i list pods --all-namespaces)")
+    return [replace(i, scope_forbidden=cluster_wide) for i in installs]
+
+
+def _discover(cluster: Cluster, namespace: str | None, dca_selector: str, agent_selector: str,
+              need_agents: bool) -> list[Install]:
     if need_agents and not dca_selector and not agent_selector:
         # One set-based list per known label answers for both kinds of pod: 3 requests, not 6.
         calls = {k: (lambda k=k, d=d, a=a: list(cluster.list(PODS, namespace, label_selector=f"{k} in ({d},{a})")))

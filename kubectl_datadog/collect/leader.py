@@ -82,7 +82,8 @@ def _runs_leader_election(pod: Pod) -> bool:
 def collect_leader(cluster: Cluster, opts: Request) -> LeaderSnapshot:
     scope = opts.install_namespace or opts.namespace
     installs = require_installs(cluster, discover(cluster, namespace=scope, dca_selector=opts.dca_selector,
-                                                  agent_selector=opts.agent_selector), scope)
+                                                  agent_selector=opts.agent_selector,
+                                                  fallback_namespace=opts.namespace_in(cluster)), scope)
     install = pick_install(installs)
     agents_le = tuple(sorted(p.name for p in install.agent_pods if _runs_leader_election(p)))
     # Without a Cluster Agent the node Agents elect a leader among themselves (Helm

@@ -23,12 +23,13 @@ from __future__ import annotations
 import gc
 import sys
 from collections import Counter
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from kubectl_datadog.cluster import ENDPOINTS, ENDPOINTSLICES, NODES, AccessCheck, Cluster
 from kubectl_datadog.collect import gather, start
 from kubectl_datadog.collect.request import Request
-from kubectl_datadog.errors import NoInstall, NotFound, PluginError
+from kubectl_datadog.errors import Forbidden, NoInstall, NotFound, PluginError
 from kubectl_datadog.objects import endpoint_ready
 from kubectl_datadog.snapshots.metamap import (
     ApiMap,
@@ -155,13 +156,28 @@ def _big(m: MetaMap) -> bool:
     return sum(len(pods) for nss in m.nodes.values() for pods in nss.values()) >= FREEZE_MIN_NODES_OR_PODS
 
 
-def compute_api_map(cluster: Cluster, mode: str, filters: Filters) -> ApiMap:
-    """List nodes (names only) and Endpoints/EndpointSlices concurrently, reducing as the pages come."""
+def compute_api_map(cluster: Cluster, mode: str, filters: Filters, fallback_namespace: str | None = None) -> ApiMap:
+    """List nodes (names only) and Endpoints/EndpointSlices concurrently, reducing as the pages come.
+    A user who may not list them at the cluster scope gets the map of `fallback_namespace`."""
     resource = ENDPOINTSLICES if mode == "endpointslices" else ENDPOINTS
     result = ApiMap(mode, MetaMap(), None)
 
     def objects() -> None:
-        reduce_into(result, cluster.list(resource, filters.namespace), filters)
+        try:
+            # Forbidden comes with the first page, before anything is reduced.
+            reduce_into(result, cluster.list(resource, filters.namespace), filters)
+        except Forbidden as denied:
+            if filters.namespace is not None or not fallback_namespace:
+                raise
+            result.scope_forbidden = denied
+            try:
+                reduce_into(result, cluster.list(resource, fallback_namespace),
+                            replace(filters, namespace=fallback_namespace))
+            except Forbidden as also_denied:
+                also_denied.message = (f"forbidden: cannot list {resource.display} at the cluster scope, nor in the "
+                                       f"namespace {fallback_namespace} (from -n or the context)")
+                also_denied.hint = f"check with: kubectl auth can-i list {resource.display} --all-namespaces"
+                raise
 
     def node_names() -> frozenset[str]:
         # Only the names are read: a metadata-only list is about half the bytes of full Nodes
@@ -175,7 +191,7 @@ def compute_api_map(cluster: Cluster, mode: str, filters: Filters) -> ApiMap:
         calls["nodes"] = node_names
     got = gather(calls)
     got["objects"].require()  # without the endpoints there is no map: Forbidden is the caller's
-    if "nodes" in got:
+    if "nodes" in got and result.scope_forbidden is None:  # one namespace's map: its empty nodes answer nothing
         fetched = got["nodes"]
         if fetched.forbidden is not None:
             result.nodes_forbidden = fetched.forbidden
@@ -293,7 +309,8 @@ def collect_metamap(cluster: Cluster, opts: Request, *, source: str, mode: str, 
 
         try:
             installs = discover(cluster, namespace=opts.install_namespace, dca_selector=opts.dca_selector,
-                                agent_selector=opts.agent_selector, need_agents=False)
+                                agent_selector=opts.agent_selector, need_agents=False,
+                                fallback_namespace=opts.namespace_in(cluster))
             if source != "api":  # only a map from the DCA needs the install: say what is left of it
                 installs = require_installs(cluster, installs, opts.install_namespace)
             install = pick_install(installs)
@@ -307,7 +324,8 @@ def collect_metamap(cluster: Cluster, opts: Request, *, source: str, mode: str, 
 
     calls: dict[str, Callable[[], Any]] = {}
     if source in ("api", "both"):
-        calls["api"] = lambda: compute_api_map(cluster, used_mode, filters)
+        fallback = opts.namespace_in(cluster)
+        calls["api"] = lambda: compute_api_map(cluster, used_mode, filters, fallback)
     if source in ("dca", "both"):
         assert install is not None
         calls["dca"] = lambda: ask_dca(cluster, opts.request_timeout, install, filters.node,
@@ -338,5 +356,7 @@ def collect_metamap(cluster: Cluster, opts: Request, *, source: str, mode: str, 
     if source == "api" and api is not None and filters.node and api.nodes is not None and not api.nodes \
             and not api.map.nodes:
         raise NotFound(f'node "{filters.node}" not found', hint="list them with: kubectl get nodes")
+    if api is not None and api.scope_forbidden is not None:
+        filters = replace(filters, namespace=opts.namespace_in(cluster))  # the DCA's map is compared on it too
     return MetamapSnapshot(source, filters, used_mode if api is not None or api_forbidden else "", reason,
                            install, api, api_forbidden, dca)

@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 from kubectl_datadog.snapshots.env_check import (AgentData, AgentProbes, EnvCheckSnapshot, InstallData,
                                                  NamespaceObjects, Probe, TokenRef)
 from kubectl_datadog.install import DEFAULT_SERVICE_NAME, Install
+from kubectl_datadog.diagnose.discovery import discovery_findings
 from kubectl_datadog.diagnose.forbidden import forbidden_finding
 from kubectl_datadog.model import Finding, SecretValue, Severity, sort_findings, worst
 from kubectl_datadog.objects import Pod, Service, ServicePort, as_bool, selector_selects
@@ -749,7 +750,8 @@ def explain(snap: EnvCheckSnapshot, *, now: datetime) -> EnvCheckReport:
     install_findings = {i: _install_findings(d, snap.namespaces.get(d.install.namespace))
                         for i, d in enumerate(snap.installs)}
     rows = tuple(check_agent(a, snap, install_findings) for a in snap.agents)
-    return EnvCheckReport(rows, sort_findings([*group_findings(rows), *_installs_without_agents(snap, rows)]), snap)
+    return EnvCheckReport(rows, sort_findings([*group_findings(rows), *_installs_without_agents(snap, rows),
+                                               *discovery_findings(d.install for d in snap.installs)]), snap)
 
 
 def _installs_without_agents(snap: EnvCheckSnapshot, rows: tuple[AgentRow, ...]) -> list[Finding]:

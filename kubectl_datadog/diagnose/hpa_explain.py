@@ -39,6 +39,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timezone
 
+from kubectl_datadog.diagnose.discovery import discovery_findings
 from kubectl_datadog.diagnose.hpa_explain_arithmetic import action as replica_action
 from kubectl_datadog.diagnose.hpa_explain_arithmetic import arithmetic
 from kubectl_datadog.diagnose.hpa_explain_chain import Infra, infrastructure
@@ -183,7 +184,7 @@ def _explained_events(events: tuple[HpaEvent, ...]) -> tuple[Explained, ...]:
 
 def explain(snap: HpaSnapshot, *, now: datetime) -> HpaExplainReport:
     infra = infrastructure(snap, now)
-    findings: list[Finding] = list(infra.notes)
+    findings: list[Finding] = [*infra.notes, *discovery_findings([snap.install])]
     logged = logged_api_errors(snap)
     reports: list[HpaReport] = []
     for hpa in snap.hpas:

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from kubectl_datadog.cluster import AccessCheck
+from kubectl_datadog.diagnose.discovery import discovery_findings
 from kubectl_datadog.diagnose.forbidden import forbidden_finding
 from kubectl_datadog.diagnose.settings import unknown_setting_findings
 from kubectl_datadog.model import Finding, Severity, sort_findings
@@ -181,6 +182,7 @@ def explain(snap: LeaderSnapshot, *, now: datetime) -> LeaderReport:
 
     # A setting read from a ConfigMap/Secret we could not read is unknown: said once, and no verdict
     # below rests on it (leader-election-disabled needs a known false, a missing lock a known true).
+    findings += discovery_findings([inst])
     if inst.dca_pods:
         findings += unknown_setting_findings(inst)
     election_known = s is None or s.known("DD_LEADER_ELECTION")

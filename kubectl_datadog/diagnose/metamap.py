@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Iterator, NamedTuple, Sequence, overload
 
 from kubectl_datadog.snapshots.metamap import MetamapSnapshot
+from kubectl_datadog.diagnose.discovery import discovery_findings
 from kubectl_datadog.diagnose.forbidden import forbidden_finding
 from kubectl_datadog.diagnose.metamap_causes import (INCOMPLETE, MapperCauses, incomplete_findings, mapper_causes,
                                                      symptom_hint)
@@ -247,6 +248,13 @@ def _api_findings(snap: MetamapSnapshot) -> list[Finding]:
                            "pass --mode endpointslices if your DCA sets DD_KUBERNETES_USE_ENDPOINT_SLICES=true"))
     if api is None:
         return out
+    if api.scope_forbidden is not None:
+        denied = api.scope_forbidden
+        out.append(forbidden_finding(
+            "metamap/api", f"cannot {denied.verb} {denied.resource} at the cluster scope: the map shows only the "
+            f"namespace {snap.filters.namespace} (from -n or the context)", Severity.WARNING,
+            hint=f"ask for {denied.verb} on {denied.resource} at the cluster scope, or pass -n for another namespace",
+            command=f"kubectl auth can-i {denied.verb} {denied.resource} --all-namespaces"))
     if api.nodes_forbidden is not None:
         out.append(forbidden_finding("metamap/nodes",
                                      f"cannot list nodes ({api.nodes_forbidden.message}): nodes without mapped pods "
@@ -273,7 +281,7 @@ def explain(snap: MetamapSnapshot) -> MetamapReport:
         if snap.dca is not None and snap.dca.map is not None else None
     checks = snap.dca.mapper if snap.dca is not None else None
     causes = mapper_causes(checks)
-    findings = _api_findings(snap) + list(causes.findings)
+    findings = _api_findings(snap) + list(causes.findings) + discovery_findings([snap.install])
     diffs: list[DiffRow] = []
     lacking_nodes: set[str] = set()
     if snap.source == "both" and snap.api is not None and dca_map is not None and not dca_map.errors:

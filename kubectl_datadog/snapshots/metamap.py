@@ -24,6 +24,8 @@ class ApiMap:
     not_ready: set[tuple[str, str, str, str]] = field(default_factory=set)  # Endpoints mode only
     objects: int = 0  # Endpoints or EndpointSlices read
     skipped: Counter[str] = field(default_factory=Counter)
+    # Listing them at the cluster scope was forbidden: the map covers the fallback namespace only.
+    scope_forbidden: Forbidden | None = None
 
     def to_dict(self) -> dict[str, object]:
         return {"mode": self.mode, "objectsRead": self.objects, "nodesListed": self.nodes is not None,

@@ -333,8 +333,8 @@ def test_forbidden_endpoints() -> None:
     fake.scenario = {**fake.scenario, "forbidden": [{"verb": "list", "resource": "endpoints"}]}
     r = invoke_cli("metamap", "--mode", "endpoints", fake=fake)
     assert r.exit_code == 1
-    assert r.stderr == ("error: forbidden: cannot list endpoints at the cluster scope "
-                        "(check with: kubectl auth can-i list endpoints)\n")
+    assert r.stderr == ("error: forbidden: cannot list endpoints at the cluster scope, nor in the namespace default "
+                        "(from -n or the context) (check with: kubectl auth can-i list endpoints --all-namespaces)\n")
     r = invoke_cli("metamap", "--source", "both", "--mode", "endpoints", "-o", "json", fake=fake)
     assert r.exit_code == 0
     assert [f["code"] for f in r.json["findings"]] == ["rbac-forbidden"]
