@@ -129,3 +129,17 @@ def test_read_only_in_the_audit_log(e2e_cluster):
            for e in events if e["verb"] not in ("get", "list", "watch")
            and e.get("objectRef", {}).get("subresource") != "exec"]
     assert bad == []
+
+
+def test_agents_whose_own_view_cannot_be_read_are_unknown_not_ok(e2e_cluster):
+    """`nsreader` reads the install's namespace but may neither exec into the Agents nor read their logs
+    (the scenario's Role, enforced by the real apiserver): the specs look right, nothing says the Agents
+    reach the DCA, so they are counted unknown."""
+    c = e2e_cluster("env-agents-unread")
+    doc = run_json(c, "--install-namespace", "datadog", user="nsreader")
+    assert doc["summary"] == {"agents": 2, "ok": 0, "warning": 0, "error": 0, "unknown": 2, "dca-disabled": 0}
+    missing = {f["command"] for f in doc["findings"] if f["code"] == "rbac-forbidden"}
+    assert {"kubectl auth can-i create pods/exec -n datadog", "kubectl auth can-i get pods/log -n datadog"} <= missing
+    r = run(c, "--install-namespace", "datadog", user="nsreader")
+    assert "0 ok, 0 warning, 0 error, 2 unknown (their own view could not be read)" in r.stdout
+    assert run_json(c, "--install-namespace", "datadog", "--no-exec", user="nsreader")["summary"]["ok"] == 2

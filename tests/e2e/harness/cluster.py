@@ -31,7 +31,7 @@ from .procs import ADDRESS_IN_USE, Proc, PortInUse, free_ports, listens_on, log,
 
 HOLD_LABEL = "e2e.kubectl-datadog/kubelet"   # nodes/pods whose status the harness writes, not kwok
 STANDINS = Path(__file__).resolve().parent / "standins"
-USERS = ("admin", "viewer", "noexec", "nosecrets")
+USERS = ("admin", "viewer", "noexec", "nosecrets", "nsreader")  # nsreader: no binding; tests give it Roles
 PORT_KEYS = ("etcd", "etcd_peer", "apiserver", "kcm", "kwok")
 # A port is chosen free, then bound by the component a moment later; on a busy machine another
 # process can take it in between. Each start tries this many sets of fresh ports.
