@@ -322,10 +322,17 @@ def test_dca_error_answer() -> None:
         assert fake.source is not None
         fake.source.directories.insert(0, Path(tmp))
         r = invoke_cli("metamap", "--source", "both", "-o", "json", "--fail-on", "error", fake=fake)
+        # the DCA's service account may not list nodes: that is the error's root cause
+        fake.scenario = {**fake.scenario, "accessReviews": {"deny": ["list nodes"]}}
+        denied = invoke_cli("metamap", "--source", "both", "-o", "json", fake=fake)
     assert r.exit_code == 3
     assert r.json["dca"]["errors"] == "Failed to get nodes from the API server: nodes is forbidden"
     assert [f["code"] for f in r.json["findings"]] == ["dca-metamap-error"]
     assert r.json["differences"] == []
+    assert [(f["code"], f["causedBy"]) for f in denied.json["findings"]] == [
+        ("dca-rbac-missing", []), ("dca-metamap-error", ["dca-rbac-missing"])]
+    assert denied.json["findings"][1]["hint"].startswith(
+        "grant the Cluster Agent's service account default/datadog-cluster-agent list on nodes")
 
 
 def test_forbidden_endpoints() -> None:
