@@ -26,7 +26,7 @@ from collections import Counter
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
-from kubectl_datadog.cluster import ENDPOINTS, ENDPOINTSLICES, NODES, AccessCheck, Cluster
+from kubectl_datadog.cluster import ENDPOINTS, ENDPOINTSLICES, NODES, Cluster
 from kubectl_datadog.collect import gather, start
 from kubectl_datadog.collect.request import Request
 from kubectl_datadog.errors import Forbidden, NoInstall, NotFound, PluginError
@@ -35,13 +35,11 @@ from kubectl_datadog.snapshots.metamap import (
     ApiMap,
     DcaAnswer,
     Filters,
-    MapperChecks,
     MetamapSnapshot,
 )
 from kubectl_datadog.textformats.metamap import (
     MetaMap,
     MetamapParseError,
-    mapper_log,
     parse_metamap,
 )
 
@@ -237,39 +235,6 @@ def choose_dca_pod(cluster: Cluster, install: Install) -> tuple[Pod | None, str]
     return None, why
 
 
-MAPPER_LOG_LINES = 2000  # a failing informer retries with a backoff of at most ~30 s: its failure is in the tail
-
-
-def mapper_access_checks(install: Install, pod: Pod) -> list[AccessCheck]:
-    """What the DCA's metadata mapper lists and watches, cluster-wide: EndpointSlices or Endpoints
-    (per its DD_KUBERNETES_USE_ENDPOINT_SLICES; both when that setting could not be read), and Nodes,
-    Pods and Services (workloadmeta's Kubernetes collectors, which feed it its nodes)."""
-    s = install.settings
-    if s is None or not s.known("DD_KUBERNETES_USE_ENDPOINT_SLICES"):
-        sources = [("endpointslices", "discovery.k8s.io"), ("endpoints", "")]
-    else:
-        sources = [("endpointslices", "discovery.k8s.io")] if s.use_endpoint_slices else [("endpoints", "")]
-    user = f"system:serviceaccount:{pod.namespace}:{pod.service_account or 'default'}"
-    return [AccessCheck(verb, resource, group, None, None, user)
-            for resource, group in [*sources, ("nodes", ""), ("pods", ""), ("services", "")]
-            for verb in ("list", "watch")]
-
-
-def check_mapper(cluster: Cluster, install: Install, pod: Pod) -> MapperChecks:
-    """The access reviews and the log read run together (both are independent of the exec)."""
-    checks = mapper_access_checks(install, pod)
-    got = gather({"access": lambda: cluster.access(checks),
-                  "log": lambda: cluster.logs(pod.namespace, pod.name, install.dca_container,
-                                              tail_lines=MAPPER_LOG_LINES)})
-    command = f"kubectl -n {pod.namespace} logs {pod.name} -c {install.dca_container} --tail {MAPPER_LOG_LINES}"
-    access = tuple(zip(checks, got["access"].value or [None] * len(checks), strict=True))
-    user = checks[0].user or ""
-    log = got["log"]
-    if log.error is not None:
-        return MapperChecks(user, access, None, command, log.error.message, log.forbidden)
-    return MapperChecks(user, access, mapper_log(log.value or ""), command)
-
-
 def ask_dca(cluster: Cluster, timeout: float | None, install: Install, node: str | None,
             with_mapper: bool = False) -> DcaAnswer:
     from kubectl_datadog.collect.exec import run_dca_cli
@@ -279,6 +244,8 @@ def ask_dca(cluster: Cluster, timeout: float | None, install: Install, node: str
         return DcaAnswer("", why, None, None)
     chosen = pod
     # What the DCA needs for its map, and its log, are read while the exec runs.
+    from kubectl_datadog.collect.mapper import check_mapper
+
     mapper = start({"mapper": lambda: check_mapper(cluster, install, chosen)}) if with_mapper else None
     args = ["metamap"] + ([node] if node else [])
     outcome = run_dca_cli(cluster, install, pod, args, timeout=timeout)

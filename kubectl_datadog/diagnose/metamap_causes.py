@@ -73,7 +73,7 @@ def mapper_causes(checks: MapperChecks | None) -> MapperCauses:
     for failure in checks.log.failures if checks.log is not None else ():
         explained = failure.forbidden and failure.resource in denied_resources
         out.append(Finding(
-            LIST_FAILING, Severity.ERROR, subject,
+            LIST_FAILING, Severity.ERROR, f"pod/{checks.pod}" if checks.pod else subject,
             f"the Cluster Agent's log shows its informer failing to {failure.verb} {_qualified(failure.resource)} "
             f"({failure.count} line(s)): {failure.message}",
             (grant if explained else

@@ -65,6 +65,7 @@ class MapperChecks:
     log_command: str  # the kubectl logs command that reads the same window
     log_problem: str = ""
     log_forbidden: Forbidden | None = None
+    pod: str = ""  # namespace/name of the DCA whose log was read
 
     def to_dict(self) -> dict[str, object]:
         return {"serviceAccount": self.service_account,
