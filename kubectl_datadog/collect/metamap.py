@@ -271,6 +271,7 @@ def resolve_mode(requested: str, install: Install | None) -> tuple[str, str]:
 
 def collect_metamap(cluster: Cluster, opts: Request, *, source: str, mode: str, filters: Filters) -> MetamapSnapshot:
     install: Install | None = None
+    install_forbidden: Forbidden | None = None
     if source != "api" or mode == "auto":
         from kubectl_datadog.collect.install import discover, pick_install, require_installs
 
@@ -284,10 +285,16 @@ def collect_metamap(cluster: Cluster, opts: Request, *, source: str, mode: str, 
         except NoInstall:
             if source != "api":
                 raise
+        except Forbidden as denied:  # may look for the install nowhere: the API's map needs none
+            if source != "api":
+                raise
+            install_forbidden = denied
         if source != "api" and (install is None or not install.dca_pods):
             raise NoInstall("no Cluster Agent pod found, so there is no DCA to ask for its map",
                             hint="use --source api, or pass --install-namespace/--dca-selector")
     used_mode, reason = resolve_mode(mode, install)
+    if install_forbidden is not None:
+        reason = f"could not look for the Cluster Agent ({install_forbidden.message}): the agent's default (Endpoints)"
 
     calls: dict[str, Callable[[], Any]] = {}
     if source in ("api", "both"):
@@ -326,4 +333,4 @@ def collect_metamap(cluster: Cluster, opts: Request, *, source: str, mode: str, 
     if api is not None and api.scope_forbidden is not None:
         filters = replace(filters, namespace=opts.namespace_in(cluster))  # the DCA's map is compared on it too
     return MetamapSnapshot(source, filters, used_mode if api is not None or api_forbidden else "", reason,
-                           install, api, api_forbidden, dca)
+                           install, api, api_forbidden, dca, install_forbidden)

@@ -242,6 +242,13 @@ def _api_findings(snap: MetamapSnapshot) -> list[Finding]:
         out.append(forbidden_finding("metamap/api", f"cannot compute the map from the API: {snap.api_forbidden.message}",
                                      Severity.WARNING, verb="list", resource=snap.api_forbidden.resource,
                                      hint="ask for list on endpoints and endpointslices.discovery.k8s.io"))
+    if snap.install_forbidden is not None:  # only asked in --mode auto: the mode is the agent's default
+        denied = snap.install_forbidden
+        out.append(forbidden_finding(
+            "metamap/api", f"cannot look for the Cluster Agent ({denied.message}): the map is computed from "
+            "Endpoints, the agent's default",
+            Severity.WARNING, verb=denied.verb, resource=denied.resource,
+            hint="pass --install-namespace where you may list pods, or --mode to choose the map's source"))
     if snap.mode and snap.install is None and snap.mode_reason.startswith("no Cluster Agent"):
         out.append(Finding("metamap-no-install", Severity.INFO, "metamap/api",
                            "no Cluster Agent found, so the map is computed from Endpoints (the agent's default)",

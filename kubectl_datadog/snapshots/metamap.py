@@ -114,3 +114,4 @@ class MetamapSnapshot:
     api: ApiMap | None
     api_forbidden: Forbidden | None
     dca: DcaAnswer | None
+    install_forbidden: Forbidden | None = None  # --source api: the install could be looked for nowhere

@@ -412,3 +412,15 @@ def test_install_object_has_the_shape_of_every_other_command(scenario: str) -> N
     assert mine["settings"] == leader["settings"] and mine["nodeAgentPods"] is None
     assert {k: v for k, v in mine.items() if k != "nodeAgentPods"} == \
         {k: v for k, v in leader.items() if k != "nodeAgentPods"}
+
+
+def test_source_api_goes_on_when_the_install_can_be_looked_for_nowhere() -> None:
+    """Listing pods is forbidden everywhere: the API's map needs no install, so it is computed in the
+    agent's default mode and the denied list is named."""
+    fake = FakeCluster.from_scenario("metamap-seed")
+    fake.scenario = {**fake.scenario, "forbidden": [{"verb": "list", "resource": "pods"}]}
+    r = invoke_cli("metamap", "-o", "json", fake=fake)
+    assert (r.exit_code, r.json["mode"], r.json["summary"]) == (0, "endpoints", {"nodes": 2, "pods": 8})
+    assert r.json["modeReason"].startswith("could not look for the Cluster Agent (forbidden: cannot list pods")
+    assert [(f["code"], f["command"]) for f in r.json["findings"]] == [("rbac-forbidden", "kubectl auth can-i list pods")]
+    assert invoke_cli("metamap", "--source", "dca", fake=fake).exit_code == 1  # the DCA's map needs the install
