@@ -6,7 +6,9 @@ Differences (`--source both`), one row per pod (or node) that differs:
   not-ready  the DCA maps a notReadyAddresses entry (newer DCAs do; the node Agent skips
              kube_service on pods that are not Ready anyway)
   node-missing  the API lists the node but the DCA's map has no entry for it: the node Agent
-             there gets no kube_service tag at all
+             there gets no kube_service tag at all (one row per pod of that node the API maps)
+What the DCA lacks (node-missing, missing) is the symptom of one dca-metamap-incomplete finding,
+whose causes diagnose/metamap_causes.py finds (its service account's permissions, its log).
 """
 
 from __future__ import annotations
