@@ -169,7 +169,8 @@ def collect_clusterchecks(cluster: Cluster, request: Request, options: ClusterCh
 
     installs = require_installs(cluster, discover(cluster, namespace=request.install_namespace,
                                                   dca_selector=request.dca_selector,
-                                                  agent_selector=request.agent_selector),
+                                                  agent_selector=request.agent_selector,
+                                                  fallback_namespace=request.namespace_in(cluster)),
                                 request.install_namespace)
     install = pick_install(installs)
     ns_filter = None if request.all_namespaces or not request.namespace else request.namespace

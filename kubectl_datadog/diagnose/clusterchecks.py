@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from kubectl_datadog.diagnose.clusterchecks_configs import ConfigRow, config_rows, wanted_kinds
 from kubectl_datadog.diagnose.clusterchecks_dca import compare, dca_findings
 from kubectl_datadog.diagnose.clusterchecks_setup import Setup, setup_of
+from kubectl_datadog.diagnose.discovery import discovery_findings
 from kubectl_datadog.diagnose.forbidden import forbidden_finding
 from kubectl_datadog.diagnose.settings import unknown_setting_findings
 from kubectl_datadog.model import Finding, Severity, sort_findings
@@ -100,7 +101,7 @@ def _env_from_findings(snap: ClusterChecksSnapshot) -> list[Finding]:
 
 def explain(snap: ClusterChecksSnapshot) -> ClusterChecksReport:
     inst = snap.install
-    findings: list[Finding] = []
+    findings: list[Finding] = discovery_findings([inst])
     if not inst.dca_pods:
         findings.append(Finding(
             NO_CLUSTER_AGENT, Severity.WARNING if snap.services or snap.confd else Severity.INFO,

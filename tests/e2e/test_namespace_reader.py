@@ -12,7 +12,8 @@ import yaml
 pytestmark = pytest.mark.e2e
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
-COMMANDS = {"leader": ["leader"], "env_check": ["env-check"], "metamap": ["metamap"], "hpa_explain": ["hpa-explain"]}
+COMMANDS = {"leader": ["leader"], "env_check": ["env-check"], "metamap": ["metamap"], "hpa_explain": ["hpa-explain"],
+            "clusterchecks": ["clusterchecks"]}
 @pytest.fixture
 def reader(e2e_cluster, tmp_path):
     c = e2e_cluster("namespace-reader")  # its objects bind `nsreader` to a Role in datadog only
