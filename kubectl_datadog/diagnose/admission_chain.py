@@ -138,7 +138,9 @@ def _webhook_steps(snap: AdmissionSnapshot, chain_on: bool | None, out: list[Fin
                                "Datadog webhook. Only the leading Cluster Agent creates it",
                                "check the leader's log for `Couldn't reconcile webhook` (RBAC on "
                                "mutatingwebhookconfigurations, no leader) and that leader election works",
-                               f"kubectl get mutatingwebhookconfiguration {name}", ("admission-dca-not-ready",)))
+                               f"kubectl get mutatingwebhookconfiguration {name}",
+                               ("admission-dca-not-ready",) if snap.dca_replicas and not any(
+                                   r.ready for r in snap.dca_replicas) else ()))
             return [ChainStep("webhook", ref, "error", "not found")], True
         return [ChainStep("webhook", ref, "off", "not found (expected while the admission controller is off)")], True
     steps: list[ChainStep] = []
