@@ -27,6 +27,7 @@ from kubectl_datadog.cluster import (
 from kubectl_datadog.collect import gather
 from kubectl_datadog.collect.exec import run_dca_cli
 from kubectl_datadog.collect.install import discover, pick_install
+from kubectl_datadog.collect.leader import lock_kind, read_lock
 from kubectl_datadog.collect.request import Request
 from kubectl_datadog.errors import NotFound, PluginError, SeveralInstalls, UsageError
 from kubectl_datadog.install import ADMISSION_SETTING_NAMES, Install
@@ -37,12 +38,13 @@ from kubectl_datadog.snapshots.admission import (
     ServiceEndpoints,
     WebhookConfig,
     parse_app_pod,
-    parse_certificate_secret,
     parse_dca_replica,
     parse_event,
     parse_webhook_config,
 )
+from kubectl_datadog.snapshots.admission_cert import parse_certificate_secret
 from kubectl_datadog.snapshots.hpa_explain import read_error
+from kubectl_datadog.textformats.admission_status import admission_status
 
 PLATFORM_NODES = 20  # node labels of the first page say which platform it is; no need for all nodes
 # (label prefix or name, platform), as the providers label their nodes
@@ -184,10 +186,14 @@ def collect_admission(cluster: Cluster, request: Request, options: AdmissionOpti
         calls["secret"] = lambda: cluster.get(SECRETS, secret_name, secret_ns)
     for p in install.dca_pods if install else ():
         calls[f"dca:{p.name}"] = lambda p=p: cluster.get(PODS, p.name, p.namespace)
-    if install is not None and install.dca_pods and request.exec_allowed and settings is not None and settings.enabled:
-        pod = next((p for p in install.dca_pods if p.ready), install.dca_pods[0])
-        calls["status"] = lambda: run_dca_cli(cluster, install, pod, ("status",),  # type: ignore[arg-type]
-                                              timeout=request.request_timeout)
+    want_status = bool(install is not None and install.dca_pods and request.exec_allowed and settings is not None
+                       and settings.enabled)
+    if want_status and install is not None and install.settings is not None and install.settings.leader_election:
+        # The leader reconciles the webhook and runs the connectivity probe: its status says most.
+        dcas = install.settings
+        kinds = [lock_kind(dcas.lock_resource, None)] if dcas.lock_resource else ["Lease", "ConfigMap"]
+        for kind in kinds:
+            calls[f"lock:{kind}"] = lambda k=kind: read_lock(cluster, k, dcas.resources_namespace, dcas.lease_name)
     got2 = gather(calls)
 
     service_obj = got2["service"].value if "service" in got2 else None
@@ -198,12 +204,17 @@ def collect_admission(cluster: Cluster, request: Request, options: AdmissionOpti
     secret = got2.get("secret")
     certificate = parse_certificate_secret(secret.value) if secret is not None and secret.value else None
     replicas = tuple(parse_dca_replica(got2[k].value) for k in got2 if k.startswith("dca:") and got2[k].value)
-    status_text, status_error = None, ""
-    if "status" in got2:
-        outcome = got2["status"].value
-        if outcome is not None and outcome.ok:
-            status_text = outcome.stdout
-        elif outcome is not None:
+    status, status_pod, status_error = None, "", ""
+    if want_status and install is not None:
+        holders = {got2[k].value.holder for k in got2 if k.startswith("lock:") and got2[k].value is not None}
+        ready = [p for p in install.dca_pods if p.ready] or list(install.dca_pods)
+        pod = next((p for p in ready if p.name in holders), ready[0])
+        outcome = run_dca_cli(cluster, install, pod, ("status",), timeout=request.request_timeout)
+        status_pod = pod.name
+        if outcome.ok:
+            status = admission_status(outcome.stdout)
+            status_error = "" if status is not None else "its status has no Admission Controller section"
+        else:
             status_error = outcome.problem
     return AdmissionSnapshot(
         namespace=namespace, pod_name=options.pod, selector=options.selector, install=install,
@@ -217,5 +228,5 @@ def collect_admission(cluster: Cluster, request: Request, options: AdmissionOpti
             for o in got["namespaces"].value or []},
         namespaces_error=read_error(got["namespaces"].error), pods=tuple(app_pods),
         events=tuple(parse_event(o) for o in got["events"].value or []), events_error=read_error(got["events"].error),
-        platform=_platforms(got["nodes"].value or []), status_text=status_text, status_error=status_error,
+        platform=_platforms(got["nodes"].value or []), status=status, status_pod=status_pod, status_error=status_error,
         other_webhooks=others)

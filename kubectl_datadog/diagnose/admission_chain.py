@@ -10,16 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from kubectl_datadog.diagnose.admission_status import judge_status
 from kubectl_datadog.diagnose.forbidden import forbidden_finding
 from kubectl_datadog.install import AdmissionSettings
 from kubectl_datadog.model import Finding, Severity
-from kubectl_datadog.snapshots.admission import (
-    POD_ROLES,
-    AdmissionSnapshot,
-    WebhookConfig,
-    certificate_not_after,
-    fnv1_64,
-)
+from kubectl_datadog.snapshots.admission import POD_ROLES, AdmissionSnapshot, WebhookConfig
+from kubectl_datadog.snapshots.admission_cert import certificate_not_after, fnv1_64
 
 EXPIRY_WARNING = timedelta(days=30)  # the DCA renews below admission_controller.certificate.expiration_threshold
 DEFAULT_TIMEOUT = 10  # admission_controller.timeout_seconds
@@ -333,6 +329,18 @@ def explain_chain(snap: AdmissionSnapshot, now: datetime) -> Chain:
                                f"kubectl -n {snap.install.namespace} describe pods -l "
                                "app.kubernetes.io/component=cluster-agent"))
         steps.append(ChainStep("cluster-agent", subject, "ok" if ready else "error", detail))
+    status = judge_status(snap, subject)
+    if status is not None:
+        steps.append(ChainStep("status", f"pod/{snap.install.namespace}/{snap.status_pod}"  # type: ignore[union-attr]
+                               if snap.status_pod else subject, status.step_state, status.detail))
+        out += status.findings
+        if status.disabled:
+            enabled = False
+        if cert_ok is None and status.certificate_ok is not None:
+            cert_ok = status.certificate_ok
+            cert_because = "" if cert_ok else "admission-status-digest-mismatch"
+        if status.probe_failing and reachable is not False:
+            reachable, unreachable_because = False, "admission-probe-failing"
     since = min((r.ready_since for r in ready if r.ready_since), default=None)
     return Chain(steps=tuple(steps), findings=tuple(out), settings=snap.settings, enabled=enabled,
                  webhook=snap.mutating, webhook_known=webhook_known, reachable=reachable,

@@ -324,7 +324,7 @@ def _verdict(pod: AppPod, chain: Chain, mutated: str, calls: list[WebhookCall], 
     if chain.certificate_ok is False:
         return "certificate-invalid", f"the API server cannot verify the webhook's certificate ({chain.certificate_because})"
     if chain.reachable is False:
-        return "webhook-unreachable", f"the webhook's Service cannot be reached ({chain.unreachable_because})"
+        return "webhook-unreachable", f"the API server cannot reach the webhook ({chain.unreachable_because})"
     if chain.reachable is None:
         return "unknown", "whether the webhook's Service has ready endpoints is unknown"
     return "not-mutated", "selected, yet not mutated, and nothing the API shows explains it: the API server " \

@@ -31,6 +31,7 @@ VERDICTS: dict[tuple[str, str], dict[str, str]] = {
     ("admission-ssi", "shop"): {"api-8b7c6d5e4-s6t7u": "mutated"},
     ("admission-ssi", "other"): {"report-1a2b3c4d5-h7i8j": "ssi-not-targeted"},
     ("admission-operator", "shop"): {"web-5d8f7c9b4-a1b2c": "mutated"},
+    ("admission-probe-failing", "shop"): {"orders-3b4c5d6e7-b3c4d": "webhook-unreachable"},
 }
 
 
@@ -66,7 +67,7 @@ def test_every_documented_verdict_is_reached_by_a_scenario() -> None:
 @pytest.mark.parametrize("scenario,args", [
     ("admission-helm", ("-A",)), ("admission-helm", ("search-4a5b6c7d8-y1z2a", "-n", "shop")),
     ("admission-no-endpoints", ("-n", "shop")), ("admission-cert-mismatch", ("-n", "shop")),
-    ("admission-ssi", ("-A",)), ("admission-disabled", ("-n", "shop")),
+    ("admission-ssi", ("-A",)), ("admission-disabled", ("-n", "shop")), ("admission-probe-failing", ("-n", "shop")),
 ])
 def test_golden(scenario: str, args: tuple[str, ...], fmt: str, golden: conftest.Golden) -> None:
     r = explain(scenario, *args, "-o", fmt)
@@ -195,4 +196,37 @@ def test_fail_on() -> None:
 def test_empty_namespace_still_shows_the_chain() -> None:
     r = explain("admission-helm", "-n", "nothing-here", "-o", "json")
     assert r.exit_code == 0 and r.json["pods"] == []
-    assert [s["step"] for s in r.json["chain"]] == ["settings", "webhook", "certificate", "service", "cluster-agent"]
+    assert [s["step"] for s in r.json["chain"]] == ["settings", "webhook", "certificate", "service", "cluster-agent",
+                                                 "status"]
+
+
+def test_the_dcas_failing_probe_is_the_root_cause_of_unmutated_pods() -> None:
+    r = explain("admission-probe-failing", "-n", "shop", "-o", "json")
+    findings = r.json["findings"]
+    assert findings[0]["code"] == "admission-probe-failing"
+    assert "dry-run probe configmap was not annotated by the webhook" in findings[0]["message"]
+    assert findings[0]["hint"].startswith("GKE detected")
+    pods = next(f for f in findings if f["code"] == "admission-pods-unmutated")
+    assert pods["causedBy"] == ["admission-probe-failing"]
+    # without exec the same pod has no visible cause
+    r = explain("admission-probe-failing", "-n", "shop", "--no-exec", "-o", "json")
+    assert r.json["pods"][0]["verdict"] == "not-mutated"
+    assert "status" not in [s["step"] for s in r.json["chain"]]
+
+
+def test_the_dcas_status_settles_the_certificate_when_the_secret_is_unreadable() -> None:
+    fake = fake_of("admission-helm", forbidden=[{"verb": "get", "resource": "secrets", "namespace": "datadog"}])
+    r = explain("admission-helm", "-n", "shop", "-o", "json", fake=fake)
+    status = next(s for s in r.json["chain"] if s["step"] == "status")
+    assert status["state"] == "ok" and "digests match" in status["detail"]
+    assert status["object"] == "pod/datadog/datadog-cluster-agent-8568545574-x9tc9"  # the lock's holder
+    verdicts = {p["name"]: p["verdict"] for p in r.json["pods"]}
+    assert verdicts["orders-3b4c5d6e7-b3c4d"] == "not-mutated"  # certificate known good, so not blamed
+
+
+def test_exec_forbidden_is_a_finding_not_an_error() -> None:
+    fake = fake_of("admission-helm", forbidden=[{"verb": "create", "resource": "pods/exec"}])
+    r = explain("admission-helm", "-n", "shop", "-o", "json", fake=fake)
+    assert r.exit_code == 0
+    f = next(f for f in r.json["findings"] if f["code"] == "rbac-forbidden")
+    assert f["command"] == "kubectl auth can-i create pods/exec -n datadog"

@@ -12,7 +12,15 @@ every state a pod can be in, and one overlay per fault.
   admission-no-endpoints     failurePolicy Fail and a Service that selects no pod; the ReplicaSet's FailedCreate
   admission-unlabelled       mutateUnlabelled on (hostip mode, the accept-all objectSelector)
   admission-ssi              SSI enabled only in namespace shop
-  admission-operator         the Operator's names (Service datadog-admission-controller)
+  admission-operator         the Operator's names (Service datadog-admission-controller), its probe passing
+  admission-probe-failing    the Operator's connectivity probe fails (DCA 7.78+ status), a pod created since is unmutated
+
+The leader's `datadog-cluster-agent status` gets an "Admission Controller" section written after the
+upstream template (pkg/clusteragent/admission/status_templates/admissionwebhook.tmpl: Webhooks info,
+per entry `Name:` and its map in key order, Secret info) and, for the probe, the lines of reference
+A7.3 (`Total Executions`, `Success Rate`, `Last Execution: <ts> (success|failure)`); the names of the
+probe's error and hint lines (`Last Error`, `Diagnostic Hint`) are inferred from its JSON keys. The
+digests are computed here with an FNV-1 of this file's own (the test oracle, not the plugin's).
 
 Facts: shared/reference/admission-and-clusterchecks.md (A1 Helm/Operator env, A2 webhook entries and
 selectors, A3 certificate, A4 Service, A5 what a mutated pod carries, A7.1 event texts). The
@@ -207,12 +215,57 @@ def replicaset(ns: str, name: str, labels: dict) -> dict:
             "status": {"replicas": 0, "observedGeneration": 1}}
 
 
-def write(name: str, description: str, base: str, objs: list[dict], extra: dict | None = None) -> None:
+LEADER = "datadog-cluster-agent-8568545574-x9tc9"  # the base installs' lock holder
+
+
+def fnv1_64(data: bytes) -> str:
+    h = 14695981039346656037
+    for byte in data:
+        h = (h * 1099511628211) % 2**64
+        h ^= byte
+    return f"{h:x}"
+
+
+def admission_section(svc_ns: str, svc: str, bundle: str, secret_cert: str, probe: list[str] | None = None) -> str:
+    sel = "&LabelSelector{MatchLabels:map[string]string{admission.datadoghq.com/enabled: true,}," \
+          "MatchExpressions:[]LabelSelectorRequirement{},}"
+    lines = ["====================", "Admission Controller", "====================", "",
+             "    Webhooks info", "    -------------", "      MutatingWebhookConfigurations name: datadog-webhook",
+             "      Created at: 2026-11-20T09:06:00Z"]
+    for suffix, path in (("agent.config", "/injectconfig"), ("lib.injection", "/injectlib"),
+                         ("standard.tags", "/injecttags")):
+        lines += ["      ---------", f"        Name: datadog.webhook.{suffix}",
+                  f"        CA bundle digest: {fnv1_64(bundle.encode())}", f"        Object selector: {sel}",
+                  "        Rule 1: Operations: [CREATE] - APIGroups: [] - APIVersions: [v1] - Resources: [pods]",
+                  f"        Service: {svc_ns}/{svc} - Port: 443 - Path: {path}"]
+    lines += ["", "    Secret info", "    -----------", "    Secret name: webhook-certificate",
+              f"    Secret namespace: {svc_ns}", "    Created at: 2026-11-20T09:05:30Z",
+              f"    CA bundle digest: {fnv1_64(secret_cert.encode())}",
+              "    Duration before certificate expiration: 8565h2m14.113s"]
+    if probe:
+        lines += ["", "    Connectivity Probe", "    ------------------"] + [f"    {x}" for x in probe]
+    return "\n".join(lines) + "\n"
+
+
+def status_with(base: str, section: str) -> str:
+    """The base leader's status with the section added (the Operator base's DCA image answers `agent status`;
+    that text is used for `datadog-cluster-agent status` too)."""
+    exec_dir = SCENARIOS / base / "pods" / "datadog" / LEADER / "exec"
+    name = next(n for n in ("datadog-cluster-agent_status.out", "agent_status.out") if (exec_dir / n).exists())
+    return (exec_dir / name).read_text().rstrip("\n") + "\n\n" + section
+
+
+def write(name: str, description: str, base: str, objs: list[dict], extra: dict | None = None,
+          leader_status: str | None = None) -> None:
     assert name.startswith("admission-")
     d = SCENARIOS / name
     if d.exists():
         shutil.rmtree(d)
     d.mkdir(parents=True)
+    if leader_status is not None:
+        exec_dir = d / "pods" / "datadog" / LEADER / "exec"
+        exec_dir.mkdir(parents=True)
+        (exec_dir / "datadog-cluster-agent_status.out").write_text(leader_status)
     (d / "scenario.yaml").write_text(yaml.safe_dump({"description": description, "base": base, **(extra or {})},
                                                     sort_keys=False))
     (d / "objects.yaml").write_text(dump(objs))
@@ -259,7 +312,8 @@ def main() -> None:
             app_pod("probe-2c3d4e5f6-e5f6g", "kube-system", "10.244.0.29", {"app": "probe", ENABLED: "true"},
                     "2026-11-27T10:03:00Z")]
     write("admission-helm", "Helm install with the admission controller on (socket mode, opt-in labels): a pod in "
-          "every state", "helm", install + [webhook("datadog", HELM_SVC, cert)] + apps)
+          "every state", "helm", install + [webhook("datadog", HELM_SVC, cert)] + apps,
+          leader_status=status_with("helm", admission_section("datadog", HELM_SVC, cert, cert)))
     write("admission-disabled", "Helm install with clusterAgent.admissionController.enabled=false: no webhook",
           "helm", [namespace("shop"), web()])
     write("admission-webhook-missing", "admission controller on, but no MutatingWebhookConfiguration",
@@ -303,13 +357,28 @@ def main() -> None:
     op_dns = ["datadog-admission-controller", "datadog-admission-controller.datadog"]
     op_cert, op_key = self_signed(op_dns, start, 365)
     op_sel = {"agent.datadoghq.com/name": "datadog", "agent.datadoghq.com/component": "cluster-agent"}
+    op_install = op_pods + [
+        admission_service("datadog-admission-controller", "datadog", "127.96.20.12", op_sel, "admissioncontrollerport"),
+        slice_for("datadog-admission-controller", "datadog", op_pods, "admissioncontrollerport"),
+        cert_secret("datadog", op_cert, op_key), webhook("datadog", "datadog-admission-controller", op_cert)]
+    passing = ["Namespace: datadog", "Total Executions: 235", "Success Rate: 100.0%",
+               "Last Execution: 2026-11-27T11:59:10Z (success)", "Last Successful Probe: 2026-11-27T11:59:10Z"]
+    failing = ["Namespace: datadog", "Total Executions: 235", "Success Rate: 0.0%",
+               "Last Execution: 2026-11-27T11:59:10Z (failure)", "Last Successful Probe: N/A",
+               "Last Error: dry-run probe configmap was not annotated by the webhook",
+               "Diagnostic Hint: GKE detected: if using a private cluster, ensure your firewall rules allow ingress "
+               "over TCP on port 8000 from the control plane CIDR."]
+    write("admission-probe-failing", "Operator install whose connectivity probe fails: the API server does not "
+          "reach the webhook", "operator", op_install + [
+              namespace("shop"), app_pod("orders-3b4c5d6e7-b3c4d", "shop", "10.244.0.28",
+                                         {"app": "orders", ENABLED: "true"}, "2026-11-27T11:30:00Z")],
+          leader_status=status_with("operator", admission_section(
+              "datadog", "datadog-admission-controller", op_cert, op_cert, failing)))
     write("admission-operator", "Operator install with the admission controller on (Service "
-          "datadog-admission-controller)", "operator", op_pods + [
-              admission_service("datadog-admission-controller", "datadog", "127.96.20.12", op_sel,
-                                "admissioncontrollerport"),
-              slice_for("datadog-admission-controller", "datadog", op_pods, "admissioncontrollerport"),
-              cert_secret("datadog", op_cert, op_key), webhook("datadog", "datadog-admission-controller", op_cert),
-              namespace("shop"), web(injected=SOCKET_ENV, volumes=[SOCKET_VOLUME])])
+          "datadog-admission-controller)", "operator", op_install + [
+              namespace("shop"), web(injected=SOCKET_ENV, volumes=[SOCKET_VOLUME])],
+          leader_status=status_with("operator", admission_section(
+              "datadog", "datadog-admission-controller", op_cert, op_cert, passing)))
 
 
 if __name__ == "__main__":
