@@ -214,21 +214,26 @@ def _tags_injection(pod: AppPod, expected: bool | None, because: str) -> Injecti
     return Injection("tags", expected, found, tuple(v for _, v in wanted if v not in found), because)
 
 
-def _lib_requested(pod: AppPod) -> bool:
-    return any(k.startswith(LIB_ANNOTATION_PREFIX) and ("-lib.version" in k or "-lib.custom-image" in k)
-               for k in pod.annotations)
+def _requested_langs(pod: AppPod) -> list[str]:
+    """Languages the pod's own annotations ask for (admission.datadoghq.com/<lang>-lib.version|custom-image)."""
+    return [lang for lang in LIB_LANGS
+            if any(f"{lang}-lib.version" in k or f"{lang}-lib.custom-image" in k
+                   for k in pod.annotations if k.startswith(LIB_ANNOTATION_PREFIX))]
 
 
 def _lib_injection(pod: AppPod, expected: bool | None, because: str) -> Injection:
-    inits = [c.name for c in pod.init_containers
+    inits = [c for c in pod.init_containers
              if c.name == "datadog-init-apm-inject" or (c.name.startswith("datadog-lib-") and c.name.endswith("-init"))]
     status = pod.annotations.get(INTERNAL_APM_PREFIX + "injection-status", "")
     error = pod.annotations.get(INTERNAL_APM_PREFIX + "injection-error") or \
         pod.annotations.get("apm.datadoghq.com/injection-error", "")
-    found = [f"init container {n}" for n in inits]
+    found = [f"init container {c.name} ({c.image})" for c in inits]
     missing: list[str] = []
     if status in ("partial", "error") or error:
         missing.append(f"injection-status {status or 'error'}" + (f": {error}" if error else ""))
+    names = {c.name for c in inits}
+    missing += [f"init container datadog-lib-{lang}-init (asked by its annotation)"
+                for lang in _requested_langs(pod) if f"datadog-lib-{lang}-init" not in names]
     if inits and "datadog-auto-instrumentation" not in {v.name for v in pod.volumes}:
         missing.append("volume datadog-auto-instrumentation")
     if not found and not missing and expected:
@@ -258,7 +263,7 @@ def judge_pod(pod: AppPod, chain: Chain, ns_labels: Mapping[str, str] | None) ->
         elif call.called is not True:
             expected, because = call.called, call.because
         elif role == "lib":
-            requested = _lib_requested(pod)
+            requested = bool(_requested_langs(pod))
             label_off = pod.labels.get(ENABLED_LABEL) == "false"
             expected = not label_off and (ssi_hit or (requested and _label_filter(s, pod, ssi_hit, ssi_why)[0]))
             because = ssi_why if ssi_hit else ("lib annotations" if requested else "no lib annotation, " + ssi_why)

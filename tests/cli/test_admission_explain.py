@@ -230,3 +230,16 @@ def test_exec_forbidden_is_a_finding_not_an_error() -> None:
     assert r.exit_code == 0
     f = next(f for f in r.json["findings"] if f["code"] == "rbac-forbidden")
     assert f["command"] == "kubectl auth can-i create pods/exec -n datadog"
+
+
+def test_a_library_asked_for_but_not_injected_is_a_partial_injection() -> None:
+    fake = fake_of("admission-ssi")
+    for o in fake.objects:
+        if o["kind"] == "Pod" and o["metadata"]["name"] == "api-8b7c6d5e4-s6t7u":
+            o["metadata"]["annotations"]["admission.datadoghq.com/java-lib.version"] = "v1.45.0"
+    r = explain("admission-ssi", "-n", "shop", "-o", "json", fake=fake)
+    (pod,) = r.json["pods"]
+    assert pod["verdict"] == "injection-partial"
+    lib = next(i for i in pod["injections"] if i["role"] == "lib")
+    assert lib["missing"] == ["init container datadog-lib-java-init (asked by its annotation)"]
+    assert "init container datadog-lib-python-init (gcr.io/datadoghq/dd-lib-python-init:v3)" in lib["found"]
