@@ -4,6 +4,7 @@ is not false, exit codes and errors."""
 
 from __future__ import annotations
 
+import copy
 import functools
 from typing import Any
 
@@ -41,8 +42,9 @@ def _scenario(name: str) -> Scenario:
 
 
 def fake_of(scenario: str, **config: Any) -> FakeCluster:
+    """A fake of its own: tests that edit objects must not leak into the cached scenario."""
     sc = _scenario(scenario)
-    return FakeCluster(objects=sc.objects, scenario={**sc.config, **config}, source=sc)
+    return FakeCluster(objects=copy.deepcopy(sc.objects), scenario={**sc.config, **config}, source=sc)
 
 
 def explain(scenario: str, *args: str, fake: FakeCluster | None = None) -> conftest.Result:
@@ -243,3 +245,28 @@ def test_a_library_asked_for_but_not_injected_is_a_partial_injection() -> None:
     lib = next(i for i in pod["injections"] if i["role"] == "lib")
     assert lib["missing"] == ["init container datadog-lib-java-init (asked by its annotation)"]
     assert "init container datadog-lib-python-init (gcr.io/datadoghq/dd-lib-python-init:v3)" in lib["found"]
+
+
+def _label_nodes(fake: FakeCluster, labels: dict[str, str]) -> FakeCluster:
+    for o in fake.objects:
+        if o["kind"] == "Node":
+            o["metadata"].setdefault("labels", {}).update(labels)
+    return fake
+
+
+def test_platform_hints_come_from_the_nodes() -> None:
+    fake = _label_nodes(fake_of("admission-helm"), {"cloud.google.com/gke-nodepool": "default-pool"})
+    findings = explain("admission-helm", "-n", "shop", "--no-exec", "-o", "json", fake=fake).json["findings"]
+    hint = next(f for f in findings if f["code"] == "admission-platform-hint")
+    assert "GKE: a private cluster's firewall must allow the control plane to reach the nodes on TCP 8000" \
+        in hint["message"]
+    plain = explain("admission-helm", "-n", "shop", "--no-exec", "-o", "json").json["findings"]
+    assert "GKE" not in next(f for f in plain if f["code"] == "admission-platform-hint")["message"]
+
+
+def test_autopilot_with_socket_mode_is_flagged() -> None:
+    fake = _label_nodes(fake_of("admission-helm"), {"cloud.google.com/gke-provisioning": "standard",
+                                                    "cloud.google.com/gke-nodepool": "default-pool"})
+    findings = explain("admission-helm", "-n", "shop", "-o", "json", fake=fake).json["findings"]
+    f = next(f for f in findings if f["code"] == "admission-socket-mode-platform")
+    assert f["message"].startswith("gke-autopilot rejects the hostPath volume that socket mode injects")
