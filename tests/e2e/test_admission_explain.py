@@ -149,3 +149,47 @@ def test_viewer_without_secrets_gets_unknown_not_mismatch(e2e_cluster):
     codes = [f["code"] for f in doc["findings"]]
     assert "admission-cabundle-mismatch" not in codes
     assert "rbac-forbidden" in codes
+
+
+# Scenarios whose verdicts do not depend on when the harness created the pods (their fixtures' labelled
+# unmutated pods would all meet a webhook configuration created a moment later): the same verdicts as on
+# the fake (tests/cli/test_admission_explain.py), with real selectors, endpoints and RBAC.
+PARITY = {
+    "admission-disabled": {"web-5d8f7c9b4-a1b2c": "admission-disabled"},
+    "admission-webhook-missing": {"web-5d8f7c9b4-a1b2c": "webhook-missing"},
+    "admission-unlabelled": {"api-8b7c6d5e4-s6t7u": "mutated", "batch-9c8d7e6f5-v8w9x": "not-selected"},
+    "admission-operator": {"web-5d8f7c9b4-a1b2c": "mutated"},
+}
+
+
+@pytest.mark.parametrize("scenario", sorted(PARITY))
+def test_verdicts_match_the_fake(e2e_cluster, scenario):
+    c = e2e_cluster(scenario)
+    doc = run_json(c, "-n", "shop")
+    assert {p["name"]: p["verdict"] for p in doc["pods"]} == PARITY[scenario]
+
+
+def test_ssi_targets_only_its_namespace(e2e_cluster):
+    c = e2e_cluster("admission-ssi")
+    doc = run_json(c, "-A")
+    verdicts = {p["name"]: p["verdict"] for p in doc["pods"]}
+    assert verdicts["api-8b7c6d5e4-s6t7u"] == "mutated" and verdicts["report-1a2b3c4d5-h7i8j"] == "ssi-not-targeted"
+    # SSI's accept-all objectSelector: an unlabelled pod created now in `shop` is sent to the webhook
+    r, _ = create(c, new_pod("ssi-fresh", {"app": "fresh"}))
+    assert r.returncode == 0, r.stderr
+    assert "DD_ENTITY_ID" in env_names(c, "ssi-fresh")
+
+
+def test_a_service_selecting_nothing_has_no_endpoints_for_real(e2e_cluster):
+    c = e2e_cluster("admission-no-endpoints")
+    doc = run_json(c, "-n", "shop")
+    service = next(s for s in doc["chain"] if s["step"] == "service")
+    assert service["state"] == "error" and "0 ready endpoint(s)" in service["detail"]
+    assert doc["findings"][0]["code"] == "admission-no-endpoints"
+    owner = next(f for f in doc["findings"] if f["code"] == "admission-owner-create-failed")
+    assert owner["causedBy"] == ["admission-no-endpoints"]
+    # and the apiserver agrees: with failurePolicy Fail a selected pod cannot be created
+    r, _ = create(c, new_pod("no-endpoints", {"app": "x", ENABLED: "true"}))
+    assert r.returncode != 0
+    assert 'failed calling webhook "datadog.webhook.agent.config"' in r.stderr, r.stderr
+    assert c.webhooks[0].refused and not c.webhooks[0].requests

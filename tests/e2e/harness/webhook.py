@@ -15,6 +15,11 @@ Its certificate is self-signed and its own CA, like the DCA's (A3): the harness 
 scenario's `webhook-certificate` Secret and, unless the scenario keeps its fixture caBundle
 (`admissionWebhook: {caBundle: fixture}`: a stale one), into every entry's caBundle.
 `set_delay(seconds)` makes it answer late (an unreachable webhook, as the API server sees it).
+
+The apiserver reaches a webhook Service through its ClusterIP (`--enable-aggregator-routing=false`);
+on a real node kube-proxy forwards that to a ready endpoint, and refuses the connection when there is
+none. The stand-in plays kube-proxy too: while the Service has no ready endpoint (the real
+endpointslice controller's EndpointSlices), it closes every connection before TLS.
 """
 from __future__ import annotations
 
@@ -102,8 +107,11 @@ def tags_patch(pod: dict) -> list[dict]:
 
 
 class AdmissionWebhookServer:
-    def __init__(self, host: str, port: int, certfile: str, keyfile: str, mode: str = "socket"):
+    def __init__(self, host: str, port: int, certfile: str, keyfile: str, mode: str = "socket",
+                 has_endpoints=lambda: True):
         self.host, self.port, self.certfile, self.keyfile, self.mode = host, port, certfile, keyfile, mode
+        self.has_endpoints = has_endpoints
+        self.refused = 0  # connections closed because the Service had no ready endpoint
         self.delay = 0.0
         self.requests: list[tuple[str, str]] = []  # (path, pod name or generateName) of every review
         self._server: Optional[ThreadingHTTPServer] = None
@@ -122,7 +130,8 @@ class AdmissionWebhookServer:
         handler = type("Handler", (_Handler,), {"webhook": self})
         deadline = time.monotonic() + bind_timeout
         while True:
-            server = ThreadingHTTPServer((self.host, self.port), handler, bind_and_activate=False)
+            server = _Server((self.host, self.port), handler, bind_and_activate=False)
+            server.webhook = self
             server.daemon_threads = True
             server.allow_reuse_address = True
             try:
@@ -170,6 +179,24 @@ class AdmissionWebhookServer:
             response["patch"] = base64.b64encode(json.dumps(ops).encode()).decode()
         return {"apiVersion": body.get("apiVersion", "admission.k8s.io/v1"), "kind": "AdmissionReview",
                 "response": response}
+
+
+class _Server(ThreadingHTTPServer):
+    webhook: AdmissionWebhookServer
+
+    def verify_request(self, request, client_address) -> bool:  # socketserver's hook, before any byte is read
+        if self.webhook.has_endpoints():
+            return True
+        self.webhook.refused += 1
+        return False
+
+
+def ready_endpoints(api, namespace: str, service: str) -> bool:
+    """Does the Service have a ready endpoint (what kube-proxy forwards to)?"""
+    slices = api.get(f"/apis/discovery.k8s.io/v1/namespaces/{namespace}/endpointslices",
+                     query={"labelSelector": f"kubernetes.io/service-name={service}"})
+    return any((ep.get("conditions") or {}).get("ready") is not False
+               for s in slices.get("items") or [] for ep in s.get("endpoints") or [])
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -251,7 +278,9 @@ def start_webhook(cluster, prepared: dict) -> Optional[AdmissionWebhookServer]:
     ip = (svc.get("spec") or {}).get("clusterIP")
     if not ip or ip == "None":
         return None
-    server = AdmissionWebhookServer(ip, prepared["port"], prepared["certfile"], prepared["keyfile"], prepared["mode"])
+    ns, name = prepared["namespace"], prepared["name"]
+    server = AdmissionWebhookServer(ip, prepared["port"], prepared["certfile"], prepared["keyfile"], prepared["mode"],
+                                    has_endpoints=lambda: ready_endpoints(cluster.api, ns, name))
     server.start()
     log(f"admission webhook stand-in listening on {ip}:{prepared['port']} "
         f"({prepared['namespace']}/{prepared['name']}, {prepared['mode']} mode)")
