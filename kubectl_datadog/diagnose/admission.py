@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from kubectl_datadog.diagnose.admission_chain import Chain, ChainStep, explain_chain
+from kubectl_datadog.diagnose.admission_chain import Chain, explain_chain
 from kubectl_datadog.diagnose.admission_evidence import (
     OwnerFailure,
     owner_failures,
@@ -20,6 +20,7 @@ from kubectl_datadog.diagnose.admission_evidence import (
     psa_findings,
 )
 from kubectl_datadog.diagnose.admission_pods import PodVerdict, judge_pod
+from kubectl_datadog.diagnose.admission_step import ChainStep
 from kubectl_datadog.diagnose.forbidden import forbidden_finding
 from kubectl_datadog.model import Finding, Severity, sort_findings
 from kubectl_datadog.snapshots.admission import AdmissionSnapshot, AppPod

@@ -270,3 +270,13 @@ def test_autopilot_with_socket_mode_is_flagged() -> None:
     findings = explain("admission-helm", "-n", "shop", "-o", "json", fake=fake).json["findings"]
     f = next(f for f in findings if f["code"] == "admission-socket-mode-platform")
     assert f["message"].startswith("gke-autopilot rejects the hostPath volume that socket mode injects")
+
+
+def test_an_entry_calling_another_webhooks_path_is_flagged() -> None:
+    fake = fake_of("admission-helm")
+    mwc = next(o for o in fake.objects if o["kind"] == "MutatingWebhookConfiguration")
+    mwc["webhooks"][0]["clientConfig"]["service"]["path"] = "/injecttags"  # datadog.webhook.agent.config
+    findings = explain("admission-helm", "-n", "shop", "-o", "json", fake=fake).json["findings"]
+    f = next(f for f in findings if f["code"] == "admission-webhook-path-mismatch")
+    assert f["message"].startswith("webhook datadog.webhook.agent.config is a config webhook by its name but calls "
+                                   "/injecttags")
