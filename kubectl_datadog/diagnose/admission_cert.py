@@ -14,6 +14,11 @@ from kubectl_datadog.model import Finding, Severity
 from kubectl_datadog.snapshots.admission import POD_ROLES, AdmissionSnapshot
 from kubectl_datadog.snapshots.admission_cert import certificate_not_after, fnv1_64
 
+def _show_bundle(name: str) -> str:
+    return (f"kubectl get mutatingwebhookconfiguration {name} -o jsonpath='{{.webhooks[0].clientConfig.caBundle}}'"
+            " | base64 -d | openssl x509 -noout -enddate")
+
+
 EXPIRY_WARNING = timedelta(days=30)  # the DCA renews below admission_controller.certificate.expiration_threshold
 
 
@@ -48,12 +53,13 @@ def certificate_step(snap: AdmissionSnapshot, now: datetime,
                                f"the certificate in {ref}'s caBundle expired on {not_after.strftime('%Y-%m-%d')}: the API "
                                "server rejects the webhook's TLS (x509: certificate has expired)",
                                "the leader renews it 30 days before expiry; check that it runs and can update its "
-                               "Secret, or delete the Secret to have it regenerated", ""))
+                               "Secret, or delete the Secret to have it regenerated", _show_bundle(w.name)))
             ok, because = False, "admission-certificate-expired"
         elif left < EXPIRY_WARNING:
             out.append(Finding("admission-certificate-expiring", Severity.WARNING, ref,
                                f"the webhook certificate expires in {left.days} day(s) and has not been renewed",
-                               "the leading Cluster Agent renews it; check its log for `Couldn't reconcile Secret`", ""))
+                               "the leading Cluster Agent renews it; check its log for `Couldn't reconcile Secret`",
+                               _show_bundle(w.name)))
     install = snap.install
     secret_ref = f"secret/{install.settings.resources_namespace if install and install.settings else '?'}/" \
                  f"{snap.settings.certificate_secret if snap.settings else 'webhook-certificate'}"
@@ -67,7 +73,8 @@ def certificate_step(snap: AdmissionSnapshot, now: datetime,
         out.append(Finding("admission-certificate-secret-missing", Severity.ERROR, secret_ref,
                            f"the certificate Secret {secret_ref} does not exist: the Cluster Agent serves no "
                            "certificate (`Couldn't fetch certificate`)",
-                           "the leader creates it; check its RBAC on secrets and its log", ""))
+                           "the leader creates it; check its RBAC on secrets and its log",
+                           f"kubectl -n {secret_ref.split('/')[1]} get secret {secret_ref.split('/')[2]}"))
         ok, because = False, because or "admission-certificate-secret-missing"
     elif snap.certificate is not None:
         if snap.certificate.cert_pem.strip() != bundle:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests import conftest
-from tests.fakes import FakeCluster, writes
+from tests.fakes import FakeCluster, _hold_unready, writes
 from tests.scenario import Scenario, load_scenario
 
 FORMATS = ["table", "wide", "json", "yaml"]
@@ -33,6 +33,8 @@ VERDICTS: dict[tuple[str, str], dict[str, str]] = {
     ("admission-ssi", "other"): {"report-1a2b3c4d5-h7i8j": "ssi-not-targeted"},
     ("admission-operator", "shop"): {"web-5d8f7c9b4-a1b2c": "mutated"},
     ("admission-probe-failing", "shop"): {"orders-3b4c5d6e7-b3c4d": "webhook-unreachable"},
+    # the Secret is missing (certificate-invalid) and nothing is Ready (webhook-unreachable): the first wins
+    ("admission-misconfigured", "secure"): {"payments-6d4f8b7c9-m2n3o": "certificate-invalid"},
 }
 
 
@@ -44,7 +46,9 @@ def _scenario(name: str) -> Scenario:
 def fake_of(scenario: str, **config: Any) -> FakeCluster:
     """A fake of its own: tests that edit objects must not leak into the cached scenario."""
     sc = _scenario(scenario)
-    return FakeCluster(objects=copy.deepcopy(sc.objects), scenario={**sc.config, **config}, source=sc)
+    objects = copy.deepcopy(sc.objects)
+    _hold_unready(objects, set(sc.config.get("unreadyPods") or []))
+    return FakeCluster(objects=objects, scenario={**sc.config, **config}, source=sc)
 
 
 def explain(scenario: str, *args: str, fake: FakeCluster | None = None) -> conftest.Result:
@@ -70,6 +74,7 @@ def test_every_documented_verdict_is_reached_by_a_scenario() -> None:
     ("admission-helm", ("-A",)), ("admission-helm", ("search-4a5b6c7d8-y1z2a", "-n", "shop")),
     ("admission-no-endpoints", ("-n", "shop")), ("admission-cert-mismatch", ("-n", "shop")),
     ("admission-ssi", ("-A",)), ("admission-disabled", ("-n", "shop")), ("admission-probe-failing", ("-n", "shop")),
+    ("admission-misconfigured", ("-n", "secure")),
 ])
 def test_golden(scenario: str, args: tuple[str, ...], fmt: str, golden: conftest.Golden) -> None:
     r = explain(scenario, *args, "-o", fmt)
@@ -280,3 +285,15 @@ def test_an_entry_calling_another_webhooks_path_is_flagged() -> None:
     f = next(f for f in findings if f["code"] == "admission-webhook-path-mismatch")
     assert f["message"].startswith("webhook datadog.webhook.agent.config is a config webhook by its name but calls "
                                    "/injecttags")
+
+
+def test_every_independent_problem_is_reported_in_one_run() -> None:
+    findings = explain("admission-misconfigured", "-n", "secure", "-o", "json").json["findings"]
+    codes = {f["code"]: f for f in findings}
+    for code in ("admission-csi-disabled", "admission-timeout-long", "admission-webhook-entry-missing",
+                 "admission-certificate-secret-missing", "admission-dca-not-ready", "admission-no-endpoints",
+                 "admission-psa-hostpath"):
+        assert code in codes, code
+    assert codes["admission-no-endpoints"]["causedBy"] == ["admission-dca-not-ready"]
+    order = [f["code"] for f in findings]
+    assert order.index("admission-dca-not-ready") < order.index("admission-no-endpoints")

@@ -14,6 +14,9 @@ every state a pod can be in, and one overlay per fault.
   admission-ssi              SSI enabled only in namespace shop
   admission-operator         the Operator's names (Service datadog-admission-controller), its probe passing
   admission-probe-failing    the Operator's connectivity probe fails (DCA 7.78+ status), a pod created since is unmutated
+  admission-misconfigured    every independent problem at once: csi mode without the CSI driver, a 30 s timeout, the
+                             lib entry missing, no certificate Secret, no DCA replica Ready (so no ready endpoint), a
+                             PodSecurity baseline namespace with selected pods
 
 The leader's `datadog-cluster-agent status` gets an "Admission Controller" section written after the
 upstream template (pkg/clusteragent/admission/status_templates/admissionwebhook.tmpl: Webhooks info,
@@ -350,6 +353,18 @@ def main() -> None:
                       SOCKET_ENV, [SOCKET_VOLUME, {"name": "datadog-auto-instrumentation", "emptyDir": {}}],
                       annotations={"internal.apm.datadoghq.com/injection-status": "injected"}, init=lib_init),
               app_pod("report-1a2b3c4d5-h7i8j", "other", "10.244.0.30", {"app": "report"}, "2026-11-27T10:05:00Z")])
+    misconf_pods = with_dca_env(helm, helm_env(mode="csi"))
+    misconf_hook = webhook("datadog", HELM_SVC, cert, timeout=30)
+    misconf_hook["webhooks"] = [w for w in misconf_hook["webhooks"] if not w["name"].endswith("lib.injection")]
+    unready_slice = slice_for(HELM_SVC, "datadog", misconf_pods)
+    for ep in unready_slice["endpoints"]:
+        ep["conditions"] = {"ready": False, "serving": False, "terminating": False}
+    write("admission-misconfigured", "every independent problem of the chain at once", "helm", misconf_pods + [
+              admission_service(HELM_SVC, "datadog", "127.96.10.12", dca_selector), unready_slice, misconf_hook,
+              namespace("secure", {"pod-security.kubernetes.io/enforce": "baseline"}),
+              app_pod("payments-6d4f8b7c9-m2n3o", "secure", "10.244.0.31", {"app": "payments", ENABLED: "true"},
+                      "2026-11-27T10:10:00Z")],
+          {"unreadyPods": [f"datadog/{p['metadata']['name']}" for p in misconf_pods]})
     op = load_scenario("operator").objects
     op_pods = with_dca_env(op, [(k, v) for k, v in helm_env() if k != "DD_ADMISSION_CONTROLLER_SERVICE_NAME"]
                            + [("DD_ADMISSION_CONTROLLER_SERVICE_NAME", "datadog-admission-controller"),
