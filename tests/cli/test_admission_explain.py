@@ -297,3 +297,15 @@ def test_every_independent_problem_is_reported_in_one_run() -> None:
     assert codes["admission-no-endpoints"]["causedBy"] == ["admission-dca-not-ready"]
     order = [f["code"] for f in findings]
     assert order.index("admission-dca-not-ready") < order.index("admission-no-endpoints")
+
+
+@pytest.mark.parametrize("fmt", ["wide", "json", "yaml"])
+def test_no_secret_value_is_ever_printed(fmt: str) -> None:
+    from tests.fakes import secret_values
+
+    r = explain("admission-helm", "-A", "-o", fmt)
+    out = r.stdout + r.stderr
+    values = [v for v in secret_values("admission-helm") if len(v) >= 8]
+    assert values and not [v for v in values if v in out]
+    key = next(v for v in values if "PRIVATE KEY" in v)  # the webhook certificate's key: never read into output
+    assert key.splitlines()[1] not in out
