@@ -40,6 +40,7 @@ from kubectl_datadog.snapshots.admission import (
     parse_app_pod,
     parse_dca_replica,
     parse_event,
+    parse_ssi_targets,
     parse_webhook_config,
 )
 from kubectl_datadog.snapshots.admission_cert import parse_certificate_secret
@@ -216,6 +217,7 @@ def collect_admission(cluster: Cluster, request: Request, options: AdmissionOpti
             status_error = "" if status is not None else "its status has no Admission Controller section"
         else:
             status_error = outcome.problem
+    targets, targets_error = parse_ssi_targets(settings.ssi_targets if settings else "")
     return AdmissionSnapshot(
         namespace=namespace, pod_name=options.pod, selector=options.selector, install=install,
         install_error=install_error, settings=settings, unknown_settings=unknown, mutating=ours,
@@ -228,5 +230,5 @@ def collect_admission(cluster: Cluster, request: Request, options: AdmissionOpti
             for o in got["namespaces"].value or []},
         namespaces_error=read_error(got["namespaces"].error), pods=tuple(app_pods),
         events=tuple(parse_event(o) for o in got["events"].value or []), events_error=read_error(got["events"].error),
-        platform=_platforms(got["nodes"].value or []), status=status, status_pod=status_pod, status_error=status_error,
+        ssi_targets=targets, ssi_targets_error=targets_error, platform=_platforms(got["nodes"].value or []), status=status, status_pod=status_pod, status_error=status_error,
         other_webhooks=others)

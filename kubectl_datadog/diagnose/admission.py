@@ -30,12 +30,13 @@ VERDICTS = ("mutated", "injection-partial", "admission-disabled", "webhook-missi
             "webhook-unreachable", "not-mutated", "unknown")
 OWNER_VERDICTS = ("rejected-by-policy", "webhook-unreachable", "certificate-invalid", "webhook-failed")
 NAMED_IN_FINDING = 3  # pods named in a grouped finding
+POD_TEMPLATE_HASH = "pod-template-hash"  # the Deployment controller's label: its ReplicaSet's name suffix
 
 
 def workload(pod: AppPod) -> tuple[str, str]:
     """(kind, name) of what recreates the pod: a ReplicaSet's Deployment, else the owner itself."""
     if pod.owner_kind == "ReplicaSet":
-        hash_ = pod.labels.get("pod-template-hash")
+        hash_ = pod.labels.get(POD_TEMPLATE_HASH)
         if hash_ and pod.owner_name.endswith("-" + hash_):
             return "deployment", pod.owner_name[: -len(hash_) - 1]
         return "deployment", re.sub(r"-[a-z0-9]{5,10}$", "", pod.owner_name)

@@ -16,7 +16,14 @@ from kubectl_datadog.diagnose.admission_status import judge_status
 from kubectl_datadog.diagnose.forbidden import forbidden_finding
 from kubectl_datadog.install import AdmissionSettings
 from kubectl_datadog.model import Finding, Severity
-from kubectl_datadog.snapshots.admission import POD_ROLES, ROLE_BY_PATH, ROLE_BY_SUFFIX, AdmissionSnapshot, WebhookConfig
+from kubectl_datadog.snapshots.admission import (
+    POD_ROLES,
+    ROLE_BY_PATH,
+    ROLE_BY_SUFFIX,
+    AdmissionSnapshot,
+    SsiTarget,
+    WebhookConfig,
+)
 
 DEFAULT_TIMEOUT = 10  # admission_controller.timeout_seconds
 
@@ -38,6 +45,8 @@ class Chain:
     dca_ready_since: datetime | None  # the earliest Ready time among Ready replicas
     dca_namespace: str
     install_ref: str
+    ssi_targets: tuple[SsiTarget, ...] = ()
+    ssi_targets_error: str = ""
 
 
 def _subject(snap: AdmissionSnapshot) -> str:
@@ -97,6 +106,10 @@ def _install_steps(snap: AdmissionSnapshot, subject: str, out: list[Finding]) ->
         out.append(Finding("admission-csi-disabled", Severity.WARNING, subject,
                            "inject mode csi without DD_CSI_ENABLED: the DCA falls back to socket mode (hostPath)",
                            "enable the Datadog CSI driver, or choose another mode", check_env))
+    if snap.ssi_targets_error:
+        out.append(Finding("admission-ssi-targets-invalid", Severity.ERROR, subject,
+                           f"{snap.ssi_targets_error}: the DCA cannot read its SSI targets",
+                           "fix datadog.apm.instrumentation.targets (a JSON list of targets)", check_env))
     if s.ssi_enabled_namespaces and s.ssi_disabled_namespaces:
         out.append(Finding("admission-ssi-conflict", Severity.ERROR, subject,
                            "SSI enabled_namespaces and disabled_namespaces are both set: the DCA refuses the "
@@ -279,4 +292,5 @@ def explain_chain(snap: AdmissionSnapshot, now: datetime) -> Chain:
                  dca_ready_since=since,
                  dca_namespace=snap.install.settings.resources_namespace if snap.install and snap.install.settings
                  else (snap.install.namespace if snap.install else ""),
-                 install_ref=snap.install.label if snap.install else "")
+                 install_ref=snap.install.label if snap.install else "", ssi_targets=snap.ssi_targets,
+                 ssi_targets_error=snap.ssi_targets_error)

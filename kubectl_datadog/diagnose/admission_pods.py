@@ -14,9 +14,8 @@ Facts: shared/reference/admission-and-clusterchecks.md A2.4-A2.5, A5, A6.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Mapping
 
 from kubectl_datadog.diagnose.admission_chain import Chain
 from kubectl_datadog.install import AdmissionSettings
@@ -27,8 +26,8 @@ from kubectl_datadog.snapshots.admission import (
     MODE_LABEL,
     MUTATED_ANNOTATION,
     POD_ROLES,
+    AppContainer,
     AppPod,
-    LabelSelector,
     WebhookEntry,
     describe_requirement_for,
 )
@@ -43,6 +42,8 @@ TAG_LABELS = (("tags.datadoghq.com/env", "DD_ENV"), ("tags.datadoghq.com/service
               ("tags.datadoghq.com/version", "DD_VERSION"))
 SOCKET_VOLUMES = ("datadog", "datadog-dsd", "datadog-apm", "datadog-dogstatsd", "datadog-trace-agent")
 SKIPPED_CONTAINERS = ("istio-proxy",)
+AGENT_HOST, TRACE_URL = "DD_AGENT_HOST", "DD_TRACE_AGENT_URL"
+OLD_INJECTION_ERROR = "apm.datadoghq.com/injection-error"  # older builds' annotation
 
 
 @dataclass(frozen=True)
@@ -93,34 +94,26 @@ def ssi_on(s: AdmissionSettings) -> bool:
     return s.ssi_enabled or bool(s.ssi_enabled_namespaces) or bool(s.ssi_targets)
 
 
-def _selector_of(raw: Any) -> LabelSelector:
-    return LabelSelector.from_dict(raw if isinstance(raw, Mapping) else None)
-
-
-def ssi_targeted(s: AdmissionSettings, namespace: str, ns_labels: Mapping[str, str], pod_labels: Mapping[str, str],
-                 dca_namespace: str) -> tuple[bool, str]:
+def ssi_targeted(s: AdmissionSettings, chain: Chain, namespace: str, ns_labels: Mapping[str, str],
+                 pod_labels: Mapping[str, str]) -> tuple[bool, str]:
     """Is the pod in SSI's scope (A6), and why."""
     if not ssi_on(s):
         return False, "SSI is off"
+    excluded = DEFAULT_DISABLED + (chain.dca_namespace,)
     if s.ssi_targets:
-        try:
-            targets = json.loads(s.ssi_targets)
-        except ValueError:
-            return False, "DD_APM_INSTRUMENTATION_TARGETS is not valid JSON"
-        if namespace in DEFAULT_DISABLED + (dca_namespace,):
+        if chain.ssi_targets_error:
+            return False, chain.ssi_targets_error
+        if namespace in excluded:
             return False, f"SSI never instruments the namespace {namespace}"
-        for t in targets if isinstance(targets, list) else []:
-            ns_sel = t.get("namespaceSelector") or {}
-            names = ns_sel.get("matchNames")
-            ns_ok = namespace in names if names else _selector_of(ns_sel).matches(ns_labels)
-            if ns_ok and _selector_of(t.get("podSelector")).matches(pod_labels):
-                return True, f"SSI target {t.get('name', '?')!r} matches"
+        hit = next((t for t in chain.ssi_targets if t.matches(namespace, ns_labels, pod_labels)), None)
+        if hit is not None:
+            return True, f"SSI target {hit.name!r} matches"
         return False, "no SSI target matches the pod and its namespace"
     if s.ssi_enabled_namespaces:
         if namespace in s.ssi_enabled_namespaces:
             return True, f"SSI is enabled in {namespace}"
         return False, f"SSI is enabled only in {', '.join(s.ssi_enabled_namespaces)}"
-    if namespace in DEFAULT_DISABLED + (dca_namespace,):
+    if namespace in excluded:
         return False, f"SSI never instruments the namespace {namespace}"
     if namespace in s.ssi_disabled_namespaces:
         return False, f"SSI is disabled in {namespace}"
@@ -167,16 +160,16 @@ def pod_mode(s: AdmissionSettings, pod: AppPod) -> str:
     return "socket" if mode == "csi" and not s.csi_enabled else mode
 
 
-def _app_containers(pod: AppPod) -> list[Any]:
+def _app_containers(pod: AppPod) -> list[AppContainer]:
     return [c for c in pod.containers if c.name not in SKIPPED_CONTAINERS] or list(pod.containers)
 
 
 def _mutated_mode(pod: AppPod) -> str:
     for c in _app_containers(pod):
-        host = c.env.get("DD_AGENT_HOST")
+        host = c.env.get(AGENT_HOST)
         if host is not None:
             return "hostip" if host.source == "field" else "service"
-        url = c.env.get("DD_TRACE_AGENT_URL")
+        url = c.env.get(TRACE_URL)
         if url is not None and (url.value or "").startswith("unix://"):
             return "socket"
     return ""
@@ -226,7 +219,7 @@ def _lib_injection(pod: AppPod, expected: bool | None, because: str) -> Injectio
              if c.name == "datadog-init-apm-inject" or (c.name.startswith("datadog-lib-") and c.name.endswith("-init"))]
     status = pod.annotations.get(INTERNAL_APM_PREFIX + "injection-status", "")
     error = pod.annotations.get(INTERNAL_APM_PREFIX + "injection-error") or \
-        pod.annotations.get("apm.datadoghq.com/injection-error", "")
+        pod.annotations.get(OLD_INJECTION_ERROR, "")
     found = [f"init container {c.name} ({c.image})" for c in inits]
     missing: list[str] = []
     if status in ("partial", "error") or error:
@@ -248,8 +241,7 @@ def judge_pod(pod: AppPod, chain: Chain, ns_labels: Mapping[str, str] | None) ->
     calls: list[WebhookCall] = []
     injections: list[Injection] = []
     mode = pod_mode(s, pod) if s else ""
-    ssi_hit, ssi_why = (ssi_targeted(s, pod.namespace, ns_labels or {}, pod.labels, chain.dca_namespace)
-                        if s else (False, ""))
+    ssi_hit, ssi_why = ssi_targeted(s, chain, pod.namespace, ns_labels or {}, pod.labels) if s else (False, "")
     entries = {e.role: e for e in (w.entries if w else ()) if e.role in POD_ROLES}
     for role in POD_ROLES:
         entry = entries.get(role)

@@ -73,18 +73,17 @@ def judge_status(snap: AdmissionSnapshot, subject: str) -> StatusVerdict | None:
     probe_failing = st.probe_failing
     if st.probe:
         if probe_failing:
-            error = st.probe.get("Last Error") or st.probe.get("Error") or st.probe.get("Detail") or ""
-            hint = st.probe.get("Diagnostic Hint") or st.probe.get("Hint") or \
-                "ensure the API server can reach the Cluster Agent's pods on the admission port"
+            error = st.probe_error or st.probe_detail
+            hint = st.probe_hint or "ensure the API server can reach the Cluster Agent's pods on the admission port"
             out.append(Finding("admission-probe-failing", Severity.ERROR, where,
                                "the Cluster Agent's connectivity probe fails: the API server does not reach the "
-                               f"webhook (last execution {st.probe.get('Last Execution', '?')}"
+                               f"webhook (last execution {st.probe_last_execution or '?'}"
                                + (f": {error}" if error else "") + ")", hint, command))
             parts.append("connectivity probe failing")
-        elif "Last Execution" in st.probe:
-            parts.append(f"connectivity probe {st.probe.get('Success Rate', 'ok')}")
+        elif st.probe_last_execution:
+            parts.append(f"connectivity probe {st.probe_success_rate or 'ok'}")
         else:
-            parts.append("probe: " + (st.probe.get("Detail") or "enabled"))
+            parts.append("probe: " + (st.probe_detail or "enabled"))
     state = "error" if any(f.severity == Severity.ERROR for f in out) else ("warning" if out else "ok")
     return StatusVerdict(state, ", ".join(parts) or "running", tuple(out), certificate_ok=cert_ok,
                          probe_failing=probe_failing)

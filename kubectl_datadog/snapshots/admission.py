@@ -14,6 +14,13 @@ from typing import Any, Mapping
 from kubectl_datadog.install import AdmissionSettings, Install
 from kubectl_datadog.objects import EnvVar, Service, decode_base64_field, parse_env
 from kubectl_datadog.snapshots.admission_cert import CertificateSecret
+from kubectl_datadog.snapshots.admission_selectors import (
+    LabelSelector,
+    Requirement,
+    SsiTarget,
+    describe_requirement_for,
+    parse_ssi_targets,
+)
 from kubectl_datadog.snapshots.hpa_explain import ReadError
 from kubectl_datadog.textformats.admission_status import AdmissionStatus
 from kubectl_datadog.times import parse_time
@@ -33,63 +40,7 @@ ROLE_BY_SUFFIX = ((".agent.config", "config"), (".webhook.config", "config"), ("
                   (".webhook.tags", "tags"), (".lib.injection", "lib"), (".auto.instrumentation", "lib"),
                   (".agent.sidecar", "sidecar"), (".probe", "probe"))
 POD_ROLES = ("config", "tags", "lib")  # the webhooks an ordinary app pod goes through
-
-
-# --- label selectors -------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Requirement:
-    key: str
-    operator: str  # In | NotIn | Exists | DoesNotExist
-    values: tuple[str, ...] = ()
-
-    def matches(self, labels: Mapping[str, str]) -> bool:
-        present = self.key in labels
-        if self.operator == "In":
-            return present and labels[self.key] in self.values
-        if self.operator == "NotIn":
-            return not present or labels[self.key] not in self.values
-        if self.operator == "Exists":
-            return present
-        if self.operator == "DoesNotExist":
-            return not present
-        return False  # an operator the API server would have rejected
-
-    def describe(self) -> str:
-        if self.operator in ("Exists", "DoesNotExist"):
-            return self.key if self.operator == "Exists" else "!" + self.key
-        return f"{self.key} {self.operator.lower()} ({','.join(self.values)})"
-
-
-@dataclass(frozen=True)
-class LabelSelector:
-    """A webhook's objectSelector/namespaceSelector. Unset or empty selects everything."""
-
-    requirements: tuple[Requirement, ...] = ()
-
-    @classmethod
-    def from_dict(cls, sel: Mapping[str, Any] | None) -> "LabelSelector":
-        reqs = [Requirement(str(k), "In", (str(v),)) for k, v in sorted(((sel or {}).get("matchLabels") or {}).items())]
-        reqs += [Requirement(str(e.get("key", "")), str(e.get("operator", "")),
-                             tuple(str(v) for v in e.get("values") or []))
-                 for e in (sel or {}).get("matchExpressions") or []]
-        return cls(tuple(reqs))
-
-    def failing(self, labels: Mapping[str, str]) -> tuple[Requirement, ...]:
-        return tuple(r for r in self.requirements if not r.matches(labels))
-
-    def matches(self, labels: Mapping[str, str]) -> bool:
-        return not self.failing(labels)
-
-    def describe(self) -> str:
-        return ",".join(r.describe() for r in self.requirements) or "(everything)"
-
-
-def describe_requirement_for(r: Requirement) -> str:
-    """`key=value` for a single-value In (matchLabels), else the set form."""
-    if r.operator == "In" and len(r.values) == 1:
-        return f"{r.key}={r.values[0]}"
-    return r.describe()
+__all__ = ["LabelSelector", "Requirement", "SsiTarget", "describe_requirement_for", "parse_ssi_targets"]
 
 
 # --- the webhook configuration ----------------------------------------------------------------------
@@ -338,3 +289,5 @@ class AdmissionSnapshot:
     status_pod: str = ""  # the DCA pod it came from
     status_error: str = ""  # why there is none (exec forbidden, failed, no such section)
     other_webhooks: tuple[str, ...] = field(default_factory=tuple)  # names of other MWCs that take pods
+    ssi_targets: tuple[SsiTarget, ...] = ()  # the settings' DD_APM_INSTRUMENTATION_TARGETS, parsed
+    ssi_targets_error: str = ""

@@ -28,10 +28,15 @@ class AdmissionStatus:
     secret_error: str = ""
     cert_expires_in: str = ""  # a Go duration, e.g. 8643h34m2.55s
     probe: dict[str, str] = field(default_factory=dict)  # the Connectivity Probe block's `key: value` lines
+    probe_last_execution: str = ""  # `<RFC3339> (success|failure)`
+    probe_success_rate: str = ""
+    probe_error: str = ""  # the last error (`Last Error`, or `Error`)
+    probe_hint: str = ""  # the platform hint (`Diagnostic Hint`)
+    probe_detail: str = ""  # a line without a value: `The probe is only active on the leader instance.`
 
     @property
     def probe_failing(self) -> bool:
-        return "(failure)" in self.probe.get("Last Execution", "")
+        return "(failure)" in self.probe_last_execution
 
     def to_dict(self) -> dict[str, object]:
         return {"disabled": self.disabled or None, "error": self.error or None, "webhook": self.webhook_name or None,
@@ -87,4 +92,9 @@ def admission_status(text: str) -> AdmissionStatus | None:
                            secret_name=out.get("secret Secret name", out.get("secret", "")),
                            secret_digest=out.get("secret CA bundle digest", ""),
                            secret_error=out.get("secret error", ""),
-                           cert_expires_in=out.get("secret Duration before certificate expiration", ""), probe=probe)
+                           cert_expires_in=out.get("secret Duration before certificate expiration", ""), probe=probe,
+                           probe_last_execution=probe.get("Last Execution", ""),
+                           probe_success_rate=probe.get("Success Rate", ""),
+                           probe_error=probe.get("Last Error") or probe.get("Error") or "",
+                           probe_hint=probe.get("Diagnostic Hint") or probe.get("Hint") or "",
+                           probe_detail=probe.get("Detail", ""))

@@ -309,3 +309,29 @@ def test_no_secret_value_is_ever_printed(fmt: str) -> None:
     assert values and not [v for v in values if v in out]
     key = next(v for v in values if "PRIVATE KEY" in v)  # the webhook certificate's key: never read into output
     assert key.splitlines()[1] not in out
+
+
+def _ssi_with_targets(targets: str) -> FakeCluster:
+    fake = fake_of("admission-ssi")
+    for o in fake.objects:
+        if o["kind"] == "Pod" and "cluster-agent" in o["metadata"]["name"]:
+            c = o["spec"]["containers"][0]
+            c["env"] = [e for e in c["env"] if e["name"] != "DD_APM_INSTRUMENTATION_ENABLED_NAMESPACES"] + [
+                {"name": "DD_APM_INSTRUMENTATION_TARGETS", "value": targets}]
+    return fake
+
+
+def test_ssi_targets_first_match_wins() -> None:
+    targets = ('[{"name": "reports", "namespaceSelector": {"matchNames": ["other"]}, '
+               '"podSelector": {"matchLabels": {"app": "report"}}}]')
+    pod = explain("admission-ssi", "-n", "other", "-o", "json", fake=_ssi_with_targets(targets)).json["pods"][0]
+    lib = next(i for i in pod["injections"] if i["role"] == "lib")
+    assert lib["expected"] is True and lib["because"] == "SSI target 'reports' matches"
+    assert pod["verdict"] == "not-mutated"
+    pod = explain("admission-ssi", "-n", "shop", "-o", "json", fake=_ssi_with_targets(targets)).json["pods"][0]
+    assert pod["verdict"] == "mutated"  # what it carries; SSI no longer targets shop
+    bad = explain("admission-ssi", "-n", "other", "-o", "json", fake=_ssi_with_targets("[{")).json["pods"][0]
+    assert bad["verdict"] == "ssi-not-targeted"
+    assert bad["reason"].startswith("DD_APM_INSTRUMENTATION_TARGETS is not valid JSON")
+    findings = explain("admission-ssi", "-n", "other", "-o", "json", fake=_ssi_with_targets("[{")).json["findings"]
+    assert "admission-ssi-targets-invalid" in [f["code"] for f in findings]
