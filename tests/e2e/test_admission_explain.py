@@ -10,6 +10,8 @@ import time
 
 import pytest
 
+from kubectl_datadog.diagnose.admission_evidence import classify
+
 pytestmark = pytest.mark.e2e
 
 ENABLED = "admission.datadoghq.com/enabled"
@@ -28,9 +30,9 @@ def run_json(c, *args, user="admin"):
     return json.loads(r.stdout)
 
 
-def new_pod(name: str, labels: dict) -> dict:
+def new_pod(name: str, labels: dict, namespace: str = "shop") -> dict:
     return {"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": name, "namespace": "shop", "labels": labels},
+            "metadata": {"name": name, "namespace": namespace, "labels": labels},
             "spec": {"nodeName": NODE, "containers": [{"name": "app", "image": "ghcr.io/example/shop:1.4.2"}]}}
 
 
@@ -111,6 +113,7 @@ def test_an_unanswering_webhook_times_out_with_fail_and_lets_pods_in_with_ignore
     assert 'failed calling webhook "datadog.webhook.agent.config"' in r.stderr
     assert "context deadline exceeded" in r.stderr or "timeout" in r.stderr.lower()
     assert 2 <= took < 30
+    assert classify(r.stderr, "datadog-webhook") == "webhook-unreachable"
 
     patch_webhook(c, failurePolicy="Ignore")
     r, took = create(c, new_pod("slow-ignore", {"app": "slow", ENABLED: "true"}))
@@ -133,6 +136,8 @@ def test_a_wrong_cabundle_gives_the_apiservers_x509_error(e2e_cluster):
     assert r.returncode != 0
     assert "x509" in r.stderr, r.stderr
     assert not c.webhooks[0].requests  # the handshake failed: the webhook never saw a review
+    # a ReplicaSet's FailedCreate event carries this text: the plugin reads it as a certificate problem
+    assert classify(r.stderr, "datadog-webhook") == "certificate-invalid"
 
     patch_webhook(c, failurePolicy="Ignore")
     r, _ = create(c, new_pod("tls-ignore", {"app": "tls", ENABLED: "true"}))
@@ -193,3 +198,19 @@ def test_a_service_selecting_nothing_has_no_endpoints_for_real(e2e_cluster):
     assert r.returncode != 0
     assert 'failed calling webhook "datadog.webhook.agent.config"' in r.stderr, r.stderr
     assert c.webhooks[0].refused and not c.webhooks[0].requests
+    assert classify(r.stderr, "datadog-webhook") in ("webhook-unreachable", "webhook-failed")
+
+
+def test_podsecurity_rejects_the_injected_hostpath_for_real(e2e_cluster):
+    c = e2e_cluster("admission-helm")
+    # the namespace enforces PodSecurity baseline; the webhook (socket mode) adds the `datadog` hostPath
+    r, _ = create(c, new_pod("psa-labelled", {"app": "psa", ENABLED: "true"}, namespace="secure"))
+    assert r.returncode != 0
+    assert 'violates PodSecurity "baseline:latest": hostPath volumes (volume "datadog")' in r.stderr, r.stderr
+    assert classify(r.stderr, "datadog-webhook") == "rejected-by-policy"
+    # unlabelled, the webhook leaves it alone and PodSecurity lets it in
+    r, _ = create(c, new_pod("psa-unlabelled", {"app": "psa"}, namespace="secure"))
+    assert r.returncode == 0, r.stderr
+    c.api.delete("v1", "Pod", "psa-unlabelled", "secure", grace=0)  # leave the shared cluster as found
+    doc = run_json(c, "-n", "secure")
+    assert [o["verdict"] for o in doc["owners"]] == ["rejected-by-policy"]  # the scenario's ReplicaSet event
