@@ -27,7 +27,7 @@ digests are computed here with an FNV-1 of this file's own (the test oracle, not
 
 Facts: shared/reference/admission-and-clusterchecks.md (A1 Helm/Operator env, A2 webhook entries and
 selectors, A3 certificate, A4 Service, A5 what a mutated pod carries, A7.1 event texts). The
-certificates are generated here (self-signed, like the DCA's), so each run writes new ones.
+certificates are generated here (self-signed, like the DCA's) on the first run; later runs keep them.
 """
 
 from __future__ import annotations
@@ -72,6 +72,20 @@ def self_signed(dns: list[str], not_before: dt.datetime, days: int) -> tuple[str
     return (cert.public_bytes(serialization.Encoding.PEM).decode(),
             key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
                               serialization.NoEncryption()).decode())
+
+
+def kept(scenario: str, kind: str) -> tuple[str, str] | None:
+    """The certificate (and key) an earlier run wrote, so that a rerun changes no digest and no golden:
+    kind `secret` reads the scenario's webhook-certificate Secret, `bundle` its webhook's caBundle."""
+    path = SCENARIOS / scenario / "objects.yaml"
+    if not path.exists():
+        return None
+    for o in yaml.safe_load_all(path.read_text()):
+        if kind == "secret" and o and o.get("kind") == "Secret" and o["metadata"]["name"] == "webhook-certificate":
+            return (base64.b64decode(o["data"]["cert.pem"]).decode(), base64.b64decode(o["data"]["key.pem"]).decode())
+        if kind == "bundle" and o and o.get("kind") == "MutatingWebhookConfiguration":
+            return base64.b64decode(o["webhooks"][0]["clientConfig"]["caBundle"]).decode(), ""
+    return None
 
 
 def b64(text: str) -> str:
@@ -282,8 +296,8 @@ def web(created: str = "2026-11-27T10:00:00Z", injected: list | None = None, vol
 def main() -> None:
     start = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.timezone.utc)
     dns = [HELM_SVC, f"{HELM_SVC}.datadog", f"{HELM_SVC}.datadog.svc", f"{HELM_SVC}.datadog.svc.cluster.local"]
-    cert, key = self_signed(dns, start, 365)
-    stale, _ = self_signed(dns, start - dt.timedelta(days=400), 365)
+    cert, key = kept("admission-helm", "secret") or self_signed(dns, start, 365)
+    stale, _ = kept("admission-cert-mismatch", "bundle") or self_signed(dns, start - dt.timedelta(days=400), 365)
     helm = load_scenario("helm").objects
     dca_selector = {"app": "datadog-cluster-agent"}
     dca_pods = with_dca_env(helm, helm_env())
@@ -370,7 +384,7 @@ def main() -> None:
                            + [("DD_ADMISSION_CONTROLLER_SERVICE_NAME", "datadog-admission-controller"),
                               ("DD_ADMISSION_CONTROLLER_PROBE_ENABLED", "true")])
     op_dns = ["datadog-admission-controller", "datadog-admission-controller.datadog"]
-    op_cert, op_key = self_signed(op_dns, start, 365)
+    op_cert, op_key = kept("admission-operator", "secret") or self_signed(op_dns, start, 365)
     op_sel = {"agent.datadoghq.com/name": "datadog", "agent.datadoghq.com/component": "cluster-agent"}
     op_install = op_pods + [
         admission_service("datadog-admission-controller", "datadog", "127.96.20.12", op_sel, "admissioncontrollerport"),
