@@ -15,6 +15,7 @@ Facts: shared/reference/admission-and-clusterchecks.md A2.4-A2.5, A5, A6.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Mapping
 
 from kubectl_datadog.diagnose.admission_chain import Chain
@@ -36,6 +37,9 @@ def _when(t: object) -> str:
     return t.strftime("%Y-%m-%dT%H:%M:%SZ") if hasattr(t, "strftime") else "?"
 
 
+# Timestamps have one-second resolution, and the API server starts calling a new webhook only once its
+# informer has the configuration: a pod created in the webhook's own second is not known to be after it.
+PROPAGATION = timedelta(seconds=1)
 DEFAULT_DISABLED = ("kube-system",)  # plus the DCA's namespace (adm/mutate/common/filter.go)
 LIB_LANGS = ("java", "js", "python", "dotnet", "ruby", "php")
 TAG_LABELS = (("tags.datadoghq.com/env", "DD_ENV"), ("tags.datadoghq.com/service", "DD_SERVICE"),
@@ -312,9 +316,11 @@ def _verdict(pod: AppPod, chain: Chain, mutated: str, calls: list[WebhookCall], 
             return "ssi-not-targeted", ssi_why
         return "not-selected", because
     w = chain.webhook
-    if pod.created and w.created and pod.created < w.created:
-        return "created-before-webhook", f"created {_when(pod.created)}, before the webhook " \
-            f"({_when(w.created)}); admission acts only at creation"
+    if pod.created and w.created and pod.created <= w.created + PROPAGATION:
+        when = "before the webhook" if pod.created < w.created else \
+            "within a second of the webhook, before the API server could have picked it up"
+        return "created-before-webhook", f"created {_when(pod.created)}, {when} ({_when(w.created)}); admission " \
+            "acts only at creation"
     if pod.created and chain.dca_ready_since and pod.created < chain.dca_ready_since:
         return "created-while-dca-unavailable", f"created {_when(pod.created)}, before any running Cluster " \
             f"Agent was Ready ({_when(chain.dca_ready_since)})"

@@ -335,3 +335,16 @@ def test_ssi_targets_first_match_wins() -> None:
     assert bad["reason"].startswith("DD_APM_INSTRUMENTATION_TARGETS is not valid JSON")
     findings = explain("admission-ssi", "-n", "other", "-o", "json", fake=_ssi_with_targets("[{")).json["findings"]
     assert "admission-ssi-targets-invalid" in [f["code"] for f in findings]
+
+
+@pytest.mark.parametrize("created,verdict", [
+    ("2026-11-20T09:05:59Z", "created-before-webhook"),
+    ("2026-11-20T09:06:01Z", "created-before-webhook"),  # within the timestamps' resolution of the webhook's
+    ("2026-11-20T09:06:02Z", "created-while-dca-unavailable"),  # after it, but before today's DCA was Ready
+])
+def test_timing_boundaries(created: str, verdict: str) -> None:
+    fake = fake_of("admission-helm")
+    pod = next(o for o in fake.objects if o["kind"] == "Pod" and o["metadata"]["name"] == "legacy-6c7d8e9f0-k8m2n")
+    pod["metadata"]["creationTimestamp"] = created
+    r = explain("admission-helm", "legacy-6c7d8e9f0-k8m2n", "-n", "shop", "-o", "json", fake=fake)
+    assert r.json["pods"][0]["verdict"] == verdict
