@@ -94,6 +94,9 @@ def test_a_created_pod_is_mutated_or_not_and_the_plugin_says_why(e2e_cluster):
     assert verdicts["fresh-unlabelled"] == "not-selected"
     assert verdicts["early"] == "created-before-webhook"
     assert verdicts["web-5d8f7c9b4-a1b2c"] == "mutated"
+    # the fixture pods whose verdict does not depend on when the harness created them: as on the fake
+    assert verdicts["search-4a5b6c7d8-y1z2a"] == "injection-partial"
+    assert verdicts["api-8b7c6d5e4-s6t7u"] == verdicts["batch-9c8d7e6f5-v8w9x"] == "not-selected"
     chain = {s["step"]: s for s in doc["chain"]}
     assert chain["certificate"]["state"] == "ok" and "matches secret/datadog/webhook-certificate" in \
         chain["certificate"]["detail"]
