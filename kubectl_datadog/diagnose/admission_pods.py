@@ -297,7 +297,8 @@ def _verdict(pod: AppPod, chain: Chain, mutated: str, calls: list[WebhookCall], 
         lack = "; ".join(f"{i.role} lacks {', '.join(i.missing)}" for i in owed)
         return "injection-partial", (got + "; " if got else "") + lack
     if chain.enabled is False:
-        return "admission-disabled", "the admission controller is off"
+        return "admission-disabled", ("the admission controller is off" if chain.install_ref
+                                      else "no Cluster Agent runs, so nothing mutates pods")
     if chain.enabled is None or not chain.webhook_known:
         return "unknown", "the install's settings or the webhook configuration could not be read"
     if chain.webhook is None:

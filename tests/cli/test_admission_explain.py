@@ -348,3 +348,11 @@ def test_timing_boundaries(created: str, verdict: str) -> None:
     pod["metadata"]["creationTimestamp"] = created
     r = explain("admission-helm", "legacy-6c7d8e9f0-k8m2n", "-n", "shop", "-o", "json", fake=fake)
     assert r.json["pods"][0]["verdict"] == verdict
+
+
+def test_without_a_cluster_agent_nothing_mutates() -> None:
+    r = explain("helm-agents", "-n", "datadog", "-o", "json")
+    assert r.exit_code == 3
+    assert {p["verdict"] for p in r.json["pods"]} == {"admission-disabled"}
+    assert r.json["pods"][0]["reason"] == "no Cluster Agent runs, so nothing mutates pods"
+    assert r.json["findings"][0]["code"] == "admission-no-cluster-agent"
