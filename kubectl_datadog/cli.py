@@ -54,6 +54,8 @@ def load_command(name: str) -> click.Command | None:
     """The command called `name`. Static imports, one per command: PyInstaller bundles what it sees."""
     if name == "completion":
         from kubectl_datadog.completion import completion as command
+    elif name == "admission-explain":
+        from kubectl_datadog.commands.admission_explain import admission_explain as command
     elif name == "clusterchecks":
         from kubectl_datadog.commands.clusterchecks import clusterchecks as command
     elif name == "env-check":

@@ -37,7 +37,7 @@ CLUSTER_TIMEOUT_SECONDS = 2.0
 NAMESPACE_FLAGS = ("--namespace", "--install-namespace")
 KUBECONFIG_LISTS = {"--context": "contexts", "--cluster": "clusters", "--user": "users"}
 # Commands whose first argument names an object, and the resource it lists.
-ARGUMENT_RESOURCES = {"hpa-explain": "HPAS_V2", "metamap": "NODES"}
+ARGUMENT_RESOURCES = {"admission-explain": "PODS", "hpa-explain": "HPAS_V2", "metamap": "NODES"}
 
 
 def is_completion_invocation(argv0: str) -> bool:

@@ -36,6 +36,130 @@ def _int(env: Mapping[str, EnvVar], name: str, default: int) -> int:
         return default
 
 
+def _list(raw: str | None) -> tuple[str, ...]:
+    """A list setting as the DCA's viper reads it from env: a JSON array (how Helm and the Operator
+    write it) or space/comma-separated words."""
+    text = (raw or "").strip()
+    if text.startswith("["):
+        import json
+
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, list):
+            return tuple(str(v) for v in parsed if str(v))
+    return tuple(w for w in text.replace(",", " ").split() if w)
+
+
+ADMISSION_PREFIX = "DD_ADMISSION_CONTROLLER_"
+# The admission controller's env vars (keys in datadog-agent pkg/config/setup/config.go and apm.go).
+ADMISSION_SETTING_NAMES = tuple(ADMISSION_PREFIX + n for n in (
+    "ENABLED", "MUTATION_ENABLED", "VALIDATION_ENABLED", "MUTATE_UNLABELLED", "WEBHOOK_NAME", "SERVICE_NAME",
+    "PORT", "TIMEOUT_SECONDS", "FAILURE_POLICY", "REINVOCATION_POLICY", "NAMESPACE_SELECTOR_FALLBACK",
+    "ADD_AKS_SELECTORS", "CONTAINER_REGISTRY", "CERTIFICATE_SECRET_NAME", "PROBE_ENABLED",
+    "INJECT_CONFIG_ENABLED", "INJECT_CONFIG_MODE", "INJECT_CONFIG_LOCAL_SERVICE_NAME", "INJECT_CONFIG_SOCKET_PATH",
+    "INJECT_CONFIG_TYPE_SOCKET_VOLUMES", "INJECT_TAGS_ENABLED", "AUTO_INSTRUMENTATION_ENABLED",
+    "AUTO_INSTRUMENTATION_INIT_SECURITY_CONTEXT")) + (
+    "DD_APM_INSTRUMENTATION_ENABLED", "DD_APM_INSTRUMENTATION_ENABLED_NAMESPACES",
+    "DD_APM_INSTRUMENTATION_DISABLED_NAMESPACES", "DD_APM_INSTRUMENTATION_TARGETS", "DD_CSI_ENABLED",
+    "DD_TRACE_AGENT_HOST_SOCKET_PATH", "DD_DOGSTATSD_HOST_SOCKET_PATH")
+INJECT_MODES = ("hostip", "service", "socket", "csi")
+
+
+@dataclass(frozen=True)
+class AdmissionSettings:
+    """The admission controller's settings as the DCA reads them, with its defaults
+    (shared/reference/admission-and-clusterchecks.md A1)."""
+
+    enabled: bool = False
+    mutation_enabled: bool = True
+    validation_enabled: bool = True
+    mutate_unlabelled: bool = False
+    webhook_name: str = "datadog-webhook"
+    service_name: str = "datadog-admission-controller"
+    port: int = 8000
+    timeout_seconds: int = 10
+    failure_policy: str = "Ignore"  # Ignore | Fail (anything else: the DCA falls back to Ignore)
+    failure_policy_raw: str = ""  # as written, when it is not Ignore/Fail
+    namespace_selector_fallback: bool = False
+    add_aks_selectors: bool = False
+    certificate_secret: str = "webhook-certificate"
+    probe_enabled: bool = False
+    inject_config: bool = True
+    inject_mode: str = "hostip"  # hostip | service | socket | csi; "" when the value is invalid
+    inject_mode_raw: str = ""
+    local_service_name: str = "datadog"
+    socket_path: str = "/var/run/datadog"
+    type_socket_volumes: bool = False
+    csi_enabled: bool = False
+    trace_host_socket_path: str = "/var/run/datadog"
+    dsd_host_socket_path: str = "/var/run/datadog"
+    inject_tags: bool = True
+    auto_instrumentation: bool = True
+    init_security_context: str = ""
+    ssi_enabled: bool = False
+    ssi_enabled_namespaces: tuple[str, ...] = ()
+    ssi_disabled_namespaces: tuple[str, ...] = ()
+    ssi_targets: str = ""  # DD_APM_INSTRUMENTATION_TARGETS as written (JSON)
+
+    @property
+    def effective_inject_mode(self) -> str:
+        """csi without the CSI driver enabled falls back to socket (the DCA logs it)."""
+        return "socket" if self.inject_mode == "csi" and not self.csi_enabled else self.inject_mode
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, EnvVar]) -> "AdmissionSettings":
+        def v(name: str) -> str | None:
+            return _value(env, ADMISSION_PREFIX + name)
+
+        def flag(name: str, default: bool) -> bool:
+            return as_bool(v(name), default)
+
+        policy_raw = (v("FAILURE_POLICY") or "").strip()
+        policy = {"ignore": "Ignore", "fail": "Fail"}.get(policy_raw.lower(), "Ignore")
+        mode_raw = (v("INJECT_CONFIG_MODE") or "").strip()
+        mode = mode_raw.lower() if mode_raw else "hostip"
+        return cls(
+            enabled=flag("ENABLED", False), mutation_enabled=flag("MUTATION_ENABLED", True),
+            validation_enabled=flag("VALIDATION_ENABLED", True), mutate_unlabelled=flag("MUTATE_UNLABELLED", False),
+            webhook_name=v("WEBHOOK_NAME") or "datadog-webhook",
+            service_name=v("SERVICE_NAME") or "datadog-admission-controller",
+            port=_int(env, ADMISSION_PREFIX + "PORT", 8000),
+            timeout_seconds=_int(env, ADMISSION_PREFIX + "TIMEOUT_SECONDS", 10),
+            failure_policy=policy, failure_policy_raw=policy_raw if policy_raw and policy_raw != policy else "",
+            namespace_selector_fallback=flag("NAMESPACE_SELECTOR_FALLBACK", False),
+            add_aks_selectors=flag("ADD_AKS_SELECTORS", False),
+            certificate_secret=v("CERTIFICATE_SECRET_NAME") or "webhook-certificate",
+            probe_enabled=flag("PROBE_ENABLED", False), inject_config=flag("INJECT_CONFIG_ENABLED", True),
+            inject_mode=mode if mode in INJECT_MODES else "", inject_mode_raw=mode_raw,
+            local_service_name=v("INJECT_CONFIG_LOCAL_SERVICE_NAME") or "datadog",
+            socket_path=v("INJECT_CONFIG_SOCKET_PATH") or "/var/run/datadog",
+            type_socket_volumes=flag("INJECT_CONFIG_TYPE_SOCKET_VOLUMES", False),
+            csi_enabled=as_bool(_value(env, "DD_CSI_ENABLED")),
+            trace_host_socket_path=_value(env, "DD_TRACE_AGENT_HOST_SOCKET_PATH") or "/var/run/datadog",
+            dsd_host_socket_path=_value(env, "DD_DOGSTATSD_HOST_SOCKET_PATH") or "/var/run/datadog",
+            inject_tags=flag("INJECT_TAGS_ENABLED", True), auto_instrumentation=flag("AUTO_INSTRUMENTATION_ENABLED", True),
+            init_security_context=v("AUTO_INSTRUMENTATION_INIT_SECURITY_CONTEXT") or "",
+            ssi_enabled=as_bool(_value(env, "DD_APM_INSTRUMENTATION_ENABLED")),
+            ssi_enabled_namespaces=_list(_value(env, "DD_APM_INSTRUMENTATION_ENABLED_NAMESPACES")),
+            ssi_disabled_namespaces=_list(_value(env, "DD_APM_INSTRUMENTATION_DISABLED_NAMESPACES")),
+            ssi_targets=(_value(env, "DD_APM_INSTRUMENTATION_TARGETS") or "").strip(),
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        return {"enabled": self.enabled, "mutationEnabled": self.mutation_enabled,
+                "mutateUnlabelled": self.mutate_unlabelled, "webhookName": self.webhook_name,
+                "serviceName": self.service_name, "port": self.port, "timeoutSeconds": self.timeout_seconds,
+                "failurePolicy": self.failure_policy, "injectConfig": self.inject_config,
+                "injectConfigMode": self.inject_mode or self.inject_mode_raw, "injectTags": self.inject_tags,
+                "autoInstrumentation": self.auto_instrumentation, "certificateSecret": self.certificate_secret,
+                "probeEnabled": self.probe_enabled,
+                "ssi": {"enabled": self.ssi_enabled, "enabledNamespaces": list(self.ssi_enabled_namespaces),
+                        "disabledNamespaces": list(self.ssi_disabled_namespaces),
+                        "targets": self.ssi_targets or None}}
+
+
 # The env vars DcaSettings reads: a value of one of these taken from a ConfigMap or Secret is read
 # from there (and is unknown when that read fails).
 SETTING_NAMES = (
@@ -49,7 +173,7 @@ SETTING_NAMES = (
     "DD_CLUSTER_CHECKS_ENABLED", "DD_EXTRA_CONFIG_PROVIDERS", "DD_EXTRA_LISTENERS",
     "DD_CLUSTER_CHECKS_ADVANCED_DISPATCHING_ENABLED", "DD_CLUSTER_CHECKS_REBALANCE_WITH_UTILIZATION",
     "DD_CLUSTER_CHECKS_REBALANCE_PERIOD", "DD_CLUSTER_CHECKS_EXCLUDE_CHECKS", "DD_CLUSTER_CHECKS_KSM_SHARDING_ENABLED",
-)
+) + ADMISSION_SETTING_NAMES
 
 
 @dataclass(frozen=True)
@@ -97,6 +221,7 @@ class DcaSettings:
     aggregator: str
     cmd_port: int
     env: Mapping[str, EnvVar] = field(default_factory=dict)
+    admission: AdmissionSettings = field(default_factory=AdmissionSettings)
     # Settings whose ConfigMap/Secret could not be read: their fields above hold the default, which
     # is not what the DCA runs with. Check known() before a verdict rests on one.
     unread: tuple[UnreadSetting, ...] = ()
@@ -133,6 +258,7 @@ class DcaSettings:
             aggregator=_value(env, "DD_EXTERNAL_METRICS_AGGREGATOR") or "avg",
             cmd_port=_int(env, "DD_CLUSTER_AGENT_CMD_PORT", 5005),
             env=dict(env),
+            admission=AdmissionSettings.from_env(env),
             unread=unread,
         )
 

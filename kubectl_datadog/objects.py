@@ -174,6 +174,11 @@ def _decode_b64(b64: Any) -> str:
     return raw.decode("utf-8", "replace")
 
 
+def decode_base64_field(b64: Any) -> str:
+    """A base64 API field that holds text (a webhook's caBundle, a Secret's certificate) as text."""
+    return _decode_b64(b64)
+
+
 def secret_values(secret: Mapping[str, Any] | None) -> dict[str, SecretValue]:
     """A Secret's keys and values, decoded, each wrapped at once so it can be measured but never
     printed. `data` is base64 (a value that is not decodes to empty); `stringData` is plain text."""

@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 SCENARIOS = Path(__file__).parent / "scenarios"
-SCENARIO_KEYS = {"description", "base", "remove", "unreadyPods", "externalMetrics", "forbidden",
+SCENARIO_KEYS = {"description", "base", "remove", "unreadyPods", "externalMetrics", "forbidden", "admissionWebhook",
                  "externalMetricsDown", "accessReviews", "discovery", "onlyNamespaces"}
 
 

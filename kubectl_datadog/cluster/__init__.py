@@ -61,6 +61,8 @@ DAEMONSETS = Resource("apps", "v1", "daemonsets", "DaemonSet")
 HPAS_V2 = Resource("autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler")
 HPAS_V1 = Resource("autoscaling", "v1", "horizontalpodautoscalers", "HorizontalPodAutoscaler")
 APISERVICES = Resource("apiregistration.k8s.io", "v1", "apiservices", "APIService", namespaced=False)
+MUTATINGWEBHOOKCONFIGURATIONS = Resource("admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations",
+                                         "MutatingWebhookConfiguration", namespaced=False)
 DATADOGMETRICS = Resource("datadoghq.com", "v1alpha1", "datadogmetrics", "DatadogMetric")
 
 

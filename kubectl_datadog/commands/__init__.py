@@ -6,6 +6,7 @@ without importing any command module (cli.CommandGroup), and each command takes 
 """
 
 SUMMARIES = {
+    "admission-explain": "Why a pod was or was not mutated by the admission controller.",
     "clusterchecks": "Which cluster and endpoint checks exist, who runs them, why one does not.",
     "completion": "Show how to turn on shell completion for `kubectl datadog`.",
     "env-check": "Can every node Agent find and authenticate to the DCA.",

@@ -22,6 +22,7 @@ from .cluster import HOLD_LABEL
 from .dca import start_running_dcas
 from .kube import ApiError
 from .metrics import ExternalMetricsServer
+from .webhook import prepare_objects, start_webhook
 from .procs import log
 from .scenario import (FIXTURE_NOW, Scenario, cluster_ip_map, load_scenario, map_strings, ref, replace_ips,
                        shift_delta, shift_text, shift_unix_ts, strip_server_metadata)
@@ -35,7 +36,7 @@ _KIND_ORDER = {
     "Deployment": 7, "DaemonSet": 7, "StatefulSet": 7, "CronJob": 7,
     "ReplicaSet": 8, "Job": 8, "ControllerRevision": 8,
     "HorizontalPodAutoscaler": 9, "APIService": 9,
-    "Node": 20, "Pod": 21, "Event": 30,
+    "Node": 20, "Pod": 21, "MutatingWebhookConfiguration": 25, "Event": 30,
 }
 # Statuses not copied from the fixture: Pod/Node are written as a kubelet would (below); the
 # apiserver owns Namespace/CRD status; the real HPA controller and the aggregator compute HPA and
@@ -77,6 +78,10 @@ def apply_scenario(cluster, name_or_dir) -> Applied:
             o["data"] = {k: shift_unix_ts(v, res.delta) if isinstance(v, str) else v for k, v in o["data"].items()}
         objs.append(o)
     originals = {ref(o): o for o in sc.objects}
+    # The admission webhook stand-in's certificate goes into the Secret and the caBundle before they
+    # are created; the MutatingWebhookConfiguration itself comes after the pods (_KIND_ORDER), so the
+    # scenario's pods are as the fixture has them and only pods created later meet the webhook.
+    webhook = prepare_objects(objs, sc.admission_webhook.get("caBundle") == "fixture", cluster.dir / "webhooks")
 
     # Services with a selector: their Endpoints/EndpointSlices come from the real controllers.
     selector_services = {(o["metadata"].get("namespace", "default"), o["metadata"]["name"])
@@ -139,6 +144,10 @@ def apply_scenario(cluster, name_or_dir) -> Applied:
     pods = [o for o in objs if o.get("kind") == "Pod" and ref(o) in res.created]
     _install_pod_fixtures(cluster, sc, pods, text)
     _start_metrics(cluster, sc, objs, apiservice, res)
+    if webhook is not None:
+        server = start_webhook(cluster, webhook)
+        if server is not None:
+            cluster.webhooks.append(server)
     _wait_pods(cluster, pods)
     _wait_execs(cluster, pods)
     if cluster.metrics is not None and cluster.metrics.running:

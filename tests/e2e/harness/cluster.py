@@ -56,6 +56,7 @@ class Cluster:
         self.service_cidr = service_cidr
         self.procs: dict[str, Proc] = {}
         self.metrics: Optional[ExternalMetricsServer] = None
+        self.webhooks: list = []  # admission webhook stand-ins (harness/webhook.py)
         self.api: Optional[Kube] = None
         self.scenarios: list = []
         self.dcas: list = []          # harness.dca.RunningDca: what the scenario's DCA leader keeps doing
@@ -101,6 +102,8 @@ class Cluster:
             self.dcas.pop().stop()
         if self.metrics is not None:
             self.metrics.stop()
+        while self.webhooks:
+            self.webhooks.pop().stop()
         for group in (("kwok", "kube-controller-manager"), ("kube-apiserver",), ("etcd",)):
             for name in group:
                 p = self.procs.pop(name, None)

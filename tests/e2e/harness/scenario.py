@@ -32,6 +32,7 @@ class Scenario:
     external_metrics: list[dict] = field(default_factory=list)
     forbidden: list[dict] = field(default_factory=list)         # FakeCluster only
     external_metrics_down: bool = False
+    admission_webhook: dict = field(default_factory=dict)  # {caBundle: fixture}: keep the fixture's (stale) caBundle
     dirs: list[Path] = field(default_factory=list)  # this scenario's directory, then its bases
 
     def pod_dir(self, namespace: str, name: str) -> Path:
@@ -76,6 +77,7 @@ def load_scenario(name_or_dir: "str | Path") -> Scenario:
         external_metrics=list(meta.get("externalMetrics") or []),
         forbidden=list(meta.get("forbidden") or []),
         external_metrics_down=bool(meta.get("externalMetricsDown", False)),
+        admission_webhook=dict(meta.get("admissionWebhook") or {}),
         dirs=list(shared.directories),
     )
 
