@@ -61,21 +61,24 @@ def sort_findings(findings: list[Finding] | tuple[Finding, ...]) -> tuple[Findin
         for c in causes[f]:
             consequences.setdefault(c, []).append(f)
 
-    rank: dict[str, Severity] = {}
+    lifts: dict[str, Severity] = {}
 
-    def code_rank(code: str, seen: frozenset[str]) -> Severity:
-        """The worst severity of the findings of `code` and of everything that follows from them."""
-        if code in rank:
-            return rank[code]
-        worst_seen = max(f.severity for f in by_code[code])
+    def lift(code: str, seen: frozenset[str]) -> Severity:
+        """The worst severity among the findings that follow from `code`, directly or further down.
+        Only consequences lift a finding: another finding with the same code does not (an INFO
+        `rbac-forbidden` stays behind a WARNING one)."""
+        if code in lifts:
+            return lifts[code]
+        worst_seen = Severity.OK
         for f in consequences.get(code, ()):
+            worst_seen = max(worst_seen, f.severity)
             if f.code not in seen:
-                worst_seen = max(worst_seen, code_rank(f.code, seen | {f.code}))
-        rank[code] = worst_seen
+                worst_seen = max(worst_seen, lift(f.code, seen | {f.code}))
+        lifts[code] = worst_seen
         return worst_seen
 
     def key(f: Finding) -> tuple[int, str, str, str]:
-        return (-max(f.severity, code_rank(f.code, frozenset({f.code}))), f.subject, f.code, f.message)
+        return (-max(f.severity, lift(f.code, frozenset({f.code}))), f.subject, f.code, f.message)
 
     out: list[Finding] = []
     emitted: set[Finding] = set()

@@ -129,7 +129,8 @@ def collect_admission(cluster: Cluster, request: Request, options: AdmissionOpti
 
     phase1: dict[str, Callable[[], Any]] = {
         "installs": lambda: discover(cluster, namespace=request.install_namespace, dca_selector=request.dca_selector,
-                                     agent_selector=request.agent_selector, need_agents=False),
+                                     agent_selector=request.agent_selector, need_agents=False,
+                                     fallback_namespace=request.namespace_in(cluster)),
         "pods": pods,
         "mwcs": lambda: list(cluster.list(MUTATINGWEBHOOKCONFIGURATIONS)),
         "namespaces": lambda: list(cluster.list(NAMESPACES, metadata_only=True)),

@@ -21,6 +21,7 @@ from kubectl_datadog.diagnose.admission_evidence import (
 )
 from kubectl_datadog.diagnose.admission_pods import PodVerdict, judge_pod
 from kubectl_datadog.diagnose.admission_step import ChainStep
+from kubectl_datadog.diagnose.discovery import discovery_findings
 from kubectl_datadog.diagnose.forbidden import forbidden_finding
 from kubectl_datadog.model import Finding, Severity, sort_findings
 from kubectl_datadog.snapshots.admission import AdmissionSnapshot, AppPod
@@ -155,7 +156,7 @@ def _pod_findings(rows: tuple[PodVerdict, ...], chain: Chain, single: bool) -> l
 
 def explain(snap: AdmissionSnapshot, now: datetime) -> AdmissionReport:
     chain = explain_chain(snap, now)
-    findings: list[Finding] = list(chain.findings)
+    findings: list[Finding] = [*chain.findings, *discovery_findings([snap.install])]
     if snap.namespaces_error is not None and snap.namespaces_error.kind == "forbidden":
         findings.append(forbidden_finding("namespaces", "cannot read the namespaces' labels: whether each "
                                           "webhook's namespaceSelector takes a pod is unknown", Severity.WARNING,

@@ -11,7 +11,9 @@ from tests.fakes import FakeCluster
 
 SCENARIO = "namespace-reader"
 COMMANDS = {"leader": ("leader",), "env_check": ("env-check",), "metamap": ("metamap",),
-            "hpa_explain": ("hpa-explain",), "clusterchecks": ("clusterchecks",)}
+            "hpa_explain": ("hpa-explain",), "clusterchecks": ("clusterchecks",),
+            "admission_explain": ("admission-explain",)}
+FAILING = {"admission_explain": 3}  # its --fail-on defaults to error: admission-disabled is one
 CLUSTER_WIDE_PODS = "kubectl auth can-i list pods --all-namespaces"
 
 
@@ -25,7 +27,8 @@ def test_golden(folder: str, fmt: str, golden) -> None:
     r = invoke_cli(*COMMANDS[folder], "-o", fmt, fake=_reader())
     empty = {"hpa_explain": "No HorizontalPodAutoscalers with External metrics found in the datadog namespace.\n",
              "clusterchecks": "No cluster or endpoint check configs found.\n"}  # a table's empty message
-    assert (r.exit_code, r.stderr) == (0, empty.get(folder, "") if fmt == "table" else "")
+    # admission-explain fails on errors by default, and this install has no admission controller
+    assert (r.exit_code, r.stderr) == (FAILING.get(folder, 0), empty.get(folder, "") if fmt == "table" else "")
     golden.check(f"{folder}/{SCENARIO}.{fmt}", r.stdout)
 
 
@@ -33,7 +36,7 @@ def test_golden(folder: str, fmt: str, golden) -> None:
 def test_the_install_is_found_in_the_contexts_namespace_and_the_missing_list_is_named(folder: str) -> None:
     fake = _reader()
     r = invoke_cli(*COMMANDS[folder], "-o", "json", fake=fake)
-    assert r.exit_code == 0, r.stderr
+    assert r.exit_code == FAILING.get(folder, 0), r.stderr
     (named,) = [f for f in r.json["findings"] if f["command"] == CLUSTER_WIDE_PODS]
     assert named["code"] == "rbac-forbidden" and named["object"] == "namespace/datadog"
     assert "cannot list pods at the cluster scope" in named["message"]

@@ -91,3 +91,11 @@ def test_a_pure_cycle_is_kept_worst_first() -> None:
     a = Finding("a", Severity.WARNING, "x", "a", caused_by=("b",))
     b = Finding("b", Severity.ERROR, "x", "b", caused_by=("a",))
     assert [f.code for f in sort_findings([a, b])] == ["b", "a"]
+
+
+def test_only_consequences_lift_a_finding_not_others_with_its_code() -> None:
+    # Two rbac-forbidden findings: the INFO one causes nothing, so it stays behind the WARNINGs.
+    info = Finding("rbac-forbidden", Severity.INFO, "a/first", "cannot list pods cluster-wide")
+    warning = Finding("rbac-forbidden", Severity.WARNING, "z/last", "cannot list webhooks")
+    other = Finding("some-warning", Severity.WARNING, "m/middle", "w")
+    assert sort_findings([info, warning, other]) == (other, warning, info)
