@@ -151,6 +151,25 @@ class FakeCluster:
                                                "timestamp": entry.get("timestamp"), "value": str(entry["value"])}]}
         raise NotFound(f"the server could not find the requested resource (get {metric}.external.metrics.k8s.io)")
 
+    def proxy_get(self, namespace: str, pod: str, port: int, path: str, timeout: float | None = None) -> str:
+        self._check_reachable()
+        self._record(Call("get", "pods/proxy", namespace, pod, f"{port}/{path.lstrip('/')}"))
+        self._check_allowed("get", "pods/proxy", namespace, pod)
+        obj = self.get_quiet(namespace, pod)
+        if obj is None:
+            raise NotFound(f'pods "{pod}" not found')
+        for entry in self.scenario.get("proxyErrors") or []:
+            if entry.get("pod") == f"{namespace}/{pod}" and int(entry.get("port", port)) == int(port):
+                raise ApiError(entry.get("message", "error"), status=int(entry.get("code", 503)),
+                               reason=entry.get("reason", "ServiceUnavailable"))
+        found = self.source.pod_file(namespace, pod, "proxy", str(port), path.strip("/")) if self.source else None
+        if found is None:
+            # What the API server answers when nothing listens on the pod's port.
+            ip = (obj.get("status") or {}).get("podIP", "")
+            raise ApiError(f"error trying to reach service: dial tcp {ip}:{port}: connect: connection refused",
+                           status=503, reason="ServiceUnavailable")
+        return found.read_text()
+
     def exec(self, namespace: str, pod: str, container: str, argv: Sequence[str],
              timeout: float | None = None) -> ExecResult:
         self._check_reachable()

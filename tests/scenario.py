@@ -13,7 +13,7 @@ import yaml
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 SCENARIO_KEYS = {"description", "base", "remove", "unreadyPods", "externalMetrics", "forbidden", "admissionWebhook",
-                 "externalMetricsDown", "accessReviews", "discovery", "onlyNamespaces"}
+                 "externalMetricsDown", "accessReviews", "discovery", "onlyNamespaces", "proxyErrors"}
 
 
 def load_objects(path: Path) -> list[dict[str, Any]]:

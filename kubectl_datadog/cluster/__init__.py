@@ -137,6 +137,11 @@ class Cluster(Protocol):
     def get_raw(self, path: str, query: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
         """GET an arbitrary API path (aggregated APIs, discovery). 404 raises NotFound."""
 
+    def proxy_get(self, namespace: str, pod: str, port: int, path: str, timeout: float | None = None) -> str:
+        """GET `path` from a pod's port through the API server's pods/proxy subresource, read-only
+        (e.g. the DCA's telemetry on :5000 /metrics); the body as text. Raises Forbidden (get
+        pods/proxy), NotFound, or ApiError with the status the proxy or the pod answered."""
+
     def exec(self, namespace: str, pod: str, container: str, argv: Sequence[str],
              timeout: float | None = None) -> ExecResult:
         """Run argv in a container through the pods/exec stream. Never raises for a failing

@@ -256,6 +256,13 @@ class KubeCluster:
     def get_raw(self, path: str, query: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
         return self._json("GET", path, query=query, verb="get", resource=path)
 
+    def proxy_get(self, namespace: str, pod: str, port: int, path: str, timeout: float | None = None) -> str:
+        # GET only: the proxy forwards any verb to the pod, and the plugin never writes.
+        url = f"/api/v1/namespaces/{namespace}/pods/{pod}:{int(port)}/proxy/{path.lstrip('/')}"
+        _, data = self._request("GET", url, verb="get", resource="pods/proxy", namespace=namespace, name=pod,
+                                accept="text/plain, */*", timeout=timeout)
+        return data.decode("utf-8", "replace")
+
     def logs(self, namespace: str, pod: str, container: str, *, since_seconds: int | None = None,
              tail_lines: int | None = None) -> str:
         query: list[tuple[str, Any]] = [("container", container)]

@@ -1,6 +1,7 @@
 """Collect what `clusterchecks` needs: the install, its Cluster Checks Runners, the annotated
 Services and their endpoints, the DCA's conf.d files, the nodes, the leader, the permissions of
-whoever runs kube-state-metrics core, and (with exec) the leader's `clusterchecks` and `status`.
+whoever runs kube-state-metrics core, and the leader's own account: its `clusterchecks` and `status`
+with exec, else (or when they fail) its telemetry (`cluster_checks_*` on :5000) through pods/proxy.
 
 Reads run concurrently in two rounds: what the install and the Services say, then what they
 point at (endpoints of the annotated Services, the conf.d ConfigMaps), with the access reviews
@@ -19,6 +20,7 @@ from kubectl_datadog.collect import gather, start
 from kubectl_datadog.collect.exec import run_dca_cli
 from kubectl_datadog.collect.install import agent_env, discover, pick_install, require_installs
 from kubectl_datadog.collect.request import Request
+from kubectl_datadog.errors import Forbidden, NotFound, PluginError
 from kubectl_datadog.install import AGENT_CONTAINER, Install
 from kubectl_datadog.objects import EnvVar, Pod, conditions
 from kubectl_datadog.snapshots.clusterchecks import (
@@ -28,6 +30,7 @@ from kubectl_datadog.snapshots.clusterchecks import (
     DcaView,
     DispatchSettings,
     RunnerDeployment,
+    TelemetryRead,
     Worker,
     worker_providers,
 )
@@ -41,11 +44,15 @@ from kubectl_datadog.snapshots.clusterchecks_configs import (
     slice_addresses,
 )
 from kubectl_datadog.textformats.clusterchecks import ClusterChecksParseError, dispatching_status, parse_clusterchecks
+from kubectl_datadog.textformats.clusterchecks_telemetry import cluster_checks_telemetry
+from kubectl_datadog.textformats.prometheus import PrometheusParseError, parse_prometheus
 
 # Helm (agent.datadoghq.com/component since 3.140, app.kubernetes.io/component before) and the Operator.
 RUNNER_SELECTORS = ("agent.datadoghq.com/component=cluster-checks-runner",
                     "app.kubernetes.io/component=clusterchecks-agent")
 CONFD_MOUNT_HINTS = ("conf.d", "/confd")
+METRICS_PORT_NAME = "agentmetrics"  # Helm's name for the DCA's telemetry port
+DEFAULT_METRICS_PORT = 5000
 
 # What kube-state-metrics core lists and watches (its default collectors' kinds): missing any of
 # them makes the check fail with "... is forbidden" on the runner (datadog-operator#253).
@@ -213,8 +220,8 @@ def collect_clusterchecks(cluster: Cluster, request: Request, options: ClusterCh
     if install.dca_pods:
         subjects["providers"] = _provider_access(install)
     reviews = start({k: (lambda c=c: cluster.access(c)) for k, c in subjects.items()})
-    views = start({"dca": lambda: _ask_dca(cluster, request.request_timeout, install, leader_pod, leader_why)}) \
-        if request.exec_allowed and install.dca_pods else None
+    views = start({"dca": lambda: _ask_dca(cluster, request.request_timeout, install, leader_pod, leader_why,
+                                           request.exec_allowed)}) if install.dca_pods else None
     services = got["services"].get() or []
     use_slices = install.settings.use_endpoint_slices if install.settings else False
     second: dict[str, Callable[[], Any]] = {
@@ -270,9 +277,56 @@ def _providers(pod: Pod) -> frozenset[str] | None:
     return worker_providers(env)
 
 
-def _ask_dca(cluster: Cluster, timeout: float | None, install: Install, pod: Pod | None, why: str) -> DcaView:
+def _ask_dca(cluster: Cluster, timeout: float | None, install: Install, pod: Pod | None, why: str,
+             exec_allowed: bool) -> DcaView:
+    """The DCA's own account: its `clusterchecks` and `status` when exec is allowed, else (or when
+    they give no state) its telemetry through pods/proxy."""
     if pod is None:
         return DcaView("", why, None, None, None, None)
+    view = _exec_view(cluster, timeout, install, pod, why) if exec_allowed else \
+        DcaView(f"{pod.namespace}/{pod.name}", why, None, None, None, None)
+    if view.state is not None:
+        return view
+    telemetry = _read_telemetry(cluster, timeout, install, pod)
+    return replace(view, telemetry=telemetry,
+                   state=telemetry.telemetry.state() if telemetry.telemetry is not None else None)
+
+
+def _metrics_port(install: Install, pod: Pod) -> int:
+    """The DCA's telemetry port: the container port Helm names `agentmetrics`, else DD_METRICS_PORT,
+    else the default 5000 (reference datadog-agent.md §5.1)."""
+    named = pod.port_named(METRICS_PORT_NAME)
+    if named:
+        return named
+    var = install.settings.env.get("DD_METRICS_PORT") if install.settings is not None else None
+    if var is not None and var.value and var.value.isdigit():
+        return int(var.value)
+    return DEFAULT_METRICS_PORT
+
+
+def _read_telemetry(cluster: Cluster, timeout: float | None, install: Install, pod: Pod) -> TelemetryRead:
+    read = TelemetryRead(f"{pod.namespace}/{pod.name}", _metrics_port(install, pod))
+    try:
+        text = cluster.proxy_get(pod.namespace, pod.name, read.port, read.path, timeout=timeout)
+    except Forbidden as exc:
+        return replace(read, forbidden=exc)
+    except NotFound:
+        return replace(read, error=f"the pod serves no /{read.path} on port {read.port} (404)")
+    except PluginError as exc:
+        return replace(read, error=f"could not read it through the API server's proxy: {exc.message}")
+    try:
+        samples = parse_prometheus(text)
+    except PrometheusParseError as exc:
+        return replace(read, error=f"its answer is not Prometheus text: {exc}")
+    telemetry = cluster_checks_telemetry(samples)
+    if telemetry.state() is None:
+        return replace(read, telemetry=telemetry,
+                       error="its telemetry has no cluster_checks_* series: cluster checks are off, this pod "
+                             "does not dispatch, or the leader is still warming up")
+    return replace(read, telemetry=telemetry)
+
+
+def _exec_view(cluster: Cluster, timeout: float | None, install: Install, pod: Pod, why: str) -> DcaView:
     # The whole answer even for one CHECK (not `--check`): the rows are filtered after the comparison,
     # and a check the API does not show is still matched against everything the DCA holds.
     calls = {"cc": lambda: run_dca_cli(cluster, install, pod, ["clusterchecks"], timeout=timeout),

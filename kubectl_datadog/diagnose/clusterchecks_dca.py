@@ -33,16 +33,20 @@ CHECK_ERROR = "clusterchecks-check-error"
 RUNNER_NOT_REPORTING = "clusterchecks-runner-not-reporting"
 STATUS_DISAGREES = "clusterchecks-status-disagrees"
 UNSEEN = "clusterchecks-dispatch-unseen"
+FROM_TELEMETRY = "clusterchecks-dca-telemetry"
 MAX_ROW_FINDINGS = 20  # per kind of row finding; the table lists every row
 MORE = "clusterchecks-more-configs"
 
 UNASSIGNED = "unassigned"
 NOT_LISTED = "not listed"
+UNNAMED = "unassigned or not listed"
 
 
 def _matches(row: ConfigRow, cfg: DispatchedConfig, endpoint: bool) -> bool:
     if cfg.check not in row.check.split(","):
         return False
+    if not cfg.source and not cfg.provider:
+        return not endpoint  # named by its check ID only (telemetry): the check name is all there is to match
     ns_name = row.source.removeprefix("service/")
     if row.origin == "service-annotation":
         return cfg.source.endswith(f"kube_service://{ns_name}")
@@ -61,7 +65,9 @@ def _take(row: ConfigRow, pool: list[tuple[str, DispatchedConfig]], endpoint: bo
 
 
 def _source_of(cfg: DispatchedConfig) -> str:
-    return cfg.source or f"{cfg.provider or 'unknown provider'}"
+    if cfg.source or cfg.provider:
+        return cfg.source or cfg.provider
+    return f"check ID {cfg.instance_ids[0]}" if cfg.instance_ids else "unknown provider"
 
 
 def compare(rows: list[ConfigRow], view: DcaView) -> list[ConfigRow]:
@@ -79,8 +85,12 @@ def compare(rows: list[ConfigRow], view: DcaView) -> list[ConfigRow]:
             out.append(row)  # the DCA runs it itself: `clusterchecks` never lists it
             continue
         if found is None:
-            says = "not shown" if is_endpoint and state.endpoint_checks is None else NOT_LISTED
+            says = "not shown" if (is_endpoint and state.endpoint_checks is None) or not state.configs_named \
+                else NOT_LISTED
             verdict, detail = row.verdict, row.detail
+            if says == NOT_LISTED and state.unnamed_dangling:
+                # The telemetry counts dangling configs without naming them: this one may be among them.
+                says = UNNAMED
             if row.verdict == EXPECTED and says == NOT_LISTED:
                 verdict, detail = ("expected", "the DCA is warming up") if state.warmup else \
                     ("unknown-to-dca", "the DCA does not list this config")
@@ -105,37 +115,58 @@ def compare(rows: list[ConfigRow], view: DcaView) -> list[ConfigRow]:
     return out
 
 
+def _unseen_findings(snap: ClusterChecksSnapshot, view: DcaView, rows: list[ConfigRow], subject: str) -> list[Finding]:
+    """Neither `clusterchecks` nor the telemetry gave a state: each denied permission is a finding
+    naming it, and what could not be seen is said once, with why."""
+    inst = snap.install
+    cc, tel = view.clusterchecks, view.telemetry
+    out: list[Finding] = []
+    if cc is not None and cc.forbidden is not None:
+        out.append(forbidden_finding(subject, f"cannot run `clusterchecks` in the Cluster Agent ({cc.forbidden.message}): "
+                                     "where it runs each check was not seen", Severity.INFO, verb="create",
+                                     resource="pods/exec", namespace=inst.namespace))
+    if tel is not None and tel.forbidden is not None:
+        out.append(forbidden_finding(subject, f"cannot read the Cluster Agent's telemetry through pods/proxy "
+                                     f"({tel.forbidden.message}): its cluster_checks_* series were not seen",
+                                     Severity.INFO, verb="get", resource="pods/proxy", namespace=inst.namespace))
+    telemetry_problem = f"; its telemetry: {tel.problem}" if tel is not None and tel.forbidden is None else ""
+    if not view.pod or (cc is not None and cc.forbidden is None):
+        problem = f"cannot read its answer: {view.parse_error}" if view.parse_error else \
+            cc.problem if cc is not None else view.chosen_because
+        # Without any config the API shows, what the DCA holds is a side note (files baked in its image).
+        out.append(Finding(DCA_UNAVAILABLE, Severity.WARNING if rows else Severity.INFO, subject,
+                           f"could not get the DCA's dispatching state: {problem}{telemetry_problem}",
+                           "check the DCA pod and exec permissions; verdicts say only what the API shows",
+                           view.command, caused_by=(NO_LEADER,) if not view.pod else ()))
+    elif (telemetry_problem or cc is None) and any(r.verdict == EXPECTED for r in rows):
+        why = "--no-exec" if cc is None else "exec is forbidden"
+        out.append(Finding(UNSEEN, Severity.INFO, subject,
+                           "where the DCA runs each check, dangling configs and the agents reporting were not seen "
+                           f"({why}{telemetry_problem}): verdicts say only what the API shows",
+                           "run without --no-exec (needs create on pods/exec), or let the DCA's telemetry be read "
+                           "(get on pods/proxy)", tel.command if tel is not None else ""))
+    return out
+
+
 def dca_findings(snap: ClusterChecksSnapshot, setup: Setup, rows: list[ConfigRow]) -> list[Finding]:
     view = snap.dca
     inst = snap.install
     out: list[Finding] = []
     if view is None:
-        if not snap.exec_allowed and inst.dca_pods and any(r.verdict == EXPECTED for r in rows):
-            out.append(Finding(
-                UNSEEN, Severity.INFO, f"namespace/{inst.namespace}",
-                "where the DCA runs each check, dangling configs and the agents reporting were not seen (--no-exec): "
-                "verdicts say only what the API shows", "run without --no-exec (needs create on pods/exec)"))
         return out
     subject = f"pod/{view.pod}" if view.pod else f"namespace/{inst.namespace}"
-    cc = view.clusterchecks
-    if cc is not None and cc.forbidden is not None:
-        out.append(forbidden_finding(subject, f"cannot run `clusterchecks` in the Cluster Agent ({cc.forbidden.message}): "
-                                     "where it runs each check was not seen", Severity.INFO, verb="create",
-                                     resource="pods/exec", namespace=inst.namespace))
-        return out
     if view.state is None:
-        if view.parse_error:
-            problem = f"cannot read its answer: {view.parse_error}"
-        else:
-            problem = cc.problem if cc is not None else view.chosen_because
-        # Without any config the API shows, what the DCA holds is a side note (files baked in its image).
-        out.append(Finding(DCA_UNAVAILABLE, Severity.WARNING if rows else Severity.INFO, subject,
-                           f"could not get the DCA's dispatching state: {problem}",
-                           "check the DCA pod and exec permissions; verdicts say only what the API shows",
-                           cc.command if cc is not None else "", caused_by=(NO_LEADER,) if not view.pod else ()))
-        return out
+        return _unseen_findings(snap, view, rows, subject)
     state = view.state
-    command = cc.command if cc is not None else ""
+    command = view.command
+    if view.source == "telemetry":
+        cc = view.clusterchecks
+        why = "--no-exec" if cc is None else cc.problem or f"cannot read its answer: {view.parse_error}"
+        out.append(Finding(FROM_TELEMETRY, Severity.INFO, subject,
+                           f"the DCA's view comes from its telemetry ({why}): it counts configs per runner or node "
+                           "Agent" + (" and names their check IDs" if state.configs_named else "")
+                           + ", not their sources, so rows are matched by check name",
+                           "run with exec (create on pods/exec) for the DCA's whole `clusterchecks` answer", command))
     if not state.enabled:
         if setup.enabled is not False:
             out.append(Finding(DCA_DISABLED, Severity.ERROR, subject,
@@ -168,6 +199,12 @@ def dca_findings(snap: ClusterChecksSnapshot, setup: Setup, rows: list[ConfigRow
         out.append(Finding(DANGLING, Severity.ERROR, r.source,
                            f"{r.check} is unassigned on the DCA: no runner or node Agent took it (the DCA logs "
                            "\"No available node to dispatch\")",
+                           "make a runner or node Agent with the clusterchecks provider Ready", command,
+                           caused_by=dangling_cause))
+    if state.unnamed_dangling:
+        out.append(Finding(DANGLING, Severity.ERROR, subject,
+                           f"{state.unnamed_dangling} config(s) are unassigned on the DCA (its telemetry counts them "
+                           "without naming them): no runner or node Agent took them",
                            "make a runner or node Agent with the clusterchecks provider Ready", command,
                            caused_by=dangling_cause))
     for r in [r for r in rows if r.verdict == "unknown-to-dca"][:MAX_ROW_FINDINGS]:
@@ -203,6 +240,8 @@ def _reporting_findings(snap: ClusterChecksSnapshot, nodes: dict[str, list[Dispa
     out: list[Finding] = []
     if snap.dca is None or snap.dca.state is None or snap.dca.state.warmup:
         return out
+    if snap.dca.state.source == "telemetry":
+        return out  # the telemetry may not list a reporting runner that runs nothing: no verdict on it
     for w in snap.runners:
         if w.pod.ready and not w.pod.deleting and w.runs("clusterchecks") and w.pod.name not in nodes:
             out.append(Finding(

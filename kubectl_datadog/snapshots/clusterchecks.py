@@ -17,6 +17,7 @@ from kubectl_datadog.objects import EnvVar, Pod, as_bool
 from kubectl_datadog.snapshots.clusterchecks_configs import AnnotatedService, ConfdFile
 from kubectl_datadog.snapshots.exec import ExecOutcome
 from kubectl_datadog.textformats.clusterchecks import DispatchingStatus, DispatchState
+from kubectl_datadog.textformats.clusterchecks_telemetry import ClusterChecksTelemetry
 
 KSM_CORE = "kubernetes_state_core"
 
@@ -127,6 +128,33 @@ class RunnerDeployment:
 
 
 @dataclass(frozen=True)
+class TelemetryRead:
+    """The DCA's telemetry read through pods/proxy (a second source when exec is not allowed or fails)."""
+
+    pod: str  # namespace/name
+    port: int
+    path: str = "metrics"
+    forbidden: Forbidden | None = None
+    error: str = ""  # why there is no telemetry ("" when read)
+    telemetry: ClusterChecksTelemetry | None = None
+
+    @property
+    def command(self) -> str:
+        ns, _, name = self.pod.partition("/")
+        return f"kubectl get --raw /api/v1/namespaces/{ns}/pods/{name}:{self.port}/proxy/{self.path}"
+
+    @property
+    def problem(self) -> str:
+        if self.forbidden is not None:
+            return f"get pods/proxy is forbidden ({self.forbidden.message})"
+        return self.error
+
+    def to_dict(self) -> dict[str, object]:
+        return {"pod": self.pod, "port": self.port, "path": f"/{self.path}", "problem": self.problem or None,
+                "clusterChecks": self.telemetry.to_dict() if self.telemetry else None}
+
+
+@dataclass(frozen=True)
 class DcaView:
     """The DCA leader's own account: `clusterchecks` and `status`, run in the pod chosen."""
 
@@ -137,9 +165,27 @@ class DcaView:
     status: ExecOutcome | None
     dispatching: DispatchingStatus | None
     parse_error: str = ""
+    telemetry: TelemetryRead | None = None  # read when `clusterchecks` could not be (no exec, or it failed)
+
+    @property
+    def source(self) -> str:
+        """What `state` was read from: "exec", "telemetry", or "" (nothing)."""
+        if self.state is None:
+            return ""
+        return "telemetry" if self.state.source == "telemetry" else "exec"
+
+    @property
+    def command(self) -> str:
+        """The command that shows what `state` says (or what was tried)."""
+        if self.source == "telemetry" and self.telemetry is not None:
+            return self.telemetry.command
+        if self.clusterchecks is not None:
+            return self.clusterchecks.command
+        return self.telemetry.command if self.telemetry is not None else ""
 
     def to_dict(self) -> dict[str, object]:
-        return {"pod": self.pod or None, "chosenBecause": self.chosen_because,
+        return {"pod": self.pod or None, "chosenBecause": self.chosen_because, "source": self.source or None,
+                "telemetry": self.telemetry.to_dict() if self.telemetry else None,
                 "clusterchecks": self.clusterchecks.to_dict() if self.clusterchecks else None,
                 "state": self.state.to_dict() if self.state else None,
                 "status": self.status.to_dict() if self.status else None,
@@ -164,7 +210,7 @@ class ClusterChecksSnapshot:
     access: tuple[tuple[AccessCheck, bool | None], ...]
     access_subject: str  # whose permissions `access` holds (a service account), "" when none
     provider_access: tuple[tuple[AccessCheck, bool | None], ...]  # the DCA's: what its config providers list
-    dca: DcaView | None  # None without exec
+    dca: DcaView | None  # None without a DCA pod to ask
     exec_allowed: bool
     check_filter: str = ""
     namespace_filter: str | None = None

@@ -87,16 +87,20 @@ class DispatchState:
     nodes: dict[str, list[DispatchedConfig]] = field(default_factory=dict)
     reporting: int | None = None  # the `=== N agents reporting ===` count (0 for "Zero")
     endpoint_checks: list[DispatchedConfig] | None = None  # None: no endpoints section printed
+    source: str = "clusterchecks"  # what it was read from: the `clusterchecks` text, or "telemetry"
+    unnamed_dangling: int = 0  # dangling configs counted but not named (telemetry)
+    configs_named: bool = True  # False: which configs each node runs is not (all) known (telemetry)
 
     @property
     def has_execution_status(self) -> bool:
         return any(c.statuses is not None for cs in self.nodes.values() for c in cs)
 
     def to_dict(self) -> dict[str, object]:
-        return {"enabled": self.enabled, "notRunning": self.not_running or None, "warmup": self.warmup,
+        return {"source": self.source, "enabled": self.enabled, "notRunning": self.not_running or None, "warmup": self.warmup,
                 "queryError": self.query_error or None, "reporting": self.reporting,
                 "nodes": {n: [c.to_dict() for c in cs] for n, cs in sorted(self.nodes.items())},
-                "dangling": [c.to_dict() for c in self.dangling],
+                "dangling": [c.to_dict() for c in self.dangling], "danglingUnnamed": self.unnamed_dangling,
+                "configsNamed": self.configs_named,
                 "endpointChecks": None if self.endpoint_checks is None
                 else [c.to_dict() for c in self.endpoint_checks]}
 
