@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
+from typing import Mapping
 
 _NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 _LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
@@ -86,6 +86,3 @@ def parse_prometheus(text: str) -> list[Sample]:
         out.append(Sample(m.group(), labels, _value(rest[0], lineno)))
     return out
 
-
-def series(samples: Iterable[Sample], name: str) -> list[Sample]:
-    return [s for s in samples if s.name == name]

@@ -79,6 +79,11 @@ EXPECTED = {
          ("nginx", "service/default/nginx", N2): (N2, "dispatched"),
          ("kubernetes_state_core", KSM_HELM, None): ("not listed", "expected")},
         ["clusterchecks-warmup"]),
+    "clusterchecks-telemetry": (  # no exec: the DCA's telemetry through pods/proxy
+        {("redisdb", "service/default/redis", None): (RUNNER_A, "dispatched"),
+         ("nginx", "service/default/nginx", N2): ("not shown", "expected"),
+         ("kubernetes_state_core", KSM_HELM, None): (RUNNER_B, "dispatched")},
+        ["clusterchecks-dca-telemetry"]),
     "clusterchecks-ksm-rbac": (
         {("redisdb", "service/default/redis", None): (RUNNER_A, "dispatched"),
          ("nginx", "service/default/nginx", N2): (N2, "dispatched"),
@@ -161,9 +166,11 @@ def test_namespace_filter_limits_the_services_read() -> None:
 def test_no_exec_says_what_could_not_be_seen_and_runs_no_exec() -> None:
     r = invoke_cli("clusterchecks", "--no-exec", "-o", "json", scenario="clusterchecks-helm")
     assert {c["verdict"] for c in r.json["configs"]} == {"expected"}
+    # clusterchecks-helm serves no telemetry: the proxy read fails as on a pod with nothing on :5000
     assert [f["code"] for f in r.json["findings"]] == ["clusterchecks-dispatch-unseen"]
+    assert "connection refused" in r.json["findings"][0]["message"]
     assert r.fake is not None and not [c for c in r.fake.calls if c.resource == "pods/exec"]
-    assert r.json["dca"] is None
+    assert r.json["dca"]["source"] is None and r.json["dca"]["telemetry"]["port"] == 5000
 
 
 def test_exec_forbidden_is_a_finding_and_the_api_view_stays() -> None:
@@ -171,7 +178,8 @@ def test_exec_forbidden_is_a_finding_and_the_api_view_stays() -> None:
     fake.scenario["forbidden"] = [{"verb": "create", "resource": "pods/exec"}]
     r = invoke_cli("clusterchecks", "-o", "json", fake=fake)
     assert r.exit_code == 0
-    assert [f["code"] for f in r.json["findings"]] == ["rbac-forbidden"]
+    assert [f["code"] for f in r.json["findings"]] == ["clusterchecks-dispatch-unseen", "rbac-forbidden"]
+    assert "create pods/exec" in r.json["findings"][1]["command"]
     assert {c["verdict"] for c in r.json["configs"]} == {"expected"}
 
 
