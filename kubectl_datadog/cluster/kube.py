@@ -155,7 +155,7 @@ class KubeCluster:
     def _request(self, method: str, path: str, *, query: Sequence[tuple[str, Any]] = (),
                  body: Any = None, verb: str, resource: str, namespace: str | None = None,
                  name: str | None = None, accept: str = "application/json",
-                 timeout: float | None = None) -> tuple[int, bytes]:
+                 timeout: float | None = None, proxied: bool = False) -> tuple[int, bytes]:
         import urllib3
 
         headers = self._headers(accept)
@@ -180,9 +180,9 @@ class KubeCluster:
         if status == 404:
             raise NotFound(f'{resource} "{name}" not found' if name else f"{path}: not found"
                            + (f" ({message})" if message and not name else ""))
-        if status == 403:
+        if status == 403 and not (proxied and reason != "Forbidden"):
             raise Forbidden(verb, resource, namespace, name, detail=message)
-        if status == 401:
+        if status == 401 and not (proxied and reason != "Unauthorized"):
             raise Unauthorized("the API server rejected the credentials (401 Unauthorized)",
                                hint="the token or certificate may have expired; log in again")
         detail = " ".join(part for part in (str(status), reason, message) if part)
@@ -258,9 +258,11 @@ class KubeCluster:
 
     def proxy_get(self, namespace: str, pod: str, port: int, path: str, timeout: float | None = None) -> str:
         # GET only: the proxy forwards any verb to the pod, and the plugin never writes.
+        # proxied: a 403 is RBAC's only when the API server says so (a Status with reason Forbidden);
+        # otherwise the pod, or something on the way to it, answered 403, which no permission fixes.
         url = f"/api/v1/namespaces/{namespace}/pods/{pod}:{int(port)}/proxy/{path.lstrip('/')}"
         _, data = self._request("GET", url, verb="get", resource="pods/proxy", namespace=namespace, name=pod,
-                                accept="text/plain, */*", timeout=timeout)
+                                accept="text/plain, */*", timeout=timeout, proxied=True)
         return data.decode("utf-8", "replace")
 
     def logs(self, namespace: str, pod: str, container: str, *, since_seconds: int | None = None,

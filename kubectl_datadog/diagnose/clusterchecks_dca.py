@@ -140,11 +140,15 @@ def _unseen_findings(snap: ClusterChecksSnapshot, view: DcaView, rows: list[Conf
                            view.command, caused_by=(NO_LEADER,) if not view.pod else ()))
     elif (telemetry_problem or cc is None) and any(r.verdict == EXPECTED for r in rows):
         why = "--no-exec" if cc is None else "exec is forbidden"
+        fixes = ["run without --no-exec (needs create on pods/exec)" if cc is None else "ask for create on pods/exec"]
+        if tel is not None:
+            fixes.append("ask for get on pods/proxy" if tel.forbidden is not None else
+                         f"check that the DCA serves its telemetry on port {tel.port} and that the API server "
+                         "can reach the pod")
         out.append(Finding(UNSEEN, Severity.INFO, subject,
                            "where the DCA runs each check, dangling configs and the agents reporting were not seen "
                            f"({why}{telemetry_problem}): verdicts say only what the API shows",
-                           "run without --no-exec (needs create on pods/exec), or let the DCA's telemetry be read "
-                           "(get on pods/proxy)", tel.command if tel is not None else ""))
+                           ", or ".join(fixes), tel.command if tel is not None else ""))
     return out
 
 

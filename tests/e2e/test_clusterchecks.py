@@ -140,6 +140,31 @@ def test_viewer_without_exec_or_access_reviews_says_what_it_could_not_see(e2e_cl
     c = e2e_cluster("clusterchecks-helm")
     doc = _until_endpoints(c, user="viewer")
     codes = [f["code"] for f in doc["findings"]]
-    # `view` may neither exec nor create access reviews: both are said, no verdict rests on them
-    assert codes == ["rbac-forbidden", "clusterchecks-rbac-unchecked"], codes
+    # `view` may neither exec, nor read the DCA's telemetry through pods/proxy, nor create access
+    # reviews: each is said by the real RBAC authorizer's answer, no verdict rests on them
+    assert codes == ["rbac-forbidden", "rbac-forbidden", "clusterchecks-rbac-unchecked"], codes
+    assert {f["command"] for f in doc["findings"] if f["code"] == "rbac-forbidden"} == {
+        "kubectl auth can-i create pods/exec -n datadog", "kubectl auth can-i get pods/proxy -n datadog"}
+    proxy = next(f for f in doc["findings"] if "pods/proxy" in f["command"])
+    assert 'cannot get resource "pods/proxy"' in proxy["message"] or "pods/proxy" in proxy["message"]
+    assert {r["verdict"] for r in doc["configs"]} == {"expected"}
+    assert doc["dca"]["source"] is None and doc["dca"]["telemetry"]["problem"].startswith("get pods/proxy is forbidden")
+
+
+def test_noexec_user_asks_the_real_proxy_and_a_failed_read_is_not_called_rbac(e2e_cluster) -> None:
+    """`noexec` may get every resource, pods/proxy included, but not exec: the plugin asks the real API
+    server's pods/proxy for the DCA's :5000/metrics. Nothing serves the kwok pods' fixture IPs (and the
+    API server refuses to proxy to loopback pod IPs, so the harness cannot stand in for the DCA), so
+    the read fails on the way to the pod: that is said as what could not be seen, with the reason,
+    and is not an RBAC finding (the API server's own 403 is a Status with reason Forbidden)."""
+    c = e2e_cluster("clusterchecks-telemetry")
+    doc = _until_endpoints(c, "--request-timeout", "10s", user="noexec")
+    codes = [f["code"] for f in doc["findings"]]
+    assert [f["command"] for f in doc["findings"] if f["code"] == "rbac-forbidden"] == [
+        "kubectl auth can-i create pods/exec -n datadog"], codes
+    unseen = next(f for f in doc["findings"] if f["code"] == "clusterchecks-dispatch-unseen")
+    assert "its telemetry: could not read it through the API server's proxy" in unseen["message"]
+    telemetry = doc["dca"]["telemetry"]
+    assert telemetry["port"] == 5000 and telemetry["problem"] and not telemetry["problem"].startswith("get pods/proxy is")
+    assert doc["dca"]["source"] is None
     assert {r["verdict"] for r in doc["configs"]} == {"expected"}
