@@ -22,7 +22,10 @@ def clusterchecks(app: App, check: str | None) -> int:
     files (kube-state-metrics core among them). For each it says whether it is a cluster check or an
     endpoint check, where it should run (a Cluster Checks Runner, a node Agent, or the node Agent on
     the endpoint pod's node) and, with exec, where the DCA leader says it runs (its `clusterchecks`
-    and status "Cluster Checks Dispatching").
+    and status "Cluster Checks Dispatching"). Without exec (or when it fails), the leader's
+    telemetry (cluster_checks_* on its metrics port, 5000 /metrics) is read through pods/proxy
+    (needs get on pods/proxy): it counts configs per runner and, on newer DCAs, names their check
+    IDs, so rows are matched by check name. Which source was used is said.
 
     \b
     Also checks the setup: cluster checks enabled on the DCA and its config providers, the config

@@ -119,3 +119,24 @@ def test_an_answer_that_is_not_telemetry_says_what_could_not_be_seen() -> None:
     assert _codes(r.json) == ["clusterchecks-dispatch-unseen", "rbac-forbidden"]
     assert "not Prometheus text" in r.json["findings"][0]["message"]
     assert {c["verdict"] for c in r.json["configs"]} == {"expected"}
+
+
+def test_a_proxy_error_is_said_with_the_api_servers_words() -> None:
+    fake = FakeCluster.from_scenario("clusterchecks-telemetry")
+    fake.scenario["proxyErrors"] = [{"pod": f"datadog/{DCA}", "port": 5000, "code": 503,
+                                     "message": "error trying to reach service: dial tcp 10.244.1.5:5000: i/o timeout"}]
+    r = invoke_cli("clusterchecks", "-o", "json", fake=fake)
+    unseen = r.json["findings"][0]
+    assert unseen["code"] == "clusterchecks-dispatch-unseen" and "i/o timeout" in unseen["message"]
+    assert "check that the DCA serves its telemetry on port 5000" in unseen["hint"]
+    assert r.json["dca"]["telemetry"]["problem"].endswith("i/o timeout")
+
+
+def test_the_port_helm_names_agentmetrics_is_the_one_asked() -> None:
+    fake = FakeCluster.from_scenario("clusterchecks-helm")
+    for obj in fake.objects:
+        if obj["kind"] == "Pod" and obj["metadata"]["name"] == DCA:
+            obj["spec"]["containers"][0]["ports"].append({"name": "agentmetrics", "containerPort": 5001})
+    r = invoke_cli("clusterchecks", "--no-exec", "-o", "json", fake=fake)
+    assert r.fake is not None
+    assert [c.detail for c in r.fake.calls if c.resource == "pods/proxy"] == ["5001/metrics"]
