@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from kubectl_datadog.commands import SUMMARIES
+
 pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,16 +47,22 @@ def run(c, binary: str, *args: str):
 
 def test_every_command_from_what_ships(e2e_cluster, binary):
     c = e2e_cluster("hpa-nginxext")
+    ran: set[str] = set()
     for args, check in [
         (["leader"], lambda d: d["verdict"] == "healthy"),
         (["metamap"], lambda d: d["kind"] == "MetamapReport"),
         (["hpa-explain", "nginxext", "-n", "default"], lambda d: d["kind"]),
         (["env-check", "--fail-on", "never"], lambda d: d["kind"] == "EnvCheckReport"),
+        (["admission-explain", "-n", "default", "--fail-on", "never"], lambda d: d["kind"] == "AdmissionReport"),
+        (["clusterchecks", "--fail-on", "never"], lambda d: d["kind"] == "ClusterChecksReport"),
     ]:
+        ran.add(args[0])
         r = run(c, binary, *args, "-o", "json")
         assert r.returncode == 0, (args, r.stderr)
         assert "Traceback" not in r.stderr
         assert check(json.loads(r.stdout)), args
+    # every command users can run (completion only prints instructions, run below with --help)
+    assert ran == set(SUMMARIES) - {"completion"}
     r = run(c, binary, "hpa-explain", "nginxext", "-n", "default")
     assert "2472 / 3 replicas = 824" in r.stdout
     for args in (["--version"], ["--help"], ["metamap", "-o", "yaml"], ["leader", "-o", "wide"]):
