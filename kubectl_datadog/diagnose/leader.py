@@ -218,7 +218,7 @@ def explain(snap: LeaderSnapshot, *, now: datetime) -> LeaderReport:
         findings.append(Finding("leader-no-holder", Severity.ERROR, subject,
                                 f"the lock names no holder: no {w.member} is leading",
                                 f"check the {w.short} logs for leader election errors", logs_cmd or lock.kubectl_get))
-    elif expires is not None and expires < now:
+    elif lock.expired(now, duration):
         verdict = "stale"
         why_nobody, lock_denied = _why_nobody_took_over(snap, lock, candidates, w)
         holder_fate = _holder_fate(holder_pod, lock.holder, snap.holder_node_ready, w, bool(lock_denied))

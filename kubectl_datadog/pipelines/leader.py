@@ -34,7 +34,7 @@ def leader_view(report: LeaderReport, app: App) -> View:
         Column("LEASE", lambda r: f"{r.lock.lease_duration}s" if r.lock.lease_duration else None),
         Column("TRANSITIONS", lambda r: r.lock.transitions),
         Column("VERDICT", lambda r: r.verdict),
-        Column("EXPIRES", lambda r: ago(r.expires, now).replace(" ago", " ago (expired)") if r.expires and r.expires < now
+        Column("EXPIRES", lambda r: ago(r.expires, now).replace(" ago", " ago (expired)") if r.expires and r.expires <= now
                else ago(r.expires, now), wide=True),
         Column("INSTALL", lambda r: r.snapshot.install.flavor, wide=True),
     ]

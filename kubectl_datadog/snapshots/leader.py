@@ -47,8 +47,10 @@ class LockRecord:
         return self.renewed + timedelta(seconds=self.duration(default_duration)) if self.renewed else None
 
     def expired(self, now: datetime, default_duration: int) -> bool:
+        """client-go holds the lease valid while its expiry is after now: at the expiry itself
+        another candidate may take it."""
         expires = self.expires(default_duration)
-        return expires is not None and expires < now
+        return expires is not None and expires <= now
 
     @property
     def kubectl_get(self) -> str:

@@ -28,5 +28,12 @@ def test_the_configured_duration_applies_when_the_record_has_none() -> None:
     assert lock(renewed, None).expired(NOW, 30)
 
 
+def test_a_lock_is_expired_at_its_expiry() -> None:
+    """client-go holds a lease valid while renewTime + leaseDuration is after now."""
+    renewed = NOW - timedelta(seconds=60)
+    assert lock(renewed, 60).expired(NOW, 15)
+    assert not lock(renewed, 61).expired(NOW, 15)
+
+
 def test_never_renewed_is_not_expired() -> None:
     assert lock(None, 60).expires(60) is None and not lock(None, 60).expired(NOW, 60)

@@ -92,6 +92,16 @@ def test_a_record_without_lease_duration_expires_after_the_configured_duration()
     assert "with a 15s lease it expired 15s ago" in only(doc, "leader-stale")["message"]
 
 
+def test_a_lock_is_stale_from_the_second_it_expires() -> None:
+    """client-go lets another candidate take the lock once renewTime + leaseDuration is not after now."""
+    fake = FakeCluster.from_scenario("helm")
+    set_record(fake, record(60, leaseDurationSeconds=60))
+    doc = leader(fake)
+    assert doc["verdict"] == "stale" and doc["expires"] == ago(0)
+    set_record(fake, record(59, leaseDurationSeconds=60))
+    assert leader(fake)["verdict"] == "healthy"
+
+
 def test_without_the_setting_the_default_lease_duration_is_60_seconds() -> None:
     fake = FakeCluster.from_scenario("helm")
     set_record(fake, record(30))
@@ -244,7 +254,7 @@ def test_a_legacy_lock_renewed_within_60_seconds_is_a_second_lock_whatever_durat
     old = "datadog-old-cluster-agent-5f6d7c8b9-abcde"
     (f,) = second_lock(fake, {"holderIdentity": old, "renewTime": ago(30)})
     assert (f["severity"], f["object"]) == ("warning", f"configmap/datadog/{LOCK}")
-    assert second_lock(fake, {"holderIdentity": old, "renewTime": ago(61)}) == []
+    assert second_lock(fake, {"holderIdentity": old, "renewTime": ago(60)}) == []
     assert second_lock(fake, {"holderIdentity": old}) == []  # never renewed
 
 
