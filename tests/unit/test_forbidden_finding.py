@@ -37,3 +37,17 @@ def test_without_verb_and_resource_the_caller_says_what_to_do() -> None:
 def test_one_home() -> None:
     builders = [p for p in PACKAGE.rglob("*.py") if '"rbac-forbidden"' in p.read_text()]
     assert builders == [PACKAGE / "diagnose" / "forbidden.py"]
+
+
+def test_cluster_scope_asks_without_a_namespace() -> None:
+    f = forbidden_finding("metamap/nodes", "cannot list nodes", Severity.INFO, verb="list", resource="nodes")
+    assert (f.hint, f.command) == ("ask for list on nodes", "kubectl auth can-i list nodes")
+
+
+@pytest.mark.parametrize("given", [
+    {"hint": "h"}, {"command": "c"},                      # what is not given must be derivable
+    {"verb": "get", "hint": "h"}, {"resource": "secrets", "command": "c"},
+])
+def test_a_default_needs_both_verb_and_resource(given: dict[str, str]) -> None:
+    with pytest.raises(ValueError):
+        forbidden_finding("x", "y", Severity.INFO, **given)

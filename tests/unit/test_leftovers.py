@@ -4,6 +4,7 @@ never do (other software's leader locks, Secrets without a token, another adapte
 from __future__ import annotations
 
 from kubectl_datadog.collect.install import find_leftovers
+from tests.conftest import invoke_cli
 from tests.fakes import FakeCluster
 from tests.scenario import load_scenario
 from tests.scenarios.gen_installs import configmap_lock, lease, secret
@@ -35,3 +36,22 @@ def test_secret_values_never_reach_the_leftovers() -> None:
     found = find_leftovers(FakeCluster(objects=sc.objects), None)
     token = next(lo for lo in found if lo.role == "cluster-agent-token")
     assert token.detail == "" and "Zk9xTW1nc2J1Q2hZd0V0cnFQbnVWa2Rh" not in repr(found)
+
+
+def test_the_finding_names_the_one_namespace_or_the_cluster_and_the_scope_searched() -> None:
+    """Through `leader`: the finding's object is the leftovers' namespace when they share one, the
+    cluster when they do not; with -n the message says where no pod matched."""
+    def finding(*args: str, extra: list[dict] | None = None) -> tuple[str, str]:
+        fake = FakeCluster.from_scenario("leftovers-only")
+        fake.objects += extra or []
+        (f,) = invoke_cli("leader", "-o", "json", *args, fake=fake).json["findings"]
+        return f["object"], f["message"]
+
+    subject, message = finding()
+    assert subject == "namespace/datadog"
+    assert "No Cluster Agent pod and no node Agent pod matched: nothing runs" in message
+    subject, message = finding(extra=[configmap_lock("datadog-leader-election", "monitoring", "datadog-abcde")])
+    assert subject == "cluster" and "configmap/monitoring/datadog-leader-election" in message
+    subject, message = finding("-n", "datadog")
+    assert subject == "namespace/datadog"
+    assert "No Cluster Agent pod and no node Agent pod matched in the namespace datadog: nothing runs" in message
