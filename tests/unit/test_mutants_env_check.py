@@ -1,13 +1,16 @@
 """`env-check` decisions that a mutmut run (docs/mutation-testing.md) found no test pinned: how a
 DD_CLUSTER_AGENT_URL host is matched to a Service (a ClusterIP, or a `name[.namespace[.svc...]]`
-DNS name), through the real CLI on the helm scenario with the URL set on its node Agents."""
+DNS name), and what the Agent's own status says about its contact with the DCA; through the real
+CLI on a scenario changed in one place."""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, Sequence
 
 import pytest
 
+from kubectl_datadog.cluster import ExecResult
 from tests.conftest import invoke_cli
 from tests.fakes import FakeCluster
 
@@ -58,3 +61,70 @@ def test_a_url_with_an_ip_no_service_has_cannot_be_verified() -> None:
     doc = with_url("https://10.99.99.99:5005")
     assert {a["endpoint"]["service"] for a in doc["agents"]} == {None}
     assert [(code, severity) for code, severity, _ in agent_findings(doc)] == [("agent-dca-url-unverified", "warning")]
+
+
+# --- what the Agent's own status says about its contact with the DCA ----------------------------
+
+CONNECTED = ("    - Datadog Cluster Agent endpoint detected: https://127.96.10.10:5005\n"
+             "    Successfully connected to the Datadog Cluster Agent.\n"
+             "    - Running: 7.62.2+commit.2b3f1c4\n")
+RETRYING = "temporary failure in clusterAgentClient, will retry later: "
+
+
+@dataclass
+class StatusSays(FakeCluster):
+    """The scenario, with every node Agent's `agent status` DCA section replaced by `section`."""
+
+    section: str = ""
+
+    def exec(self, namespace: str, pod: str, container: str, argv: Sequence[str],
+             timeout: float | None = None) -> ExecResult:
+        result = super().exec(namespace, pod, container, argv, timeout)
+        if pod in AGENTS and CONNECTED in result.stdout:
+            return replace(result, stdout=result.stdout.replace(CONNECTED, self.section))
+        return result
+
+
+def contact(scenario: str, *lines: str) -> dict[str, Any]:
+    """The one finding about the Agents' contact with their DCA (grouped over both Agents)."""
+    fake = StatusSays.from_scenario(scenario)
+    assert isinstance(fake, StatusSays)
+    fake.section = "".join(f"    - {line}\n" for line in lines)
+    r = invoke_cli("env-check", "-o", "json", fake=fake)
+    assert r.stderr == ""
+    (f,) = [f for f in r.json["findings"] if f["code"].startswith("agent-dca-")]
+    return f
+
+
+def test_a_401_means_the_agent_sent_no_usable_token() -> None:
+    f = contact("env-helm", "Could not detect the Datadog Cluster Agent's endpoint: " + RETRYING
+                + '"https://127.96.10.10:5005/version" is unavailable: 401 Unauthorized')
+    assert f["code"] == "agent-dca-refused" and f["severity"] == "error"
+    assert ("the Agent found the Cluster Agent at https://127.96.10.10:5005 and was refused at first contact: "
+            "401 Unauthorized: the Agent sent no usable auth token") in f["message"]
+    assert f["hint"] == ("give the Agents and the Cluster Agent the same DD_CLUSTER_AGENT_AUTH_TOKEN (one Secret), "
+                         "then restart both")
+
+
+def test_a_401_follows_from_the_missing_token_secret() -> None:
+    f = contact("env-token-secret-missing", "Could not detect the Datadog Cluster Agent's endpoint: " + RETRYING
+                + '"https://127.96.10.10:5005/version" is unavailable: 401 Unauthorized')
+    assert f["code"] == "agent-dca-refused" and f["causedBy"] == ["token-secret-missing"]
+    assert f["hint"].endswith("(token-secret-missing)")
+
+
+def test_an_endpoint_not_found_without_a_known_cause_points_at_the_other_findings() -> None:
+    f = contact("env-helm", "Could not detect the Datadog Cluster Agent's endpoint: " + RETRYING
+                + "cannot get a cluster agent endpoint for kubernetes service datadog-cluster-agent, "
+                "env DATADOG_CLUSTER_AGENT_SERVICE_HOST is empty")
+    assert (f["code"], f["causedBy"]) == ("agent-dca-not-detected", [])
+    assert f["hint"] == "fix how the Agent finds the DCA (see the other findings)"
+
+
+def test_a_refused_connection_after_a_first_success_is_not_called_first_contact() -> None:
+    f = contact("env-helm", "Datadog Cluster Agent endpoint detected: https://127.96.10.10:5005",
+                'Could not reach the Datadog Cluster Agent: "https://127.96.10.10:5005/version" is unavailable: '
+                "dial tcp 127.96.10.10:5005: connect: connection refused")
+    assert (f["code"], f["causedBy"]) == ("agent-dca-unreachable", [])
+    assert "could not reach the Cluster Agent at https://127.96.10.10:5005: connection refused" in f["message"]
+    assert f["hint"].startswith("check the DCA Service's endpoints and port")
