@@ -270,3 +270,24 @@ def test_a_lease_and_configmap_of_one_name_both_held_are_one_lock() -> None:
     doc = leader(fake)
     assert doc["lock"]["kind"] == "Lease" and doc["verdict"] == "healthy"
     assert doc["findings"] == []
+
+
+# --- node Agents electing without a DaemonSet to name -------------------------------------------
+
+def without_owners(scenario: str) -> FakeCluster:
+    fake = FakeCluster.from_scenario(scenario)
+    for o in fake.objects:
+        if o["kind"] == "Pod":
+            o["metadata"].pop("ownerReferences", None)
+    return fake
+
+
+def test_node_agents_of_no_daemonset_get_commands_that_name_none() -> None:
+    """The commands name the DaemonSet when there is one (the scenarios' goldens); without one they
+    still work: all pods, and the lock itself instead of a DaemonSet's logs."""
+    gone = leader(without_owners("leader-without-dca-holder-gone"))
+    assert only(gone, "leader-holder-gone")["command"] == "kubectl -n datadog get pods -o wide"
+    stale = leader(without_owners("leader-without-dca-stale"))
+    assert only(stale, "leader-stale")["command"] == f"kubectl -n datadog get configmap {LOCK} -o yaml"
+    named = leader(FakeCluster.from_scenario("leader-without-dca-stale"))
+    assert only(named, "leader-stale")["command"] == "kubectl -n datadog logs ds/datadog -c agent | grep -i leader"
