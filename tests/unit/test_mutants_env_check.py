@@ -128,3 +128,31 @@ def test_a_refused_connection_after_a_first_success_is_not_called_first_contact(
     assert (f["code"], f["causedBy"]) == ("agent-dca-unreachable", [])
     assert "could not reach the Cluster Agent at https://127.96.10.10:5005: connection refused" in f["message"]
     assert f["hint"].startswith("check the DCA Service's endpoints and port")
+
+
+def test_a_too_short_literal_token_has_no_secret_to_measure() -> None:
+    """A token written in the pod spec: the finding says so, with no `kubectl get secret` command
+    (the scenario's Secret-held token has one: see test_token_too_short_names_the_length_and_the_secret)."""
+    fake = FakeCluster.from_scenario("env-helm")
+    for o in fake.objects:
+        if o["kind"] == "Pod":
+            for c in o["spec"]["containers"]:
+                for e in c.get("env", []):
+                    if e["name"] == "DD_CLUSTER_AGENT_AUTH_TOKEN":
+                        e.pop("valueFrom", None)
+                        e["value"] = "abcdefghij012345"
+    r = invoke_cli("env-check", "--no-exec", "-o", "json", fake=fake)
+    short = {f["object"]: f for f in r.json["findings"] if f["code"] == "token-too-short"}
+    assert sorted(short) == ["daemonset/datadog/datadog", "deployment/datadog/datadog-cluster-agent"]
+    for f in short.values():
+        assert "auth token (literal value in the pod spec) is 16 characters; at least 32" in f["message"]
+        assert f["severity"] == "error" and f["command"] is None
+
+
+def test_a_silent_status_whose_log_names_no_cause_says_so_and_guesses_nothing() -> None:
+    fake = StatusSays.from_scenario("env-helm")  # its Agents' logs name no DCA error
+    assert isinstance(fake, StatusSays)
+    r = invoke_cli("env-check", "-o", "json", fake=fake)  # section "": the build that prints nothing
+    agent = [f for f in r.json["findings"] if f["code"].startswith("agent-")]
+    assert [(f["code"], f["severity"]) for f in agent] == [("agent-status-silent", "warning")]
+    assert agent[0]["message"].endswith("its log names no cause either")
