@@ -92,7 +92,7 @@ def contact(scenario: str, *lines: str) -> dict[str, Any]:
     fake.section = "".join(f"    - {line}\n" for line in lines)
     r = invoke_cli("env-check", "-o", "json", fake=fake)
     assert r.stderr == ""
-    (f,) = [f for f in r.json["findings"] if f["code"].startswith("agent-dca-")]
+    (f,) = [f for f in r.json["findings"] if f["code"].startswith(("agent-dca-", "agent-token-"))]
     return f
 
 
@@ -156,3 +156,16 @@ def test_a_silent_status_whose_log_names_no_cause_says_so_and_guesses_nothing() 
     agent = [f for f in r.json["findings"] if f["code"].startswith("agent-")]
     assert [(f["code"], f["severity"]) for f in agent] == [("agent-status-silent", "warning")]
     assert agent[0]["message"].endswith("its log names no cause either")
+
+
+def test_an_agent_refusing_its_token_that_we_may_not_read_is_its_own_error() -> None:
+    """The Secret is forbidden to us, so no token-too-short finding can be the cause: the Agent's
+    own refusal is the error, with the fix and the status command that shows it."""
+    f = contact("env-token-forbidden", "Could not detect the Datadog Cluster Agent's endpoint: " + RETRYING
+                + "authentication token must be at least 32 characters long")
+    assert (f["code"], f["severity"], f["object"], f["causedBy"]) == (
+        "agent-token-rejected", "error", "daemonset/datadog/datadog", [])
+    assert f["message"].endswith("the Agent refuses its own auth token and never calls the Cluster Agent: "
+                                 "authentication token must be at least 32 characters long")
+    assert f["hint"] == "use a token of 32+ characters a-zA-Z0-9 on both sides (Helm: clusterAgent.token)"
+    assert f["command"] == "kubectl -n datadog exec datadog-9d5bl -c agent -- agent status"
