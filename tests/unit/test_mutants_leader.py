@@ -5,12 +5,17 @@ pure function it is."""
 
 from __future__ import annotations
 
+import copy
 import json
+import re
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from pathlib import Path
+from typing import Any, Callable, Sequence
 
 import pytest
 
+from kubectl_datadog.cluster import ExecResult
 from kubectl_datadog.diagnose.leader import _flapping
 from kubectl_datadog.snapshots.leader import LockRecord
 from tests.conftest import invoke_cli
@@ -291,3 +296,100 @@ def test_node_agents_of_no_daemonset_get_commands_that_name_none() -> None:
     assert only(stale, "leader-stale")["command"] == f"kubectl -n datadog get configmap {LOCK} -o yaml"
     named = leader(FakeCluster.from_scenario("leader-without-dca-stale"))
     assert only(named, "leader-stale")["command"] == "kubectl -n datadog logs ds/datadog -c agent | grep -i leader"
+
+
+# --- what the leader's own `status` says --------------------------------------------------------
+
+@dataclass
+class LeaderStatusSays(FakeCluster):
+    """The scenario, with the leader's `datadog-cluster-agent status` output passed through `edit`."""
+
+    edit: Callable[[str], str] = lambda out: out
+
+    def exec(self, namespace: str, pod: str, container: str, argv: Sequence[str],
+             timeout: float | None = None) -> ExecResult:
+        result = super().exec(namespace, pod, container, argv, timeout)
+        if pod == HOLDER and list(argv) == ["datadog-cluster-agent", "status"]:
+            return replace(result, stdout=self.edit(result.stdout))
+        return result
+
+
+def with_status(edit: Callable[[str], str], scenario: str = "helm") -> LeaderStatusSays:
+    fake = LeaderStatusSays.from_scenario(scenario)
+    assert isinstance(fake, LeaderStatusSays)
+    fake.edit = edit
+    return fake
+
+
+STATUS_CMD = f"kubectl -n datadog exec {HOLDER} -c cluster-agent -- datadog-cluster-agent status"
+
+
+def without_events_check(out: str) -> str:
+    return re.sub(r"    kubernetes_apiserver\n.*?(?=^=+$)", "", out, count=1, flags=re.S | re.M)
+
+
+def test_a_status_exec_that_printed_nothing_is_said_not_judged() -> None:
+    doc = leader(with_status(lambda out: ""))
+    assert doc["verdict"] == "healthy"
+    assert [f["code"] for f in doc["findings"]] == ["exec-failed"]
+    f = doc["findings"][0]
+    assert (f["severity"], f["object"], f["command"]) == ("info", f"pod/datadog/{HOLDER}", STATUS_CMD)
+    assert f["message"] == ("could not read the leader's own status: `datadog-cluster-agent status` printed nothing "
+                            "(the exec stream may have been cut)")
+
+
+def test_a_dca_that_believes_another_leader_is_warned() -> None:
+    doc = leader(with_status(lambda out: out.replace(f"Leader Name is: {HOLDER}", f"Leader Name is: {FOLLOWER}")))
+    f = only(doc, "dca-leader-mismatch")
+    assert (f["severity"], f["object"], f["command"]) == ("warning", f"pod/datadog/{HOLDER}", STATUS_CMD)
+    assert f["message"] == f"the DCA believes {FOLLOWER} leads, but the lock names {HOLDER}"
+
+
+def test_an_events_check_not_running_is_a_warning_only_while_events_are_collected() -> None:
+    assert "kubernetes_apiserver" not in without_events_check(
+        (Path(__file__).parents[1] / "scenarios/helm/pods/datadog" / HOLDER / "exec/datadog-cluster-agent_status.out")
+        .read_text())
+    doc = leader(with_status(without_events_check))
+    f = only(doc, "events-check-not-running")
+    assert (f["severity"], f["object"], f["command"]) == ("warning", f"pod/datadog/{HOLDER}", STATUS_CMD)
+    off = with_status(without_events_check)
+    set_env(off, "datadog-cluster-agent-", "DD_COLLECT_KUBERNETES_EVENTS", "false")
+    codes = [g["code"] for g in leader(off)["findings"]]
+    assert "events-check-not-running" not in codes and "events-collection-disabled" in codes
+
+
+# --- event collection's prerequisites -----------------------------------------------------------
+
+def test_node_agents_electing_need_events_access_as_an_error_while_they_collect() -> None:
+    """Without a DCA the electing node Agents' own settings say whether events are collected, and
+    the event token ConfigMap counts among the permissions collection needs."""
+    fake = FakeCluster.from_scenario("helm-agents")
+    fake.scenario["accessReviews"] = {"deny": ["list events", 'update configmaps "datadogtoken"']}
+    missing = [(f["severity"], f["message"]) for f in leader(fake)["findings"] if f["code"] == "agent-rbac-missing"]
+    assert missing == [
+        ("error", "the node Agents' service account cannot list events: Kubernetes events cannot be collected"),
+        ("error", "the node Agents' service account cannot update configmaps \"datadogtoken\" in \"datadog\": "
+                  "Kubernetes events cannot be collected")]
+    set_env(fake, "datadog-", "DD_COLLECT_KUBERNETES_EVENTS", "false")
+    missing = [(f["severity"], f["message"]) for f in leader(fake)["findings"] if f["code"] == "agent-rbac-missing"]
+    assert [severity for severity, _ in missing] == ["warning", "warning"]
+    assert all(m.endswith(": needed to collect Kubernetes events once DD_COLLECT_KUBERNETES_EVENTS is on")
+               for _, m in missing)
+
+
+def test_node_agents_competing_with_a_dca_are_named_up_to_three() -> None:
+    fake = FakeCluster.from_scenario("env-leader-election")
+    agent = obj(fake, "Pod", "datadog-9d5bl")
+    for i in range(3):
+        extra = copy.deepcopy(agent)
+        extra["metadata"]["name"] = f"datadog-x{i}"
+        extra["metadata"]["uid"] = f"pod-datadog-x{i}"
+        fake.objects.append(extra)
+    f = only(leader(fake), "agents-leader-election")
+    assert f["message"].startswith("leader election is enabled on 5 node Agent(s) "
+                                   "(datadog-9d5bl, datadog-k4x2n, datadog-x0 and 2 more)")
+    fake.objects.remove(obj(fake, "Pod", "datadog-x2"))
+    f = only(leader(fake), "agents-leader-election")
+    assert "(datadog-9d5bl, datadog-k4x2n, datadog-x0 and 1 more)" in f["message"]
+    fake.objects.remove(obj(fake, "Pod", "datadog-x1"))
+    assert "(datadog-9d5bl, datadog-k4x2n, datadog-x0)" in only(leader(fake), "agents-leader-election")["message"]
