@@ -169,3 +169,20 @@ def test_an_agent_refusing_its_token_that_we_may_not_read_is_its_own_error() -> 
                                  "authentication token must be at least 32 characters long")
     assert f["hint"] == "use a token of 32+ characters a-zA-Z0-9 on both sides (Helm: clusterAgent.token)"
     assert f["command"] == "kubectl -n datadog exec datadog-9d5bl -c agent -- agent status"
+
+
+def test_a_url_without_a_scheme_is_https() -> None:
+    doc = with_url("datadog-cluster-agent.datadog.svc:5005")
+    assert {a["endpoint"]["url"] for a in doc["agents"]} == {"https://datadog-cluster-agent.datadog.svc:5005"}
+    assert agent_findings(doc) == []
+
+
+def test_a_plain_http_url_is_refused_by_the_agent() -> None:
+    doc = with_url("http://datadog-cluster-agent.datadog.svc:5005")
+    assert {(a["endpoint"]["url"], a["verdict"]) for a in doc["agents"]} == {
+        ("http://datadog-cluster-agent.datadog.svc:5005", "error")}
+    (f,) = [f for f in doc["findings"] if f["code"] == "agent-dca-url-not-https"]
+    assert (f["severity"], f["object"], f["command"]) == (
+        "error", "daemonset/datadog/datadog", "kubectl -n datadog exec datadog-9d5bl -c agent -- agent status")
+    assert f["message"].endswith("DD_CLUSTER_AGENT_URL is http://datadog-cluster-agent.datadog.svc:5005: the Agent "
+                                 "accepts only https (\"not a https scheme\")")
