@@ -52,14 +52,20 @@ def test_a_url_naming_the_dca_service_resolves_to_it(url: str) -> None:
 
 def test_a_url_naming_a_service_in_another_namespace_is_looked_up_there() -> None:
     doc = with_url("https://datadog-cluster-agent.elsewhere:5005")
+    assert {(a["endpoint"]["url"], a["endpoint"]["service"]) for a in doc["agents"]} == {
+        ("https://datadog-cluster-agent.elsewhere:5005", None)}
     assert [(code, severity) for code, severity, _ in agent_findings(doc)] == [("agent-dca-service-missing", "error")]
-    assert ("DD_CLUSTER_AGENT_URL names the Service elsewhere/datadog-cluster-agent, which does not exist"
-            in agent_findings(doc)[0][2])
+    (f,) = [f for f in doc["findings"] if f["code"] == "agent-dca-service-missing"]
+    assert f["message"].endswith("DD_CLUSTER_AGENT_URL names the Service elsewhere/datadog-cluster-agent, "
+                                 "which does not exist")
+    assert (f["hint"], f["command"]) == ("point DD_CLUSTER_AGENT_URL at the Cluster Agent's Service",
+                                         "kubectl -n elsewhere get service datadog-cluster-agent")
 
 
 def test_a_url_with_an_ip_no_service_has_cannot_be_verified() -> None:
     doc = with_url("https://10.99.99.99:5005")
-    assert {a["endpoint"]["service"] for a in doc["agents"]} == {None}
+    assert {(a["endpoint"]["url"], a["endpoint"]["service"]) for a in doc["agents"]} == {
+        ("https://10.99.99.99:5005", None)}
     assert [(code, severity) for code, severity, _ in agent_findings(doc)] == [("agent-dca-url-unverified", "warning")]
 
 

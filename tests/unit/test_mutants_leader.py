@@ -393,3 +393,24 @@ def test_node_agents_competing_with_a_dca_are_named_up_to_three() -> None:
     assert "(datadog-9d5bl, datadog-k4x2n, datadog-x0 and 1 more)" in f["message"]
     fake.objects.remove(obj(fake, "Pod", "datadog-x1"))
     assert "(datadog-9d5bl, datadog-k4x2n, datadog-x0)" in only(leader(fake), "agents-leader-election")["message"]
+
+
+def test_flapping_node_agents_get_the_command_that_lists_them() -> None:
+    fake = FakeCluster.from_scenario("helm-agents")
+    set_record(fake, {"holderIdentity": "datadog-9d5bl", "leaseDurationSeconds": 60, "acquireTime": ago(20),
+                      "renewTime": ago(5), "leaderTransitions": 40})
+    obj(fake, "ConfigMap", LOCK)["metadata"]["creationTimestamp"] = ago(6 * 3600)
+    doc = leader(fake)
+    assert doc["verdict"] == "flapping"
+    f = only(doc, "leader-flapping")
+    assert f["command"] == "kubectl -n datadog get pods -o wide | grep datadog-"
+    assert f["hint"] == "look for node Agent restarts (OOM, probes) and for other processes competing for the lock"
+
+
+def test_a_lock_nobody_elects_through_expires_after_the_60_second_default() -> None:
+    """Agents without a DCA and without election: no settings name a duration."""
+    fake = FakeCluster.from_scenario("helm-agents")
+    set_env(fake, "datadog-", "DD_LEADER_ELECTION", None)
+    set_record(fake, {"holderIdentity": "datadog-9d5bl", "renewTime": ago(300)})
+    doc = leader(fake)
+    assert (doc["elector"], doc["verdict"], doc["expires"]) == ("none", "disabled", ago(240))
