@@ -26,9 +26,6 @@ class Probe:
     forbidden: Forbidden | None = None
     command: str = ""  # the kubectl command that reproduces it
 
-    def to_dict(self) -> dict[str, object]:
-        return {"ok": self.ok, "problem": self.problem or None, "command": self.command or None}
-
 
 @dataclass(frozen=True)
 class AgentProbes:
