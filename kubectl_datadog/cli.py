@@ -58,6 +58,8 @@ def load_command(name: str) -> click.Command | None:
         from kubectl_datadog.commands.admission_explain import admission_explain as command
     elif name == "clusterchecks":
         from kubectl_datadog.commands.clusterchecks import clusterchecks as command
+    elif name == "doctor":
+        from kubectl_datadog.commands.doctor import doctor as command
     elif name == "env-check":
         from kubectl_datadog.commands.env_check import env_check as command
     elif name == "hpa-explain":
@@ -87,6 +89,7 @@ def root(ctx: click.Context, debug: bool) -> None:
       kubectl datadog hpa-explain nginxext -n default
       kubectl datadog metamap gke-node-1 -o json
       kubectl datadog env-check --fail-on warning
+      kubectl datadog doctor
     """
     ctx.ensure_object(App)
 

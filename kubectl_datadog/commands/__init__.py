@@ -9,6 +9,7 @@ SUMMARIES = {
     "admission-explain": "Why a pod was or was not mutated by the admission controller.",
     "clusterchecks": "Which cluster and endpoint checks exist, who runs them, why one does not.",
     "completion": "Show how to turn on shell completion for `kubectl datadog`.",
+    "doctor": "Check the whole Datadog install at once: ranked findings and a score.",
     "env-check": "Can every node Agent find and authenticate to the DCA.",
     "hpa-explain": "Why an HPA on Datadog metrics does or does not scale.",
     "leader": "Who leads the Cluster Agents, and is the lock fresh.",

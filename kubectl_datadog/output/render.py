@@ -20,6 +20,7 @@ _INF = float("inf")
 
 API_VERSION = "kubectl-datadog/v1alpha1"
 FORMATS = ("table", "wide", "json", "yaml")
+JUNIT = "junit"  # only views with test_cases offer it (doctor)
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,20 @@ class Text:
 
 
 @dataclass(frozen=True)
+class TestCase:
+    """One check as CI systems show it (-o junit): a suite (the area), a name (the object), and its
+    failure, or why it was skipped; `output` holds what passed but is worth reading (INFO findings)."""
+
+    suite: str
+    name: str
+    failure: str = ""  # one line; "" when the check passed
+    failure_type: str = ""  # the worst severity
+    details: str = ""
+    skipped: str = ""
+    output: str = ""
+
+
+@dataclass(frozen=True)
 class View:
     kind: str  # the json/yaml `kind`, e.g. "LeaderReport"
     data: dict[str, Any]  # everything behind the tables, for json/yaml
@@ -55,6 +70,10 @@ class View:
     metadata: dict[str, Any] = field(default_factory=dict)
     # Formats of this view's own (metamap's dca-text): the text on stdout, each finding a warning on stderr.
     own_formats: Mapping[str, Callable[[], str]] = field(default_factory=dict)
+    # Findings printed in titled blocks (doctor: one per area) instead of one "Findings:" block;
+    # `findings` still holds them all, for json/yaml and the exit code.
+    finding_groups: Sequence[tuple[str, Sequence[Finding]]] = ()
+    test_cases: Sequence[TestCase] = ()  # -o junit
 
 
 def to_plain(value: Any) -> Any:
@@ -193,6 +212,11 @@ def render(view: View, fmt: str, out: TextIO, err: TextIO, *, no_headers: bool =
     if fmt == "json":
         out.write(json_text(document(view, plain_data=False), convert=to_plain) + "\n")
         return
+    if fmt == JUNIT:
+        from kubectl_datadog.output.junit import junit_xml
+
+        out.write(junit_xml(view.kind, view.test_cases))
+        return
     if fmt == "yaml":
         import yaml
 
@@ -220,7 +244,9 @@ def render(view: View, fmt: str, out: TextIO, err: TextIO, *, no_headers: bool =
         if blocks and section.title:
             text = f"{section.title}\n{text}"
         blocks.append(text)
-    if view.findings:
+    if view.finding_groups:
+        blocks += [findings_text(group, title=f"Findings ({name})") for name, group in view.finding_groups if group]
+    elif view.findings:
         blocks.append(findings_text(view.findings))
     if not any_rows and view.empty_message:
         err.write(view.empty_message + "\n")
@@ -238,8 +264,8 @@ def _cause_text(code: str, finding: Finding, findings: Sequence[Finding]) -> str
     return f"{code} ({cause.subject}): {cause.message}"
 
 
-def findings_text(findings: Sequence[Finding]) -> str:
-    lines = ["Findings:"]
+def findings_text(findings: Sequence[Finding], title: str = "Findings") -> str:
+    lines = [f"{title}:"]
     for f in findings:
         sev = f.severity.label.upper()
         lines.append(f"  {sev:<8} {f.code}   {f.subject}")

@@ -1,0 +1,210 @@
+"""Collect for `doctor`: run every area's collection at once on shared reads, and read what doctor's
+own checks need (pod health, images, disruption budgets, access reviews, other installs, the DCA's
+`health`).
+
+The areas are the other commands' collections, called as they are (each takes the Cluster and the
+Request); they share one SharedReads, so what two of them read is asked of the API server once.
+Install discovery runs first, once: its pod lists then answer every area's own discovery (a list
+narrowed from one already made is filtered in memory, see collect/shared.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+from kubectl_datadog.cluster import APISERVICES, DEPLOYMENTS, PODS, AccessCheck, Cluster, Resource
+from kubectl_datadog.collect import Fetched, gather, start
+from kubectl_datadog.collect.exec import run_dca_cli
+from kubectl_datadog.collect.install import EXTERNAL_METRICS_APISERVICE, discover, find_leftovers, require_installs
+from kubectl_datadog.collect.request import Request
+from kubectl_datadog.collect.shared import SharedReads
+from kubectl_datadog.install import Install, Leftover
+from kubectl_datadog.snapshots.doctor import (
+    ROLE_AGENT,
+    ROLE_DCA,
+    ROLE_RUNNER,
+    AccessNeed,
+    Budget,
+    DcaHealth,
+    HealthReport,
+    PodHealth,
+    SweepSnapshot,
+    pod_health,
+)
+
+PDBS = Resource("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget")
+# Cluster checks runners (reference: admission-and-clusterchecks.md B1): Helm and the Operator.
+RUNNER_SELECTORS = ("agent.datadoghq.com/component=cluster-checks-runner",
+                    "app.kubernetes.io/component=clusterchecks-agent")
+
+
+@dataclass(frozen=True)
+class DoctorOptions:
+    """doctor's own flags. `ignore`: finding codes accepted by the user (not reported, not scored)."""
+
+    ignore: frozenset[str] = frozenset()
+
+
+AreaCollect = Callable[[Cluster, Request, DoctorOptions], Any]
+
+
+def collect_areas(cluster: SharedReads, request: Request, options: DoctorOptions,
+                  areas: Mapping[str, AreaCollect]) -> tuple[list[Install], dict[str, Fetched[Any]]]:
+    """The installs, then every area's collection, concurrently, on the shared reads. Discovery runs
+    first and once as the areas will each ask it (with Agents): its pod lists then answer theirs. An
+    area that cannot run comes back as its PluginError. Raises what discovery raises: without the
+    Datadog pods (Forbidden, NoInstall, OnlyLeftovers) there is nothing to sweep."""
+    scope = request.install_namespace
+    installs = require_installs(cluster, discover(cluster, namespace=scope, dca_selector=request.dca_selector,
+                                                  agent_selector=request.agent_selector), scope)
+    return installs, gather({name: (lambda fn=fn: fn(cluster, request, options)) for name, fn in areas.items()})
+
+
+# --- doctor's own reads -------------------------------------------------------------------------
+
+def _health_of(cluster: Cluster, role: str, pods_of: Install, which: str) -> list[PodHealth]:
+    pods = pods_of.dca_pods if which == "dca" else pods_of.agent_pods
+    out = []
+    for p in pods:
+        raw = cluster.seen(PODS, p.namespace, p.name) if isinstance(cluster, SharedReads) else None
+        if raw is None:
+            raw = cluster.get(PODS, p.name, p.namespace)
+        if raw is not None:
+            out.append(pod_health(raw, role))
+    return out
+
+
+def _runners(cluster: Cluster, scope: str | None) -> list[dict[str, Any]]:
+    got = gather({s: (lambda s=s: list(cluster.list(PODS, scope, label_selector=s))) for s in RUNNER_SELECTORS})
+    seen: dict[tuple[str, str], dict[str, Any]] = {}
+    for fetched in got.values():
+        for obj in fetched.require():
+            meta = obj.get("metadata") or {}
+            seen.setdefault((str(meta.get("namespace", "")), str(meta.get("name", ""))), obj)
+    return [seen[k] for k in sorted(seen)]
+
+
+def access_needs(inst: Install) -> list[tuple[str, str, str, AccessCheck]]:
+    """(account, role, feature, check) for what the install's settings turn on. Event collection
+    and the leader lock are `leader`'s checks (reported in its area), not repeated here."""
+    out: list[tuple[str, str, str, AccessCheck]] = []
+    s = inst.settings
+    if s is not None and inst.dca_pods:
+        sa = inst.dca_pods[0].service_account
+        account, user = f"{inst.namespace}/{sa}", f"system:serviceaccount:{inst.namespace}:{sa}"
+
+        def need(feature: str, verb: str, resource: str, group: str = "", namespace: str | None = None,
+                 name: str | None = None) -> None:
+            out.append((account, ROLE_DCA, feature, AccessCheck(verb, resource, group, namespace, name, user)))
+
+        mapper = "the pod -> services map (kube_service tags)"
+        for verb in ("list", "watch"):
+            need(mapper, verb, "pods")
+            need(mapper, verb, "services")
+            need(mapper, verb, "nodes")
+            if s.known("DD_KUBERNETES_USE_ENDPOINT_SLICES"):
+                if s.use_endpoint_slices:
+                    need(f"{mapper}, from EndpointSlices (DD_KUBERNETES_USE_ENDPOINT_SLICES=true)", verb,
+                         "endpointslices", "discovery.k8s.io")
+                else:
+                    need(f"{mapper}, from Endpoints", verb, "endpoints")
+        if s.external_metrics and s.known("DD_EXTERNAL_METRICS_PROVIDER_ENABLED"):
+            em = "external metrics (DD_EXTERNAL_METRICS_PROVIDER_ENABLED=true)"
+            need(em, "create", "subjectaccessreviews", "authorization.k8s.io")
+            need(em, "create", "tokenreviews", "authentication.k8s.io")
+            need(em, "list", "horizontalpodautoscalers", "autoscaling")
+            need(em, "watch", "horizontalpodautoscalers", "autoscaling")
+            if s.use_datadogmetric_crd:
+                crd = "DatadogMetrics (DD_EXTERNAL_METRICS_PROVIDER_USE_DATADOGMETRIC_CRD=true)"
+                need(crd, "list", "datadogmetrics", "datadoghq.com")
+                need(crd, "watch", "datadogmetrics", "datadoghq.com")
+                need(crd, "update", "datadogmetrics/status", "datadoghq.com")
+            elif s.known("DD_EXTERNAL_METRICS_PROVIDER_USE_DATADOGMETRIC_CRD"):
+                store = f"the external-metrics store ConfigMap {s.hpa_configmap}"
+                need(store, "get", "configmaps", "", s.resources_namespace, s.hpa_configmap)
+                need(store, "update", "configmaps", "", s.resources_namespace, s.hpa_configmap)
+    # Node Agents read their kubelet with their own token: the kubelet asks the API server whether
+    # that account may get nodes/proxy (pod list) and nodes/stats (the kubelet check).
+    for sa in sorted({p.service_account for p in inst.agent_pods}):
+        user = f"system:serviceaccount:{inst.namespace}:{sa}"
+        kubelet = "the kubelet's pod list and stats (kubelet check)"
+        for sub in ("nodes/proxy", "nodes/stats"):
+            out.append((f"{inst.namespace}/{sa}", ROLE_AGENT, kubelet, AccessCheck("get", sub, "", None, None, user)))
+    return out
+
+
+def _other_leftovers(cluster: Cluster, installs: list[Install], scope: str | None) -> tuple[Leftover, ...]:
+    """What an old install left in namespaces where no install runs now (an APIService counts when
+    the Service it names is in such a namespace)."""
+    running = {i.namespace for i in installs}
+    found = find_leftovers(cluster, scope)
+    apiservice = gather({"a": lambda: cluster.get(APISERVICES, EXTERNAL_METRICS_APISERVICE)})["a"].value or {}
+    svc_ns = str(((apiservice.get("spec") or {}).get("service") or {}).get("namespace") or "")
+    return tuple(lo for lo in found
+                 if (lo.kind == "APIService" and svc_ns not in running)
+                 or (lo.kind != "APIService" and lo.namespace not in running))
+
+
+def collect_sweep(cluster: Cluster, request: Request, options: DoctorOptions) -> SweepSnapshot:
+    scope = request.install_namespace
+    installs = discover(cluster, namespace=scope, dca_selector=request.dca_selector,
+                        agent_selector=request.agent_selector)
+    needs = [n for inst in installs for n in access_needs(inst)]
+    checks = [c for *_, c in needs]
+    # Access reviews, budgets, replicas, runners and leftovers are independent: one round.
+    calls: dict[str, Callable[[], Any]] = {
+        "access": lambda: cluster.access(checks) if checks else [],
+        "runners": lambda: _runners(cluster, scope),
+        "leftovers": lambda: _other_leftovers(cluster, installs, scope),
+    }
+    for ns in sorted({i.namespace for i in installs if i.dca_pods}):
+        calls[f"pdb:{ns}"] = lambda ns=ns: [Budget.from_dict(o) for o in cluster.list(PDBS, ns)]
+    for inst in installs:
+        if inst.dca_deployment and inst.dca_pods:
+            calls[f"deploy:{inst.namespace}/{inst.dca_deployment}"] = \
+                lambda i=inst: cluster.get(DEPLOYMENTS, i.dca_deployment, i.namespace)
+    health_calls: dict[str, Callable[[], Any]] = {}
+    if request.exec_allowed:
+        for inst in installs:
+            for p in inst.dca_pods:
+                if p.phase == "Running" and not p.deleting:
+                    health_calls[f"{p.namespace}/{p.name}"] = \
+                        lambda i=inst, p=p: run_dca_cli(cluster, i, p, ["health"], timeout=request.request_timeout)
+    execs = start(health_calls)
+    got = gather(calls)
+
+    pods: list[PodHealth] = []
+    for inst in installs:
+        pods += _health_of(cluster, ROLE_DCA, inst, "dca") + _health_of(cluster, ROLE_AGENT, inst, "agents")
+    runners = got["runners"]
+    pods += [pod_health(o, ROLE_RUNNER) for o in runners.value or []]
+    budgets: list[Budget] = []
+    budgets_forbidden = None
+    for key, fetched in got.items():
+        if key.startswith("pdb:"):
+            budgets += fetched.get() or []
+            budgets_forbidden = budgets_forbidden or fetched.forbidden
+    replicas: dict[str, int | None] = {}
+    for inst in installs:
+        key = f"deploy:{inst.namespace}/{inst.dca_deployment}"
+        if key in got:
+            obj = got[key].value
+            spec = (obj or {}).get("spec") or {}
+            replicas[f"deployment/{inst.namespace}/{inst.dca_deployment}"] = \
+                int(spec.get("replicas", 1)) if obj is not None else None
+    answers = got["access"].get() or []
+    access = tuple(AccessNeed(account, role, feature, check, answers[i] if i < len(answers) else None)
+                   for i, (account, role, feature, check) in enumerate(needs))
+    health = []
+    for key, fetched in sorted(execs.results().items()):
+        outcome = fetched.require()
+        health.append(DcaHealth(key, outcome, HealthReport.parse(outcome.stdout) if outcome.stdout else None))
+    labels = {f"deployment/{i.namespace}/{i.dca_deployment}": dict(i.dca_pods[0].labels)
+              for i in installs if i.dca_pods}
+    return SweepSnapshot(
+        installs=tuple(installs), scope=scope, pods=tuple(pods), dca_replicas=replicas, budgets=tuple(budgets),
+        budgets_forbidden=budgets_forbidden, dca_labels=labels, runners_forbidden=runners.forbidden,
+        access=access, leftovers=got["leftovers"].get() or (), health=tuple(health),
+        exec_allowed=request.exec_allowed)
+

@@ -1,0 +1,109 @@
+"""doctor's install-wide checks: the Datadog service accounts' permissions against the features
+their settings turn on, more than one install or leftovers of an old one, and the Cluster Agent's
+own `health`. Pure."""
+
+from __future__ import annotations
+
+from kubectl_datadog.diagnose.doctor import Unchecked, exec_unchecked
+from kubectl_datadog.model import Finding, Severity
+from kubectl_datadog.snapshots.doctor import ROLE_DCA, AccessNeed, SweepSnapshot
+
+SHOWN = 4
+
+
+def access_findings(snap: SweepSnapshot, area: str) -> tuple[list[Finding], list[str], list[Unchecked]]:
+    """One finding per (account, feature) with every denied permission of it."""
+    denied: dict[tuple[str, str, str], list[AccessNeed]] = {}
+    checked: list[str] = []
+    unknown: list[AccessNeed] = []
+    for need in snap.access:
+        subject = f"serviceaccount/{need.account}"
+        if subject not in checked:
+            checked.append(subject)
+        if need.allowed is None:
+            unknown.append(need)
+        elif need.allowed is False:
+            denied.setdefault((subject, need.role, need.feature), []).append(need)
+    findings = []
+    for (subject, role, feature), needs in sorted(denied.items()):
+        ns, sa = needs[0].account.split("/", 1)
+        what = ", ".join(n.check.describe() for n in needs)
+        who = "Cluster Agent" if role == ROLE_DCA else "node Agent"
+        findings.append(Finding(
+            "serviceaccount-permission-missing", Severity.ERROR, subject,
+            f"the {who}'s service account may not {what}, which {feature} needs",
+            f"grant it in the {who}'s ClusterRole (the chart and the Operator render these rules: check that the "
+            "ClusterRoleBinding names this service account)",
+            f"kubectl auth can-i {needs[0].check.verb} {needs[0].check.resource}"
+            + (f".{needs[0].check.group}" if needs[0].check.group else "")
+            + (f" -n {needs[0].check.namespace}" if needs[0].check.namespace else "")
+            + f" --as system:serviceaccount:{ns}:{sa}"))
+    unchecked = []
+    if unknown:
+        accounts = sorted({n.account for n in unknown})
+        unchecked.append(Unchecked(area, f"the permissions of the service accounts {', '.join(accounts)} "
+                                         f"({len(unknown)} access reviews)",
+                                   "create subjectaccessreviews.authorization.k8s.io",
+                                   "kubectl auth can-i create subjectaccessreviews.authorization.k8s.io"))
+    return findings, checked, unchecked
+
+
+def install_findings(snap: SweepSnapshot) -> tuple[list[Finding], list[str]]:
+    findings: list[Finding] = []
+    with_dca = [i for i in snap.installs if i.dca_pods]
+    checked = [f"namespace/{i.namespace}" for i in snap.installs]
+    if len(with_dca) > 1:
+        labels = ", ".join(i.label for i in with_dca)
+        findings.append(Finding(
+            "several-installs", Severity.WARNING, "cluster",
+            f"{len(with_dca)} Cluster Agents run in this cluster ({labels}): only one can serve the external "
+            "metrics APIService and the admission webhooks, and each Agent must use its own install's",
+            "keep one install, or make sure only one registers the APIService and the webhooks",
+            "kubectl get deployments -A -l app.kubernetes.io/component=cluster-agent"))
+    if snap.leftovers:
+        shown = "; ".join(lo.ref + (f" ({lo.detail})" if lo.detail else "") for lo in snap.leftovers[:SHOWN])
+        more = f" and {len(snap.leftovers) - SHOWN} more" if len(snap.leftovers) > SHOWN else ""
+        running = ", ".join(sorted({i.namespace for i in snap.installs})) or "none"
+        severity = Severity.ERROR if any(lo.role == "external-metrics-apiservice" for lo in snap.leftovers) \
+            else Severity.WARNING
+        findings.append(Finding(
+            "old-install-leftovers", severity, "cluster",
+            f"objects of a Datadog install remain outside the running install's namespace ({running}): "
+            f"{shown}{more}",
+            "delete what the old install left behind (an APIService pointing at a Service nobody serves breaks "
+            "every external metric)",
+            "kubectl get apiservices,deployments,daemonsets -A | grep -i datadog"))
+    checked.append("cluster")
+    return findings, checked
+
+
+def health_findings(snap: SweepSnapshot, area: str) -> tuple[list[Finding], list[str], list[Unchecked]]:
+    findings: list[Finding] = []
+    checked: list[str] = []
+    unchecked: list[Unchecked] = []
+    if not snap.exec_allowed:
+        unchecked.append(Unchecked(area, "the Cluster Agents' own health (`datadog-cluster-agent health`)",
+                                   "exec (--no-exec was given)"))
+        return findings, checked, unchecked
+    for h in snap.health:
+        subject = f"pod/{h.pod}"
+        ns, name = h.pod.split("/", 1)
+        if h.outcome.forbidden is not None:
+            unchecked.append(exec_unchecked(area, f"the health of {h.pod}", h.pod))
+            continue
+        report = h.report
+        if report is None or report.passed is None:
+            unchecked.append(Unchecked(area, f"the health of {h.pod}: {h.outcome.problem or 'no health output'}",
+                                       "", h.outcome.command))
+            continue
+        checked.append(subject)
+        if report.passed and not report.unhealthy:
+            continue
+        parts = ", ".join(report.unhealthy) or "none named"
+        findings.append(Finding(
+            "dca-unhealthy-components", Severity.ERROR, subject,
+            f"the Cluster Agent reports {len(report.unhealthy)} unhealthy component(s): {parts}",
+            "read the Cluster Agent's log around these components; a stuck component fails its liveness "
+            "probe and restarts the pod",
+            f"kubectl -n {ns} exec {name} -- datadog-cluster-agent health"))
+    return findings, checked, unchecked

@@ -1,0 +1,190 @@
+"""Generates the `doctor-*` scenarios: `python -m tests.scenarios.gen_doctor`.
+
+- doctor-helm, doctor-operator: the healthy Helm and Operator installs (over env-helm/env-operator,
+  which add the Agents' status, env and logs) with what those installs also render and the base
+  installs leave out, because only doctor looks at it: the DCA's auth-delegator binding (external
+  metrics need it to create subject and token reviews), the node Agents' ClusterRole (kubelet
+  access), the DatadogMetric status permission, and the exec fixtures of the DCA's `health` and
+  `metamap`.
+- doctor-faults: doctor-helm with five independent faults, one per area: a node Agent killed for
+  memory and crash-looping, the DCA's auth-delegator binding missing, objects of an old install in
+  another namespace, the leader's `health` failing one component, and the node Agents one minor
+  version ahead of the DCA.
+"""
+
+from __future__ import annotations
+
+import copy
+import shutil
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.scenario import load_scenario
+from tests.scenarios.gen_installs import dump, meta
+
+HERE = Path(__file__).parent
+LEADER = "datadog-cluster-agent-8568545574-x9tc9"
+FOLLOWER = "datadog-cluster-agent-8568545574-q2m7d"
+HEALTHY = ("ad-config-provider-kubernetes-endpoints, ad-servicelistening, clusterchecks-dispatch, "
+           "datadog-cluster-agent-api, healthcheck, metadata-mapper, metrics-provider, tagger-store")
+
+METAMAP = """===============
+Metadata Mapper
+===============
+
+Node detected: gke-test-default-pool-068cb9c0-sf1w
+
+  - Namespace: datadog
+      - Pod: datadog-cluster-agent-8568545574-q2m7d
+        Services: [datadog-cluster-agent {metrics}]
+
+Node detected: gke-test-default-pool-068cb9c0-wntj
+
+  - Namespace: datadog
+      - Pod: datadog-cluster-agent-8568545574-x9tc9
+        Services: [datadog-cluster-agent {metrics}]
+"""
+
+
+def health(unhealthy: tuple[str, ...] = ()) -> str:
+    healthy = [c for c in HEALTHY.split(", ") if c not in unhealthy]
+    text = f"Agent health: {'FAIL' if unhealthy else 'PASS'}\n=== {len(healthy)} healthy components ===\n"
+    text += ", ".join(healthy) + "\n"
+    if unhealthy:
+        text += f"=== {len(unhealthy)} unhealthy components ===\n{', '.join(unhealthy)}\n"
+    return text
+
+
+def cluster_role(name: str, rules: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": meta(name, None, f"cr-{name}"), "rules": rules}
+
+
+def binding(name: str, role: str, namespace: str, account: str) -> dict[str, Any]:
+    return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+            "metadata": meta(name, None, f"crb-{name}"),
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+            "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": namespace}]}
+
+
+def rendered_rbac(prefix: str, agent_account: str, *, auth_delegator: bool = True) -> list[dict[str, Any]]:
+    agent_rules = [
+        {"nonResourceURLs": ["/version", "/healthz", "/metrics"], "verbs": ["get"]},
+        {"apiGroups": [""], "resources": ["nodes/metrics", "nodes/spec", "nodes/proxy", "nodes/stats"],
+         "verbs": ["get"]},
+        {"apiGroups": [""], "resources": ["endpoints"], "verbs": ["get"]},
+    ]
+    objs = [cluster_role(prefix, agent_rules), binding(prefix, prefix, "datadog", agent_account),
+            cluster_role(f"{prefix}-cluster-agent-datadogmetrics-status",
+                         [{"apiGroups": ["datadoghq.com"], "resources": ["datadogmetrics/status"],
+                           "verbs": ["update"]}]),
+            binding(f"{prefix}-cluster-agent-datadogmetrics-status", f"{prefix}-cluster-agent-datadogmetrics-status",
+                    "datadog", "datadog-cluster-agent")]
+    if auth_delegator:
+        objs.append(binding(f"{prefix}-cluster-agent-system-auth-delegator", "system:auth-delegator", "datadog",
+                            "datadog-cluster-agent"))
+    return objs
+
+
+def write(name: str, description: str, base: str, objects: list[dict[str, Any]],
+          execs: dict[tuple[str, str], str], remove: list[dict[str, str]] | None = None,
+          **config_extra: Any) -> None:
+    out = HERE / name
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir()
+    config: dict[str, Any] = {"description": description, "base": base}
+    if remove:
+        config["remove"] = remove
+    config.update(config_extra)
+    (out / "scenario.yaml").write_text(yaml.safe_dump(config, sort_keys=False, width=1000))
+    if objects:
+        (out / "objects.yaml").write_text(dump(objects))
+    for (pod, key), text in execs.items():
+        path = out / "pods" / "datadog" / pod / "exec" / f"{key}.out"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+def _healthy_execs(metrics_service: str) -> dict[tuple[str, str], str]:
+    return {(LEADER, "datadog-cluster-agent_health"): health(),
+            (FOLLOWER, "datadog-cluster-agent_health"): health(),
+            (LEADER, "datadog-cluster-agent_metamap"): METAMAP.format(metrics=metrics_service)}
+
+
+def _pod(scenario: str, name: str) -> dict[str, Any]:
+    objs = load_scenario(scenario).objects
+    return copy.deepcopy(next(o for o in objs if o["kind"] == "Pod" and o["metadata"]["name"] == name))
+
+
+def faults() -> list[dict[str, Any]]:
+    objs: list[dict[str, Any]] = []
+    # 1. A node Agent killed for memory, now crash-looping.
+    agent = _pod("env-helm", "datadog-k4x2n")
+    limits = {"limits": {"memory": "256Mi"}, "requests": {"memory": "256Mi", "cpu": "200m"}}
+    for c in agent["spec"]["containers"]:
+        c["resources"] = limits
+    status = next(s for s in agent["status"]["containerStatuses"] if s["name"] == "agent")
+    status.update({"ready": False, "restartCount": 14, "started": False,
+                   "state": {"waiting": {"reason": "CrashLoopBackOff",
+                                         "message": "back-off 5m0s restarting failed container=agent "
+                                                    "pod=datadog-k4x2n_datadog(pod-datadog-k4x2n)"}},
+                   "lastState": {"terminated": {"reason": "OOMKilled", "exitCode": 137,
+                                                "startedAt": "2026-11-27T11:54:02Z",
+                                                "finishedAt": "2026-11-27T11:55:10Z"}}})
+    for cond in agent["status"].get("conditions") or []:
+        if cond["type"] in ("Ready", "ContainersReady"):
+            cond["status"] = "False"
+    objs.append(agent)
+    # 2. Both node Agents one minor version ahead of the DCA (7.62 -> 7.63).
+    other = _pod("env-helm", "datadog-9d5bl")
+    for pod in (agent, other):
+        for c in pod["spec"]["containers"]:
+            c["image"] = c["image"].replace("7.62.2", "7.63.0")
+        for s in pod["status"].get("containerStatuses") or []:
+            s["image"] = s.get("image", "").replace("7.62.2", "7.63.0")
+    objs.append(other)
+    # 3. An old install in another namespace: its DCA Deployment scaled to zero and its lock.
+    objs.append({"apiVersion": "v1", "kind": "Namespace",
+                 "metadata": meta("datadog-old", None, "ns-datadog-old", {"kubernetes.io/metadata.name": "datadog-old"}),
+                 "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}})
+    objs.append({"apiVersion": "apps/v1", "kind": "Deployment",
+                 "metadata": meta("datadog-cluster-agent", "datadog-old", "deploy-old-dca",
+                                  {"app.kubernetes.io/component": "cluster-agent"}),
+                 "spec": {"replicas": 0, "selector": {"matchLabels": {"app": "datadog-old-cluster-agent"}},
+                          "template": {"metadata": {"labels": {"app": "datadog-old-cluster-agent",
+                                                               "app.kubernetes.io/component": "cluster-agent"}},
+                                       "spec": {"containers": [{"name": "cluster-agent",
+                                                                "image": "gcr.io/datadoghq/cluster-agent:7.40.0"}]}}},
+                 "status": {"replicas": 0, "readyReplicas": 0}})
+    return objs
+
+
+def main() -> None:
+    write("doctor-helm", "Healthy Helm install as the chart renders it, with the DCA's health and metamap answers",
+          "env-helm", rendered_rbac("datadog", "datadog"), _healthy_execs("datadog-cluster-agent-metrics-api"))
+    write("doctor-operator", "Healthy Operator install as the Operator renders it, with the DCA's health and metamap "
+          "answers", "env-operator", rendered_rbac("datadog-agent", "datadog-agent"),
+          _healthy_execs("datadog-cluster-agent-metrics-server"))
+    execs = _healthy_execs("datadog-cluster-agent-metrics-api")
+    execs[(LEADER, "datadog-cluster-agent_health")] = health(("ad-servicelistening",))
+    objs = faults()
+    write("doctor-faults", "doctor-helm with five independent faults: an OOMKilled crash-looping Agent, no "
+          "auth-delegator binding for the DCA, an old install's leftovers, a failing DCA health component, "
+          "Agents ahead of the DCA", "doctor-helm", objs, execs,
+          remove=[{"kind": "ClusterRoleBinding", "name": "datadog-cluster-agent-system-auth-delegator"}],
+          # The fake's answers for the missing binding (the harness asks the real RBAC).
+          accessReviews={"deny": ["create subjectaccessreviews.authorization.k8s.io",
+                                  "create tokenreviews.authentication.k8s.io"]})
+    # What a user with the built-in `view` ClusterRole gets (the harness's `viewer`): no secrets,
+    # no exec, no access reviews.
+    write("doctor-viewer", "doctor-helm as seen by a user with the `view` ClusterRole only", "doctor-helm", [], {},
+          forbidden=[{"verb": "get", "resource": "secrets"}, {"verb": "list", "resource": "secrets"},
+                     {"verb": "create", "resource": "pods/exec"}],
+          accessReviews={"unavailable": True})
+
+
+if __name__ == "__main__":
+    main()
