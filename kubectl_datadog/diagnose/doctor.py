@@ -62,7 +62,8 @@ class AreaResult:
 
     @property
     def checks(self) -> tuple[Check, ...]:
-        subjects = dict.fromkeys([*self.checked, *(f.subject for f in self.findings)])
+        # An ignored finding's object was still checked: it passes.
+        subjects = dict.fromkeys([*self.checked, *(f.subject for f in (*self.findings, *self.ignored))])
         return tuple(Check(self.area, s, tuple(f for f in self.findings if f.subject == s)) for s in subjects)
 
     @property
@@ -86,7 +87,7 @@ class AreaResult:
     def to_dict(self) -> dict[str, object]:
         return {"area": self.area, "summary": self.summary, "score": self.score,
                 "checks": [{"object": c.subject, "result": c.severity.label} for c in self.checks],
-                "findings": [f.code for f in self.findings], "ignored": [f.code for f in self.ignored],
+                "findings": [f.to_dict() for f in self.findings], "ignored": [f.code for f in self.ignored],
                 "notChecked": [u.to_dict() for u in self.unchecked], **dict(self.data)}
 
 

@@ -1,0 +1,208 @@
+"""doctor's own checks and its report: pure functions over typed snapshots."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kubectl_datadog.cluster import AccessCheck
+from kubectl_datadog.diagnose import doctor_pods, doctor_sweep
+from kubectl_datadog.diagnose.doctor import AreaResult, Check, area_result, needed_permission, score, with_ignored
+from kubectl_datadog.diagnose.forbidden import forbidden_finding
+from kubectl_datadog.install import Install, Leftover
+from kubectl_datadog.model import Finding, Severity
+from kubectl_datadog.snapshots.doctor import (
+    ROLE_AGENT,
+    ROLE_DCA,
+    AccessNeed,
+    Budget,
+    HealthReport,
+    SweepSnapshot,
+    image_version,
+    pod_health,
+)
+
+DCA = "deployment/datadog/datadog-cluster-agent"
+
+
+def pod(name: str = "dca-abc12", *, owner: str = "ReplicaSet", owner_name: str = "datadog-cluster-agent-5d4f",
+        phase: str = "Running", ready: bool = True, node: str = "n1", container: str = "cluster-agent",
+        image: str = "gcr.io/datadoghq/cluster-agent:7.62.2", restarts: int = 0, waiting: str = "",
+        last: str = "", limits: dict[str, str] | None = None, scheduled: tuple[str, str] | None = None) -> dict[str, Any]:
+    status: dict[str, Any] = {"name": container, "ready": ready, "restartCount": restarts,
+                              "state": {"waiting": {"reason": waiting}} if waiting else {"running": {}}}
+    if last:
+        status["lastState"] = {"terminated": {"reason": last, "exitCode": 137}}
+    conditions = [{"type": "Ready", "status": "True" if ready else "False"}]
+    if scheduled:
+        conditions.append({"type": "PodScheduled", "status": "False", "reason": scheduled[0], "message": scheduled[1]})
+    return {"metadata": {"namespace": "datadog", "name": name, "labels": {"pod-template-hash": "5d4f", "app": "dca"},
+                         "ownerReferences": [{"kind": owner, "name": owner_name}]},
+            "spec": {"nodeName": node, "containers": [{"name": container, "image": image,
+                                                       "resources": {"limits": limits or {}}}]},
+            "status": {"phase": phase, "conditions": conditions, "containerStatuses": [status]}}
+
+
+def sweep(pods: list[dict[str, Any]] | None = None, roles: list[str] | None = None, **kw: Any) -> SweepSnapshot:
+    objs = pods or []
+    health = tuple(pod_health(o, (roles or [ROLE_DCA] * len(objs))[i]) for i, o in enumerate(objs))
+    base: dict[str, Any] = dict(installs=(), scope=None, pods=health, dca_replicas={}, budgets=(),
+                                budgets_forbidden=None, dca_labels={}, runners_forbidden=None, access=(),
+                                leftovers=(), health=(), exec_allowed=True)
+    base.update(kw)
+    return SweepSnapshot(**base)
+
+
+def codes(findings: list[Finding]) -> list[str]:
+    return [f.code for f in findings]
+
+
+@pytest.mark.parametrize(("kw", "expected"), [
+    ({}, []),
+    ({"waiting": "CrashLoopBackOff", "restarts": 9, "ready": False}, ["pod-crash-looping"]),
+    ({"waiting": "CrashLoopBackOff", "restarts": 9, "last": "OOMKilled", "ready": False},
+     ["pod-oom-killed", "pod-crash-looping"]),
+    ({"last": "OOMKilled", "restarts": 1}, ["pod-oom-killed"]),
+    ({"waiting": "ImagePullBackOff", "phase": "Pending", "ready": False}, ["pod-image-pull-failing"]),
+    ({"phase": "Pending", "ready": False, "scheduled": ("Unschedulable", "0/3 nodes are available")},
+     ["pod-unschedulable"]),
+    ({"phase": "Pending", "ready": False, "waiting": "ContainerCreating"}, ["pod-pending"]),
+    ({"ready": False}, ["pod-not-ready"]),
+    ({"restarts": 7, "last": "Error"}, ["pod-restarting"]),
+    ({"restarts": 4, "last": "Error"}, []),
+], ids=["healthy", "crashloop", "crashloop-from-oom", "oom", "image-pull", "unschedulable", "pending",
+        "not-ready", "restarting", "few-restarts"])
+def test_pod_problems(kw: dict[str, Any], expected: list[str]) -> None:
+    assert [p.code for p in doctor_pods.pod_problems(pod_health(pod(**kw), ROLE_DCA))] == expected
+
+
+def test_a_crash_loop_after_an_oom_kill_names_it_as_its_cause() -> None:
+    findings, checked = doctor_pods.pod_findings(sweep([pod(waiting="CrashLoopBackOff", last="OOMKilled",
+                                                            restarts=3, limits={"memory": "256Mi"})]))
+    crash = next(f for f in findings if f.code == "pod-crash-looping")
+    assert crash.caused_by == ("pod-oom-killed",) and crash.subject == DCA
+    assert "memory limit 256Mi" in next(f for f in findings if f.code == "pod-oom-killed").message
+    assert checked == [DCA]
+
+
+def test_pods_of_one_workload_make_one_finding() -> None:
+    pods = [pod(f"agent-{i}", owner="DaemonSet", owner_name="datadog", container="agent",
+                waiting="CrashLoopBackOff") for i in range(5)]
+    findings, _ = doctor_pods.pod_findings(sweep(pods, [ROLE_AGENT] * 5))
+    assert len(findings) == 1
+    assert findings[0].subject == "daemonset/datadog/datadog"
+    assert "5 node Agent pod(s) (agent-0, agent-1, agent-2 and 2 more)" in findings[0].message
+
+
+@pytest.mark.parametrize(("replicas", "budget", "expected"), [
+    (1, None, ["dca-single-replica"]), (1, {"app": "dca"}, []), (1, {"app": "other"}, ["dca-single-replica"]),
+    (2, None, []),
+], ids=["alone", "covered", "other-budget", "two"])
+def test_single_replica_without_a_budget(replicas: int, budget: dict[str, str] | None, expected: list[str]) -> None:
+    snap = sweep([pod()], dca_replicas={DCA: replicas}, dca_labels={DCA: {"app": "dca"}},
+                 budgets=(Budget("datadog", "pdb", budget),) if budget else ())
+    assert codes(doctor_pods.placement_findings(snap)[0]) == expected
+
+
+def test_replicas_on_one_node_and_cpu_limits() -> None:
+    pods = [pod("dca-a", limits={"cpu": "100m"}), pod("dca-b", limits={"cpu": "100m"})]
+    findings = doctor_pods.placement_findings(sweep(pods, dca_replicas={DCA: 2}))[0]
+    assert codes(findings) == ["dca-cpu-limited", "dca-replicas-one-node"]
+    assert findings[0].severity == Severity.WARNING
+    relaxed = doctor_pods.placement_findings(sweep([pod("dca-a", limits={"cpu": "2"}, node="n1"),
+                                                    pod("dca-b", node="n2")]))[0]
+    assert codes(relaxed) == ["dca-cpu-limited"] and relaxed[0].severity == Severity.INFO
+
+
+def test_images_differing_across_replicas() -> None:
+    pods = [pod("dca-a"), pod("dca-b", image="gcr.io/datadoghq/cluster-agent:7.63.0", node="n2")]
+    findings = doctor_pods.placement_findings(sweep(pods))[0]
+    assert codes(findings) == ["image-differs-across-replicas"]
+    assert "7.62.2 on 1 pod(s) (dca-a)" in findings[0].message
+
+
+def _install(agents: bool = True) -> Install:
+    from kubectl_datadog.objects import Pod
+
+    dca = Pod.from_dict(pod())
+    agent = Pod.from_dict(pod("agent-1", owner="DaemonSet", owner_name="datadog", container="agent"))
+    return Install("datadog", "datadog", "helm", "datadog-cluster-agent", (dca,), (agent,) if agents else ())
+
+
+@pytest.mark.parametrize(("agent_image", "expected"), [
+    ("gcr.io/datadoghq/agent:7.62.0", []),
+    ("gcr.io/datadoghq/agent:7.63.1-jmx", ["agent-dca-version-skew"]),
+    ("gcr.io/datadoghq/agent:7.50.0", ["agent-dca-version-skew"]),
+    ("gcr.io/datadoghq/agent@sha256:abc", []),
+], ids=["same-minor", "newer", "older", "digest-unknown"])
+def test_version_skew(agent_image: str, expected: list[str]) -> None:
+    pods = [pod(), pod("agent-1", owner="DaemonSet", owner_name="datadog", container="agent", image=agent_image)]
+    snap = sweep(pods, [ROLE_DCA, ROLE_AGENT], installs=(_install(),))
+    findings, checked = doctor_pods.version_findings(snap)
+    assert codes(findings) == expected and checked == [DCA]
+
+
+def test_image_version() -> None:
+    assert image_version("gcr.io/datadoghq/agent:7.62.2-jmx") == "7.62.2"
+    assert image_version("registry:5000/agent:latest") == ""
+    assert image_version("registry:5000/agent") == ""
+
+
+def test_denied_permissions_are_grouped_per_feature_and_unknown_ones_are_not_checked() -> None:
+    user = "system:serviceaccount:datadog:dca"
+    needs = (AccessNeed("datadog/dca", ROLE_DCA, "external metrics", AccessCheck("create", "tokenreviews",
+                                                                                 "authentication.k8s.io", user=user), False),
+             AccessNeed("datadog/dca", ROLE_DCA, "external metrics", AccessCheck("list", "horizontalpodautoscalers",
+                                                                                 "autoscaling", user=user), False),
+             AccessNeed("datadog/dca", ROLE_DCA, "the map", AccessCheck("list", "pods", user=user), True),
+             AccessNeed("datadog/agent", ROLE_AGENT, "kubelet", AccessCheck("get", "nodes/proxy", user=user), None))
+    findings, checked, unchecked = doctor_sweep.access_findings(sweep(access=needs), "permissions")
+    assert codes(findings) == ["serviceaccount-permission-missing"]
+    assert "create tokenreviews.authentication.k8s.io, list horizontalpodautoscalers.autoscaling" in findings[0].message
+    assert findings[0].command.endswith("--as system:serviceaccount:datadog:dca")
+    assert checked == ["serviceaccount/datadog/dca", "serviceaccount/datadog/agent"]
+    assert [u.permission for u in unchecked] == ["create subjectaccessreviews.authorization.k8s.io"]
+
+
+def test_several_installs_and_leftovers() -> None:
+    apiservice = Leftover("APIService", "", "v1beta1.external.metrics.k8s.io", "external-metrics-apiservice")
+    findings, _ = doctor_sweep.install_findings(sweep(installs=(_install(), _install()), leftovers=(apiservice,)))
+    assert codes(findings) == ["several-installs", "old-install-leftovers"]
+    assert findings[1].severity == Severity.ERROR  # an APIService nobody serves breaks every external metric
+
+
+def test_health_output() -> None:
+    text = "Agent health: FAIL\n=== 2 healthy components ===\na, b\n=== 1 unhealthy components ===\nc\n"
+    report = HealthReport.parse(text)
+    assert (report.passed, report.healthy, report.unhealthy) == (False, ("a", "b"), ("c",))
+    assert HealthReport.parse("garbage").passed is None
+
+
+def test_score_and_checks() -> None:
+    f = [Finding("x", Severity.ERROR, "a", "m"), Finding("y", Severity.WARNING, "b", "m"),
+         Finding("z", Severity.INFO, "c", "m")]
+    result = area_result("area", f, checked=("a", "d"))
+    assert [c.subject for c in result.checks] == ["a", "d", "b", "c"]
+    assert result.score == int(100 * (0 + 1 + 0.5 + 1) // 4)
+    assert score([]) is None and score([Check("a", "s", ())]) == 100
+
+
+def test_missing_read_permissions_are_not_checked_not_findings() -> None:
+    forbidden = forbidden_finding("pod/datadog/x", "cannot create pods/exec", Severity.INFO, verb="create",
+                                  resource="pods/exec", namespace="datadog")
+    result = area_result("env-check", [forbidden, Finding("x", Severity.WARNING, "s", "m")])
+    assert codes(list(result.findings)) == ["x"]
+    assert [(u.area, u.permission) for u in result.unchecked] == [("env-check", "create pods/exec in datadog")]
+
+
+def test_ignored_codes_are_kept_aside() -> None:
+    result = with_ignored(area_result("a", [Finding("x", Severity.ERROR, "s", "m")]), frozenset({"x"}))
+    assert isinstance(result, AreaResult) and result.findings == () and codes(list(result.ignored)) == ["x"]
+    assert result.score == 100
+
+
+def test_needed_permission() -> None:
+    assert needed_permission("kubectl auth can-i get secrets -n datadog") == "get secrets in datadog"
+    assert needed_permission("kubectl auth can-i list nodes") == "list nodes"
+    assert needed_permission("kubectl get pods") == ""
