@@ -17,7 +17,8 @@ def test_findings_doc_is_up_to_date() -> None:
 
 def test_every_command_documents_findings() -> None:
     codes = load_script("findings-doc").collect()
-    assert set(codes) == {"leader", "metamap", "hpa-explain", "env-check", "clusterchecks", "admission-explain"}
+    assert set(codes) == {"leader", "metamap", "hpa-explain", "env-check", "clusterchecks", "admission-explain",
+                          "doctor"}
     assert all(len(c) >= 3 for c in codes.values())
     assert all(code == code.lower() and " " not in code for c in codes.values() for code in c)
 
