@@ -281,6 +281,10 @@ def _option_values(state: Parsed, prefix: str, cluster_factory: ClusterFactory |
         return _prefixed(names, prefix), DIRECTIVE_NO_FILE_COMP
     if name in NAMESPACE_FLAGS:
         return _prefixed(cluster_names(state, "NAMESPACES", cluster_factory), prefix), DIRECTIVE_NO_FILE_COMP
+    if name == "--ignore":  # doctor's finding codes
+        from kubectl_datadog.commands.doctor import OWN_CODES
+
+        return _prefixed([Candidate(c) for c in OWN_CODES], prefix), DIRECTIVE_NO_FILE_COMP
     return [], DIRECTIVE_NO_FILE_COMP
 
 

@@ -206,3 +206,22 @@ def test_needed_permission() -> None:
     assert needed_permission("kubectl auth can-i get secrets -n datadog") == "get secrets in datadog"
     assert needed_permission("kubectl auth can-i list nodes") == "list nodes"
     assert needed_permission("kubectl get pods") == ""
+
+
+def test_completion_codes_are_the_codes_doctors_checks_emit() -> None:
+    import re
+    from pathlib import Path
+
+    from kubectl_datadog.commands.doctor import OWN_CODES
+
+    sources = "".join(p.read_text() for p in (Path(doctor_pods.__file__).parent).glob("doctor_*.py"))
+    emitted = set(re.findall(r'(?:Finding|_Problem)\(\s*"([a-z-]+)"', sources))
+    assert set(OWN_CODES) == emitted
+
+
+def test_ignore_completes_doctor_codes() -> None:
+    from kubectl_datadog import completion
+    from kubectl_datadog.cli import root
+
+    cands, _ = completion.complete(root, ["doctor", "--ignore", "pod-c"])
+    assert [c.value for c in cands] == ["pod-crash-looping"]
