@@ -110,7 +110,7 @@ def placement_area(area: str, snap: SweepSnapshot, now: datetime) -> AreaResult:
         Unchecked(area, "whether a PodDisruptionBudget covers the Cluster Agent",
                   "list poddisruptionbudgets.policy", "kubectl auth can-i list poddisruptionbudgets.policy"),)
     return area_result(area, [*findings, *version], checked=[*checked, *version_checked], unchecked=unchecked,
-                       summary="replicas, disruption budget, spread, CPU limit, images and versions")
+                       summary="replicas, PDB, spread, CPU limit, images and versions")
 
 
 def permissions_area(area: str, snap: SweepSnapshot, now: datetime) -> AreaResult:

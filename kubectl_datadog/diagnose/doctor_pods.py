@@ -75,8 +75,8 @@ def pod_problems(p: PodHealth) -> list[_Problem]:
                                 f"container {c.name} restarted {c.restarts} times{_last(c)}",
                                 "read the previous log to see why it exits",
                                 f"kubectl -n {p.namespace} logs {p.name} -c {c.name} --previous"))
-    if out:
-        return out
+    if any(pr.severity == Severity.ERROR for pr in out):
+        return out  # a crash loop, a pull or the scheduler already says why it is not Ready
     if p.phase == "Pending":
         waiting = next((c.waiting_reason for c in p.containers if c.waiting_reason), "")
         out.append(_Problem("pod-pending", Severity.WARNING, "Pending" + (f" ({waiting})" if waiting else ""),

@@ -13,7 +13,7 @@ from kubectl_datadog.output import render
 from tests.conftest import invoke_cli
 from tests.fakes import FakeCluster, secret_values, writes
 
-SCENARIOS = ["doctor-helm", "doctor-operator", "doctor-faults", "doctor-viewer"]
+SCENARIOS = ["doctor-helm", "doctor-operator", "doctor-faults", "doctor-viewer", "doctor-degraded"]
 # The five independent faults of doctor-faults, each in its own area.
 FAULTS = {"pod-crash-looping": "pods", "pod-oom-killed": "pods", "serviceaccount-permission-missing": "permissions",
           "old-install-leftovers": "installs", "dca-unhealthy-components": "dca-health",
@@ -66,6 +66,19 @@ def test_table_groups_findings_by_area_with_a_summary_line_per_area() -> None:
     rows = {line.split()[0]: line for line in out.splitlines()[1:10]}
     assert rows["pods"].split()[1:4] == ["1/2", "1", "1"]
     assert out.count("Score ") == 1
+
+
+def test_degraded_install_pods_and_placement() -> None:
+    r = invoke_cli("doctor", "-o", "json", scenario="doctor-degraded")
+    by_area = {a["area"]: sorted({(f["code"], f["object"]) for f in a["findings"]}) for a in r.json["areas"]}
+    assert by_area["pods"] == [("pod-image-pull-failing", "daemonset/datadog/datadog"),
+                               ("pod-not-ready", "daemonset/datadog/datadog"),
+                               ("pod-restarting", "daemonset/datadog/datadog"),
+                               ("pod-unschedulable", "deployment/datadog/datadog-clusterchecks")]
+    assert by_area["placement"] == [("dca-cpu-limited", "deployment/datadog/datadog-cluster-agent"),
+                                    ("dca-single-replica", "deployment/datadog/datadog-cluster-agent"),
+                                    ("image-differs-across-replicas", "daemonset/datadog/datadog"),
+                                    ("image-differs-across-replicas", "deployment/datadog/datadog-clusterchecks")]
 
 
 def test_score_formula() -> None:

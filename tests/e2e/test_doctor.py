@@ -64,6 +64,14 @@ def test_several_independent_faults_each_reported_root_cause_first(e2e_cluster):
     assert table.index("Findings (installs):") < table.index("Findings (pods):") < table.index("Findings (dca-health):")
 
 
+def test_degraded_pods_as_a_kubelet_and_scheduler_leave_them(e2e_cluster):
+    c = e2e_cluster("doctor-degraded")
+    doc = run_json(c, code=3)
+    by_area = {a["area"]: {f["code"] for f in a["findings"]} for a in doc["areas"]}
+    assert by_area["pods"] == {"pod-image-pull-failing", "pod-not-ready", "pod-restarting", "pod-unschedulable"}
+    assert by_area["placement"] == {"dca-cpu-limited", "dca-single-replica", "image-differs-across-replicas"}
+
+
 def test_junit_on_a_real_cluster(e2e_cluster):
     c = e2e_cluster("doctor-faults")
     r = run(c, "-o", "junit")

@@ -162,6 +162,72 @@ def faults() -> list[dict[str, Any]]:
     return objs
 
 
+def _set_status(pod: dict[str, Any], container: str, *, ready: bool, **fields: Any) -> None:
+    status = next(s for s in pod["status"]["containerStatuses"] if s["name"] == container)
+    status.update({"ready": ready, **fields})
+    if not ready:
+        for cond in pod["status"].get("conditions") or []:
+            if cond["type"] in ("Ready", "ContainersReady"):
+                cond["status"] = "False"
+
+
+def degraded() -> list[dict[str, Any]]:
+    """One replica, throttled, pods that cannot pull or get ready, runners that cannot schedule."""
+    objs: list[dict[str, Any]] = []
+    deployment = copy.deepcopy(next(o for o in load_scenario("helm").objects if o["kind"] == "Deployment"))
+    deployment["spec"]["replicas"] = 1
+    deployment["status"].update({"replicas": 1, "readyReplicas": 1, "availableReplicas": 1})
+    objs.append(deployment)
+    dca = _pod("doctor-helm", LEADER)
+    dca["spec"]["containers"][0]["resources"] = {"limits": {"cpu": "100m", "memory": "512Mi"},
+                                                 "requests": {"cpu": "100m", "memory": "512Mi"}}
+    objs.append(dca)
+    pulling = _pod("env-helm", "datadog-9d5bl")
+    pulling["spec"]["containers"][1]["image"] = "gcr.io/datadoghq/agent:7.62.2-typo"
+    _set_status(pulling, "trace-agent", ready=False, started=False, image="gcr.io/datadoghq/agent:7.62.2-typo",
+                state={"waiting": {"reason": "ImagePullBackOff",
+                                   "message": 'Back-off pulling image "gcr.io/datadoghq/agent:7.62.2-typo"'}})
+    objs.append(pulling)
+    unready = _pod("env-helm", "datadog-k4x2n")
+    _set_status(unready, "agent", ready=False, restartCount=6,
+                lastState={"terminated": {"reason": "Error", "exitCode": 1, "startedAt": "2026-11-27T11:30:00Z",
+                                          "finishedAt": "2026-11-27T11:40:00Z"}})
+    objs.append(unready)
+    labels = {"app": "datadog-clusterchecks", "app.kubernetes.io/component": "clusterchecks-agent",
+              "agent.datadoghq.com/component": "cluster-checks-runner", "pod-template-hash": "6b7c9d8f5"}
+    for i, (name, phase) in enumerate([("datadog-clusterchecks-6b7c9d8f5-a1b2c", "Running"),
+                                       ("datadog-clusterchecks-6b7c9d8f5-d3e4f", "Pending")]):
+        running = phase == "Running"
+        image = "gcr.io/datadoghq/agent:7.62.2" if running else "gcr.io/datadoghq/agent:7.61.0"
+        conditions = [{"type": "PodScheduled", "status": "True" if running else "False",
+                       "lastTransitionTime": "2026-11-27T10:00:00Z", "lastProbeTime": None}]
+        if running:
+            conditions.append({"type": "Ready", "status": "True", "lastTransitionTime": "2026-11-27T10:00:00Z",
+                               "lastProbeTime": None})
+        else:
+            conditions[0].update({"reason": "Unschedulable",
+                                  "message": "0/2 nodes are available: 2 node(s) didn't match pod anti-affinity rules."})
+        status: dict[str, Any] = {"phase": phase, "conditions": conditions, "qosClass": "BestEffort"}
+        if running:
+            status.update({"hostIP": "10.128.0.10", "podIP": f"10.244.0.{40 + i}", "podIPs": [{"ip": f"10.244.0.{40 + i}"}],
+                           "startTime": "2026-11-27T10:00:00Z",
+                           "containerStatuses": [{"name": "agent", "image": image, "imageID": "", "ready": True,
+                                                  "restartCount": 0, "started": True,
+                                                  "state": {"running": {"startedAt": "2026-11-27T10:00:00Z"}}}]})
+        spec: dict[str, Any] = {"serviceAccountName": "datadog-cluster-checks",
+                                "containers": [{"name": "agent", "image": image,
+                                                "env": [{"name": "DD_CLC_RUNNER_ENABLED", "value": "true"}]}]}
+        if running:
+            spec["nodeName"] = "gke-test-default-pool-068cb9c0-sf1w"
+        objs.append({"apiVersion": "v1", "kind": "Pod",
+                     "metadata": meta(name, "datadog", f"pod-{name}", labels, created="2026-11-27T10:00:00Z",
+                                      ownerReferences=[{"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                                                        "name": "datadog-clusterchecks-6b7c9d8f5",
+                                                        "uid": "rs-clusterchecks", "controller": True}]),
+                     "spec": spec, "status": status})
+    return objs
+
+
 def main() -> None:
     write("doctor-helm", "Healthy Helm install as the chart renders it, with the DCA's health and metamap answers",
           "env-helm", rendered_rbac("datadog", "datadog"), _healthy_execs("datadog-cluster-agent-metrics-api"))
@@ -178,6 +244,9 @@ def main() -> None:
           # The fake's answers for the missing binding (the harness asks the real RBAC).
           accessReviews={"deny": ["create subjectaccessreviews.authorization.k8s.io",
                                   "create tokenreviews.authentication.k8s.io"]})
+    write("doctor-degraded", "doctor-helm degraded: one throttled DCA replica without a PodDisruptionBudget, an "
+          "Agent that cannot pull an image, an Agent restarting and not Ready, runners unschedulable on two images",
+          "doctor-helm", degraded(), {}, remove=[{"kind": "Pod", "namespace": "datadog", "name": FOLLOWER}])
     # What a user with the built-in `view` ClusterRole gets (the harness's `viewer`): no secrets,
     # no exec, no access reviews.
     write("doctor-viewer", "doctor-helm as seen by a user with the `view` ClusterRole only", "doctor-helm", [], {},

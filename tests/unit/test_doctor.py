@@ -71,8 +71,10 @@ def codes(findings: list[Finding]) -> list[str]:
     ({"ready": False}, ["pod-not-ready"]),
     ({"restarts": 7, "last": "Error"}, ["pod-restarting"]),
     ({"restarts": 4, "last": "Error"}, []),
+    ({"restarts": 6, "last": "Error", "ready": False}, ["pod-restarting", "pod-not-ready"]),
+    ({"phase": "Failed", "ready": False}, ["pod-failed"]),
 ], ids=["healthy", "crashloop", "crashloop-from-oom", "oom", "image-pull", "unschedulable", "pending",
-        "not-ready", "restarting", "few-restarts"])
+        "not-ready", "restarting", "few-restarts", "restarting-not-ready", "failed"])
 def test_pod_problems(kw: dict[str, Any], expected: list[str]) -> None:
     assert [p.code for p in doctor_pods.pod_problems(pod_health(pod(**kw), ROLE_DCA))] == expected
 
