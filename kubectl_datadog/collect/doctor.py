@@ -19,6 +19,7 @@ from kubectl_datadog.collect.exec import run_dca_cli
 from kubectl_datadog.collect.install import EXTERNAL_METRICS_APISERVICE, discover, find_leftovers, require_installs
 from kubectl_datadog.collect.request import Request
 from kubectl_datadog.collect.shared import SharedReads
+from kubectl_datadog.errors import Forbidden
 from kubectl_datadog.install import Install, Leftover
 from kubectl_datadog.snapshots.doctor import (
     ROLE_AGENT,
@@ -30,10 +31,19 @@ from kubectl_datadog.snapshots.doctor import (
     HealthReport,
     PodHealth,
     SweepSnapshot,
+    binding_leftover,
     pod_health,
+    webhook_leftover,
 )
 
 PDBS = Resource("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget")
+CLUSTER_ROLE_BINDINGS = Resource("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding",
+                                 namespaced=False)
+WEBHOOK_CONFIGURATIONS = (
+    Resource("admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations", "MutatingWebhookConfiguration",
+             namespaced=False),
+    Resource("admissionregistration.k8s.io", "v1", "validatingwebhookconfigurations",
+             "ValidatingWebhookConfiguration", namespaced=False))
 # Cluster checks runners (reference: admission-and-clusterchecks.md B1): Helm and the Operator.
 RUNNER_SELECTORS = ("agent.datadoghq.com/component=cluster-checks-runner",
                     "app.kubernetes.io/component=clusterchecks-agent")
@@ -134,16 +144,25 @@ def access_needs(inst: Install) -> list[tuple[str, str, str, AccessCheck]]:
     return out
 
 
-def _other_leftovers(cluster: Cluster, installs: list[Install], scope: str | None) -> tuple[Leftover, ...]:
-    """What an old install left in namespaces where no install runs now (an APIService counts when
-    the Service it names is in such a namespace)."""
+def _other_leftovers(cluster: Cluster, installs: list[Install],
+                     scope: str | None) -> tuple[tuple[Leftover, ...], tuple[Forbidden, ...]]:
+    """What an old install left where no install runs now: objects in such namespaces, the
+    APIService, ClusterRoleBindings and webhook configurations pointing at one. Also the
+    cluster-wide lists we may not make (what they would show is unknown)."""
     running = {i.namespace for i in installs}
-    found = find_leftovers(cluster, scope)
-    apiservice = gather({"a": lambda: cluster.get(APISERVICES, EXTERNAL_METRICS_APISERVICE)})["a"].value or {}
-    svc_ns = str(((apiservice.get("spec") or {}).get("service") or {}).get("namespace") or "")
-    return tuple(lo for lo in found
-                 if (lo.kind == "APIService" and svc_ns not in running)
-                 or (lo.kind != "APIService" and lo.namespace not in running))
+    got = gather({"found": lambda: find_leftovers(cluster, scope),
+                  "apiservice": lambda: cluster.get(APISERVICES, EXTERNAL_METRICS_APISERVICE),
+                  "bindings": lambda: list(cluster.list(CLUSTER_ROLE_BINDINGS)),
+                  **{r.kind: (lambda r=r: list(cluster.list(r))) for r in WEBHOOK_CONFIGURATIONS}})
+    svc_ns = str((((got["apiservice"].value or {}).get("spec") or {}).get("service") or {}).get("namespace") or "")
+    found = [lo for lo in got["found"].require()
+             if (lo.kind == "APIService" and svc_ns not in running)
+             or (lo.kind != "APIService" and lo.namespace not in running)]
+    found += [lo for o in got["bindings"].value or [] if (lo := binding_leftover(o, running)) is not None]
+    for r in WEBHOOK_CONFIGURATIONS:
+        found += [lo for o in got[r.kind].value or [] if (lo := webhook_leftover(o, r.kind, running)) is not None]
+    forbidden = tuple(f.forbidden for k, f in got.items() if k != "found" and f.forbidden is not None)
+    return tuple(sorted(found, key=lambda lo: (lo.namespace, lo.kind, lo.name))), forbidden
 
 
 def collect_sweep(cluster: Cluster, request: Request, options: DoctorOptions) -> SweepSnapshot:
@@ -200,11 +219,12 @@ def collect_sweep(cluster: Cluster, request: Request, options: DoctorOptions) ->
     for key, fetched in sorted(execs.results().items()):
         outcome = fetched.require()
         health.append(DcaHealth(key, outcome, HealthReport.parse(outcome.stdout) if outcome.stdout else None))
+    leftovers, leftovers_forbidden = got["leftovers"].require()
     labels = {f"deployment/{i.namespace}/{i.dca_deployment}": dict(i.dca_pods[0].labels)
               for i in installs if i.dca_pods}
     return SweepSnapshot(
         installs=tuple(installs), scope=scope, pods=tuple(pods), dca_replicas=replicas, budgets=tuple(budgets),
         budgets_forbidden=budgets_forbidden, dca_labels=labels, runners_forbidden=runners.forbidden,
-        access=access, leftovers=got["leftovers"].get() or (), health=tuple(health),
+        access=access, leftovers=leftovers, leftovers_forbidden=leftovers_forbidden, health=tuple(health),
         exec_allowed=request.exec_allowed)
 

@@ -87,7 +87,9 @@ def metamap_area(area: str, snap: MetamapSnapshot, now: datetime) -> AreaResult:
 
 def installs_area(area: str, snap: SweepSnapshot, now: datetime) -> AreaResult:
     findings, checked = doctor_sweep.install_findings(snap)
-    return area_result(area, findings, checked=checked,
+    unchecked = [Unchecked(area, f"leftovers of an old install among the {f.resource}", f"{f.verb} {f.resource}",
+                           f"kubectl auth can-i {f.verb} {f.resource}") for f in snap.leftovers_forbidden]
+    return area_result(area, findings, checked=checked, unchecked=unchecked,
                        summary=f"{len(snap.installs)} install(s): " + ", ".join(i.label for i in snap.installs),
                        data={"installs": [i.label for i in snap.installs],
                              "leftovers": [lo.to_dict() for lo in snap.leftovers]})

@@ -70,9 +70,10 @@ def install_findings(snap: SweepSnapshot) -> tuple[list[Finding], list[str]]:
             "old-install-leftovers", severity, "cluster",
             f"objects of a Datadog install remain outside the running install's namespace ({running}): "
             f"{shown}{more}",
-            "delete what the old install left behind (an APIService pointing at a Service nobody serves breaks "
-            "every external metric)",
-            "kubectl get apiservices,deployments,daemonsets -A | grep -i datadog"))
+            "delete what the old install left behind (an APIService or a webhook configuration calling a Service "
+            "nobody serves breaks external metrics or slows every pod creation)",
+            "kubectl get apiservices,mutatingwebhookconfigurations,validatingwebhookconfigurations,"
+            "clusterrolebindings,deployments,daemonsets -A | grep -i datadog"))
     checked.append("cluster")
     return findings, checked
 

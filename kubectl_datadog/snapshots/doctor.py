@@ -137,6 +137,34 @@ class Budget:
         return cls(str(meta.get("namespace", "")), str(meta.get("name", "")), dict(sel.get("matchLabels") or {}))
 
 
+def _datadog(name: str) -> bool:
+    return "datadog" in name.lower()
+
+
+def binding_leftover(obj: Mapping[str, Any], running: set[str]) -> Leftover | None:
+    """A Datadog ClusterRoleBinding whose service accounts all live in namespaces where no install runs."""
+    meta = obj.get("metadata") or {}
+    name = str(meta.get("name", ""))
+    role = str((obj.get("roleRef") or {}).get("name", ""))
+    namespaces = {str(s.get("namespace", "")) for s in obj.get("subjects") or [] if s.get("kind") == "ServiceAccount"}
+    if not (_datadog(name) or _datadog(role)) or not namespaces or namespaces & running:
+        return None
+    return Leftover("ClusterRoleBinding", "", name, "rbac",
+                    f"grants {role} to service accounts in {', '.join(sorted(namespaces))}")
+
+
+def webhook_leftover(obj: Mapping[str, Any], kind: str, running: set[str]) -> Leftover | None:
+    """A Datadog webhook configuration whose webhooks call Services in namespaces where no install runs."""
+    meta = obj.get("metadata") or {}
+    name = str(meta.get("name", ""))
+    services = {f"{svc.get('namespace', '')}/{svc.get('name', '')}"
+                for w in obj.get("webhooks") or [] for svc in [((w.get("clientConfig") or {}).get("service") or {})]
+                if svc.get("name")}
+    if not _datadog(name) or not services or {s.split("/", 1)[0] for s in services} & running:
+        return None
+    return Leftover(kind, "", name, "admission-webhook", f"calls service {', '.join(sorted(services))}")
+
+
 @dataclass(frozen=True)
 class AccessNeed:
     """A permission a Datadog service account needs for a feature its settings enable."""
@@ -186,5 +214,6 @@ class SweepSnapshot:
     runners_forbidden: Forbidden | None
     access: tuple[AccessNeed, ...]
     leftovers: tuple[Leftover, ...]  # of installs other than the ones running
+    leftovers_forbidden: tuple[Forbidden, ...]  # cluster-wide lists we may not make (bindings, webhooks)
     health: tuple[DcaHealth, ...]
     exec_allowed: bool

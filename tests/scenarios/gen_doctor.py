@@ -159,6 +159,19 @@ def faults() -> list[dict[str, Any]]:
                                        "spec": {"containers": [{"name": "cluster-agent",
                                                                 "image": "gcr.io/datadoghq/cluster-agent:7.40.0"}]}}},
                  "status": {"replicas": 0, "readyReplicas": 0}})
+    objs.append(binding("datadog-old-cluster-agent", "datadog-cluster-agent", "datadog-old", "datadog-cluster-agent"))
+    # Its webhook configuration, calling a Service of the old namespace (Ignore, and selecting no object:
+    # the harness's other pods must not wait on it).
+    objs.append({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfiguration",
+                 "metadata": meta("datadog-webhook-old", None, "mwc-datadog-old"),
+                 "webhooks": [{"name": "datadog.webhook.agent.config", "admissionReviewVersions": ["v1"],
+                               "sideEffects": "None", "failurePolicy": "Ignore", "timeoutSeconds": 1,
+                               "objectSelector": {"matchLabels": {"doctor.e2e/never": "selected"}},
+                               "clientConfig": {"service": {"namespace": "datadog-old",
+                                                            "name": "datadog-cluster-agent-admission-controller",
+                                                            "path": "/injectconfig", "port": 443}},
+                               "rules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"],
+                                          "resources": ["pods"], "scope": "*"}]}]})
     return objs
 
 

@@ -49,7 +49,7 @@ def sweep(pods: list[dict[str, Any]] | None = None, roles: list[str] | None = No
     health = tuple(pod_health(o, (roles or [ROLE_DCA] * len(objs))[i]) for i, o in enumerate(objs))
     base: dict[str, Any] = dict(installs=(), scope=None, pods=health, dca_replicas={}, budgets=(),
                                 budgets_forbidden=None, dca_labels={}, runners_forbidden=None, access=(),
-                                leftovers=(), health=(), exec_allowed=True)
+                                leftovers=(), leftovers_forbidden=(), health=(), exec_allowed=True)
     base.update(kw)
     return SweepSnapshot(**base)
 
@@ -227,3 +227,18 @@ def test_ignore_completes_doctor_codes() -> None:
 
     cands, _ = completion.complete(root, ["doctor", "--ignore", "pod-c"])
     assert [c.value for c in cands] == ["pod-crash-looping"]
+
+
+def test_bindings_and_webhooks_pointing_at_a_namespace_with_no_install() -> None:
+    from kubectl_datadog.snapshots.doctor import binding_leftover, webhook_leftover
+
+    crb = {"metadata": {"name": "datadog-old"}, "roleRef": {"name": "datadog-cluster-agent"},
+           "subjects": [{"kind": "ServiceAccount", "namespace": "old", "name": "dca"}]}
+    assert binding_leftover(crb, {"datadog"}) is not None
+    assert binding_leftover(crb, {"old"}) is None
+    assert binding_leftover({**crb, "metadata": {"name": "other"}, "roleRef": {"name": "other"}}, {"datadog"}) is None
+    mwc = {"metadata": {"name": "datadog-webhook"},
+           "webhooks": [{"clientConfig": {"service": {"namespace": "old", "name": "svc"}}}]}
+    found = webhook_leftover(mwc, "MutatingWebhookConfiguration", {"datadog"})
+    assert found is not None and found.detail == "calls service old/svc"
+    assert webhook_leftover(mwc, "MutatingWebhookConfiguration", {"old"}) is None
