@@ -10,7 +10,7 @@ narrowed from one already made is filtered in memory, see collect/shared.py).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping
 
 from kubectl_datadog.cluster import APISERVICES, DEPLOYMENTS, PODS, AccessCheck, Cluster, Resource
@@ -59,16 +59,34 @@ class DoctorOptions:
 AreaCollect = Callable[[Cluster, Request, DoctorOptions], Any]
 
 
-def collect_areas(cluster: SharedReads, request: Request, options: DoctorOptions,
-                  areas: Mapping[str, AreaCollect]) -> tuple[list[Install], dict[str, Fetched[Any]]]:
+def install_scopes(installs: list[Install], request: Request) -> list[str]:
+    """The install namespaces to run a one-install collection in: each install's (with a Cluster
+    Agent) when several are found and none was picked, else none (the collection picks its own)."""
+    namespaces = sorted({i.namespace for i in installs if i.dca_pods})
+    return namespaces if len(namespaces) > 1 and not request.install_namespace else []
+
+
+def collect_areas(cluster: SharedReads, request: Request, options: DoctorOptions, areas: Mapping[str, AreaCollect],
+                  per_install: frozenset[str] = frozenset()) -> tuple[list[Install], dict[str, Fetched[Any]]]:
     """The installs, then every area's collection, concurrently, on the shared reads. Discovery runs
     first and once as the areas will each ask it (with Agents): its pod lists then answer theirs. An
-    area that cannot run comes back as its PluginError. Raises what discovery raises: without the
-    Datadog pods (Forbidden, NoInstall, OnlyLeftovers) there is nothing to sweep."""
+    area that cannot run comes back as its PluginError. Collections named in `per_install` judge one
+    install: with several, each runs once per install namespace, as `<name>@<namespace>`. Raises
+    what discovery raises: without the Datadog pods (Forbidden, NoInstall, OnlyLeftovers) there is
+    nothing to sweep."""
     scope = request.install_namespace
     installs = require_installs(cluster, discover(cluster, namespace=scope, dca_selector=request.dca_selector,
                                                   agent_selector=request.agent_selector), scope)
-    return installs, gather({name: (lambda fn=fn: fn(cluster, request, options)) for name, fn in areas.items()})
+    scopes = install_scopes(installs, request)
+    calls: dict[str, Callable[[], Any]] = {}
+    for name, fn in areas.items():
+        if name in per_install and scopes:
+            for ns in scopes:
+                one = replace(request, install_namespace=ns)
+                calls[f"{name}@{ns}"] = lambda fn=fn, one=one: fn(cluster, one, options)
+        else:
+            calls[name] = lambda fn=fn: fn(cluster, request, options)
+    return installs, gather(calls)
 
 
 # --- doctor's own reads -------------------------------------------------------------------------

@@ -41,6 +41,7 @@ class Area:
     collect: AreaCollect
     explain: Callable[[str, Any, datetime], AreaResult]
     needs_exec: str = ""  # what the area cannot do without exec ("": it runs with --no-exec too)
+    per_install: bool = False  # its collection judges one install: with several, one area per install
 
 
 def _leader(cluster: Cluster, request: Request, options: DoctorOptions) -> Any:
@@ -65,10 +66,11 @@ AREAS: tuple[Area, ...] = (
     Area("pods", collect_sweep, areas.pods_area),
     Area("placement", collect_sweep, areas.placement_area),
     Area("permissions", collect_sweep, areas.permissions_area),
-    Area("leader", _leader, areas.leader_area),
+    Area("leader", _leader, areas.leader_area, per_install=True),
     Area("env-check", _env_check, areas.env_check_area),
     Area("hpa-explain", _hpas, areas.hpa_area),
-    Area("metamap", _metamap, areas.metamap_area, needs_exec="the Cluster Agent's map (`metamap`) to compare"),
+    Area("metamap", _metamap, areas.metamap_area, needs_exec="the Cluster Agent's map (`metamap`) to compare",
+         per_install=True),
     Area("dca-health", collect_sweep, areas.health_area),
     # To plug in as they land: Area("admission-explain", ...), Area("clusterchecks", ...).
 )
@@ -81,11 +83,14 @@ def explain_areas(chosen: tuple[Area, ...], collected: dict[str, Any], request: 
         if area.needs_exec and not request.exec_allowed:
             results.append(skipped_area(area.name, f"{area.needs_exec} needs exec", "exec (--no-exec was given)"))
             continue
-        fetched = collected[area.collect.__name__]
-        if fetched.error is not None:
-            results.append(failed_area(area.name, fetched.error))
-            continue
-        results.append(with_ignored(area.explain(area.name, fetched.value, now), ignore))
+        key = area.collect.__name__
+        runs = [(area.name, collected[key])] if key in collected else \
+            [(f"{area.name} ({k.split('@', 1)[1]})", f) for k, f in collected.items() if k.startswith(key + "@")]
+        for name, fetched in runs:
+            if fetched.error is not None:
+                results.append(failed_area(name, fetched.error))
+            else:
+                results.append(with_ignored(area.explain(name, fetched.value, now), ignore))
     return tuple(results)
 
 
@@ -96,7 +101,8 @@ def run(app: App, ignore: tuple[str, ...]) -> int:
     chosen = AREAS
     collectors = {a.collect.__name__: a.collect for a in chosen if request.exec_allowed or not a.needs_exec}
     try:
-        installs, collected = collect_areas(shared, request, options, collectors)
+        installs, collected = collect_areas(shared, request, options, collectors,
+                                            frozenset(a.collect.__name__ for a in chosen if a.per_install))
     except OnlyLeftovers as found:
         return app.finish(leftovers_view("DoctorReport", found, app, "there is no install to check",
                                          {"score": None, "areas": []}))

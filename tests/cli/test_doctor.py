@@ -171,3 +171,14 @@ def test_no_install_is_the_shared_error() -> None:
     r = invoke_cli("doctor", fake=FakeCluster())
     assert (r.exit_code, r.stdout) == (1, "")
     assert r.stderr.startswith("error: no Datadog install found")
+
+
+def test_several_installs_get_one_area_per_install_for_one_install_commands() -> None:
+    r = invoke_cli("doctor", "-o", "json", scenario="env-two-installs")
+    names = [a["area"] for a in r.json["areas"]]
+    assert names[:8] == ["installs", "pods", "placement", "permissions", "leader (datadog)",
+                         "leader (datadog-staging)", "env-check", "hpa-explain"]
+    assert {a["verdict"] for a in r.json["areas"] if a["area"].startswith("leader")} == {"healthy"}
+    assert "several-installs" in {f["code"] for f in r.json["findings"]}
+    picked = invoke_cli("doctor", "-o", "json", "--install-namespace", "datadog", scenario="env-two-installs")
+    assert "leader" in [a["area"] for a in picked.json["areas"]]
