@@ -97,8 +97,12 @@ class _ListKey:
 class SharedReads:
     """A Cluster that asks the wrapped one at most once per read (see the module docstring)."""
 
-    def __init__(self, cluster: Cluster) -> None:
+    def __init__(self, cluster: Cluster, *, streamed: Sequence[Resource] = ()) -> None:
+        """streamed: resources whose whole (unselected) lists pass through page by page, unshared:
+        a list one reader reduces as it comes (metamap's 100,000 endpoints) would otherwise be held
+        whole for the sweep's lifetime."""
         self._cluster = cluster
+        self._streamed = frozenset(streamed)
         self._lock = threading.Lock()
         self._flights: dict[Hashable, _Flight] = {}
         self.asked = 0  # reads asked of this wrapper
@@ -158,6 +162,11 @@ class SharedReads:
     def list(self, resource: Resource, namespace: str | None = None, *, label_selector: str = "",
              field_selector: str = "", page_size: int = 500,
              metadata_only: bool = False) -> Iterator[dict[str, Any]]:
+        if resource in self._streamed and not label_selector and not field_selector:
+            with self._lock:
+                self.asked += 1
+                self.sent += 1
+            return self._cluster.list(resource, namespace, page_size=page_size, metadata_only=metadata_only)
         key = _ListKey(resource, namespace if resource.namespaced else None, label_selector, field_selector,
                        metadata_only)
         with self._lock:

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any, Callable
 
 from kubectl_datadog.app import App
-from kubectl_datadog.cluster import Cluster
+from kubectl_datadog.cluster import ENDPOINTS, ENDPOINTSLICES, Cluster
 from kubectl_datadog.collect.doctor import AreaCollect, DoctorOptions, collect_areas, collect_sweep
 from kubectl_datadog.collect.env_check import EnvCheckOptions, collect_env_check
 from kubectl_datadog.collect.hpa_explain import collect_hpa_explain
@@ -72,8 +72,19 @@ AREAS: tuple[Area, ...] = (
     Area("metamap", _metamap, areas.metamap_area, needs_exec="the Cluster Agent's map (`metamap`) to compare",
          per_install=True),
     Area("dca-health", collect_sweep, areas.health_area),
-    # To plug in as they land: Area("admission-explain", ...), Area("clusterchecks", ...).
+    # To plug in as they land (issues 15, 16), each with an explain in diagnose/doctor_areas.py:
+    #   Area("admission-explain", lambda c, r, o: collect_admission(c, r, AdmissionOptions()), areas.admission_area)
+    #   Area("clusterchecks", lambda c, r, o: collect_clusterchecks(c, r, ClusterChecksOptions()),
+    #        areas.clusterchecks_area, per_install=True)
 )
+
+
+def collection_keys(chosen: tuple[Area, ...]) -> dict[AreaCollect, str]:
+    """Each distinct collection, named after the first area that uses it (areas sharing one share its run)."""
+    keys: dict[AreaCollect, str] = {}
+    for area in chosen:
+        keys.setdefault(area.collect, area.name)
+    return keys
 
 
 def explain_areas(chosen: tuple[Area, ...], collected: dict[str, Any], request: Request, ignore: frozenset[str],
@@ -83,7 +94,7 @@ def explain_areas(chosen: tuple[Area, ...], collected: dict[str, Any], request: 
         if area.needs_exec and not request.exec_allowed:
             results.append(skipped_area(area.name, f"{area.needs_exec} needs exec", "exec (--no-exec was given)"))
             continue
-        key = area.collect.__name__
+        key = collection_keys(chosen)[area.collect]
         runs = [(area.name, collected[key])] if key in collected else \
             [(f"{area.name} ({k.split('@', 1)[1]})", f) for k, f in collected.items() if k.startswith(key + "@")]
         for name, fetched in runs:
@@ -97,12 +108,14 @@ def explain_areas(chosen: tuple[Area, ...], collected: dict[str, Any], request: 
 def run(app: App, ignore: tuple[str, ...]) -> int:
     request = request_of(app)
     options = DoctorOptions(ignore=frozenset(ignore))
-    shared = SharedReads(app.cluster())
+    # Only metamap reads whole Endpoints/EndpointSlices lists, reducing them page by page.
+    shared = SharedReads(app.cluster(), streamed=(ENDPOINTS, ENDPOINTSLICES))
     chosen = AREAS
-    collectors = {a.collect.__name__: a.collect for a in chosen if request.exec_allowed or not a.needs_exec}
+    keys = collection_keys(chosen)
+    collectors = {keys[a.collect]: a.collect for a in chosen if request.exec_allowed or not a.needs_exec}
     try:
         installs, collected = collect_areas(shared, request, options, collectors,
-                                            frozenset(a.collect.__name__ for a in chosen if a.per_install))
+                                            frozenset(keys[a.collect] for a in chosen if a.per_install))
     except OnlyLeftovers as found:
         return app.finish(leftovers_view("DoctorReport", found, app, "there is no install to check",
                                          {"score": None, "areas": []}))

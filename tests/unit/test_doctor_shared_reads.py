@@ -118,3 +118,15 @@ def test_threads_asking_different_reads_do_not_wait_for_each_other() -> None:
         t.join()
     assert time.monotonic() - started < 0.05 * 6 * 0.8
     assert len(fake.calls) == 6
+
+
+def test_streamed_whole_lists_pass_through_unkept() -> None:
+    from kubectl_datadog.cluster import ENDPOINTSLICES
+
+    fake = FakeCluster.from_scenario("helm")
+    shared = SharedReads(fake, streamed=(ENDPOINTSLICES,))
+    for _ in range(2):
+        assert len(list(shared.list(ENDPOINTSLICES, None))) == 2
+    narrow = list(shared.list(ENDPOINTSLICES, "datadog", label_selector="kubernetes.io/service-name=datadog-cluster-agent"))
+    assert len(narrow) == 1
+    assert [c.verb for c in fake.calls] == ["list", "list", "list"]  # whole lists are not kept to answer others
