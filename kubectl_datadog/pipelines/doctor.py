@@ -26,7 +26,7 @@ from kubectl_datadog.collect.metamap import collect_metamap
 from kubectl_datadog.collect.request import Request
 from kubectl_datadog.collect.shared import SharedReads
 from kubectl_datadog.diagnose import doctor_areas as areas
-from kubectl_datadog.diagnose.doctor import AreaResult, DoctorReport, failed_area, skipped_area, with_ignored
+from kubectl_datadog.diagnose.doctor import AreaResult, Check, DoctorReport, failed_area, skipped_area, with_ignored
 from kubectl_datadog.errors import OnlyLeftovers
 from kubectl_datadog.model import Severity
 from kubectl_datadog.output.render import Column, Table, TestCase, Text, View
@@ -117,25 +117,29 @@ def run(app: App, ignore: tuple[str, ...]) -> int:
         installs, collected = collect_areas(shared, request, options, collectors,
                                             frozenset(keys[a.collect] for a in chosen if a.per_install))
     except OnlyLeftovers as found:
-        return app.finish(leftovers_view("DoctorReport", found, app, "there is no install to check",
-                                         {"score": None, "areas": []}))
+        view = leftovers_view("DoctorReport", found, app, "there is no install to check", {"score": None, "areas": []})
+        cases = [check_case("installs", Check("installs", f.subject, (f,))) for f in view.findings]
+        return app.finish(replace(view, test_cases=cases))
     report = DoctorReport(explain_areas(chosen, collected, request, options.ignore, app.now()),
                           tuple(i.label for i in installs))
     return app.finish(doctor_view(report, app))
 
 
+def check_case(suite: str, check: Check) -> TestCase:
+    """A check as a JUnit testcase: failed by its warnings and errors, INFO findings as its output."""
+    failing = [f for f in check.findings if f.severity >= Severity.WARNING]
+    info = [f for f in check.findings if f.severity < Severity.WARNING]
+    return TestCase(suite, check.subject,
+                    failure=f"{failing[0].code}: {failing[0].message}" if failing else "",
+                    failure_type=check.severity.label if failing else "",
+                    details="\n\n".join(_finding_text(f) for f in failing),
+                    output="\n\n".join(_finding_text(f) for f in info))
+
+
 def _cases(report: DoctorReport) -> list[TestCase]:
     cases = []
     for area in report.areas:
-        for check in area.checks:
-            failing = [f for f in check.findings if f.severity >= Severity.WARNING]
-            info = [f for f in check.findings if f.severity < Severity.WARNING]
-            cases.append(TestCase(
-                area.area, check.subject,
-                failure="; ".join(f"{f.code}: {f.message}" for f in failing[:1]) if failing else "",
-                failure_type=check.severity.label if failing else "",
-                details="\n\n".join(_finding_text(f) for f in failing),
-                output="\n\n".join(_finding_text(f) for f in info)))
+        cases += [check_case(area.area, check) for check in area.checks]
         for u in area.unchecked:
             cases.append(TestCase(area.area, u.what, skipped=f"not checked: needs {u.permission}" if u.permission
                                   else "not checked"))

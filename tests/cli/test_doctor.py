@@ -182,3 +182,10 @@ def test_several_installs_get_one_area_per_install_for_one_install_commands() ->
     assert "several-installs" in {f["code"] for f in r.json["findings"]}
     picked = invoke_cli("doctor", "-o", "json", "--install-namespace", "datadog", scenario="env-two-installs")
     assert "leader" in [a["area"] for a in picked.json["areas"]]
+
+
+def test_junit_of_an_install_known_only_by_its_leftovers_fails_its_one_case() -> None:
+    r = invoke_cli("doctor", "-o", "junit", scenario="leftovers-only")
+    cases = ET.fromstring(r.stdout).findall("./testsuite/testcase")
+    assert len(cases) == 1 and cases[0].find("failure") is not None
+    assert cases[0].find("failure").get("message", "").startswith("install-leftovers-only: ")
