@@ -19,6 +19,7 @@ from kubectl_datadog.diagnose.forbidden import CODE as RBAC_FORBIDDEN
 from kubectl_datadog.errors import Forbidden, PluginError
 from kubectl_datadog.model import Finding, Severity, sort_findings, worst
 
+RESERVED_KEYS = frozenset({"area", "summary", "score", "checks", "findings", "ignored", "notChecked"})
 POINTS = {Severity.OK: 1.0, Severity.INFO: 1.0, Severity.WARNING: 0.5, Severity.ERROR: 0.0}
 
 
@@ -126,6 +127,9 @@ def area_result(area: str, findings: Iterable[Finding], *, summary: str = "", ch
     """An area's result. Its `rbac-forbidden` findings become what it could not check (doctor lists
     them apart, with the permission, instead of counting a missing permission against the install);
     findings whose code the user ignores are kept aside."""
+    clash = set(data or {}) & RESERVED_KEYS
+    if clash:
+        raise ValueError(f"area data may not use the report's own keys: {sorted(clash)}")
     items = list(findings)
     missing = [_unchecked_of(area, f) for f in items if f.code == RBAC_FORBIDDEN]
     kept = [f for f in items if f.code != RBAC_FORBIDDEN]

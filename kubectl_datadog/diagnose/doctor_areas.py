@@ -16,7 +16,7 @@ from kubectl_datadog.diagnose import hpa_explain as hpa_diagnosis
 from kubectl_datadog.diagnose import leader as leader_diagnosis
 from kubectl_datadog.diagnose import metamap as metamap_diagnosis
 from kubectl_datadog.diagnose.doctor import AreaResult, Unchecked, area_result, exec_unchecked
-from kubectl_datadog.snapshots.doctor import SweepSnapshot
+from kubectl_datadog.snapshots.doctor import SweepSnapshot, collector_checks
 from kubectl_datadog.snapshots.env_check import EnvCheckSnapshot
 from kubectl_datadog.snapshots.hpa_explain import HpaSnapshot
 from kubectl_datadog.snapshots.leader import LeaderSnapshot
@@ -46,6 +46,27 @@ def leader_area(area: str, snap: LeaderSnapshot, now: datetime) -> AreaResult:
     return area_result(area, findings, checked=(report.lock.ref,), unchecked=unchecked,
                        summary=f"verdict {report.verdict}, held by {holder}",
                        data={"verdict": report.verdict, "lock": report.lock.ref, "holder": report.lock.holder or None})
+
+
+def dca_status_area(area: str, snap: LeaderSnapshot, now: datetime) -> AreaResult:
+    """The leader's `status` (read once, for `leader` too): the Collector's other checks."""
+    status = snap.status
+    if status is None:
+        return AreaResult(area, "no leader status to read", unchecked=(
+            Unchecked(area, "the leader's `status` Collector section", "a running leader Cluster Agent"),))
+    if status.forbidden is not None:
+        return AreaResult(area, "not run", unchecked=(
+            exec_unchecked(area, "the leader's `status` Collector section", status.pod),))
+    if not status.ok:
+        return AreaResult(area, "not run", unchecked=(
+            Unchecked(area, f"the leader's `status`: {status.problem}", "", status.command),))
+    checks = collector_checks(status.stdout)
+    findings = doctor_sweep.status_findings(checks, status.pod, status.container)
+    others = [c for c in checks if c.name not in doctor_sweep.LEADERS_CHECKS]
+    return area_result(area, findings, checked=(f"pod/{status.pod}",),
+                       summary=f"{len(others)} other cluster check(s) in the leader's status: "
+                               + (_counted([c.state for c in others]) if others else "none"),
+                       data={"collectorChecks": [{"name": c.name, "state": c.state} for c in checks]})
 
 
 def env_check_area(area: str, snap: EnvCheckSnapshot, now: datetime) -> AreaResult:

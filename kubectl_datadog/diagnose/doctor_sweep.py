@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from kubectl_datadog.diagnose.doctor import Unchecked, exec_unchecked
 from kubectl_datadog.model import Finding, Severity
-from kubectl_datadog.snapshots.doctor import ROLE_DCA, AccessNeed, SweepSnapshot
+from kubectl_datadog.snapshots.doctor import ROLE_DCA, AccessNeed, CheckState, SweepSnapshot
 
 SHOWN = 4
 
@@ -108,3 +108,29 @@ def health_findings(snap: SweepSnapshot, area: str) -> tuple[list[Finding], list
             "probe and restarts the pod",
             f"kubectl -n {ns} exec {name} -- datadog-cluster-agent health"))
     return findings, checked, unchecked
+
+
+# kubernetes_apiserver (events) is `leader`'s: it reads that check in the same output.
+LEADERS_CHECKS = ("kubernetes_apiserver",)
+
+
+def status_findings(checks: tuple[CheckState, ...], pod: str, container: str) -> list[Finding]:
+    """The leader's `status` Collector: cluster-level checks failing or never loaded."""
+    ns, name = pod.split("/", 1)
+    out = []
+    for c in checks:
+        if c.name in LEADERS_CHECKS or c.state == "OK":
+            continue
+        if c.state == "not-loaded":
+            out.append(Finding(
+                "dca-check-not-loaded", Severity.WARNING, f"pod/{pod}",
+                f"the Cluster Agent never scheduled the check {c.name}: {c.error}",
+                "fix the check's configuration (its conf.d file or the annotations it comes from)",
+                f"kubectl -n {ns} exec {name} -c {container} -- datadog-cluster-agent configcheck"))
+        else:
+            out.append(Finding(
+                "dca-check-failing", Severity.ERROR if c.state == "ERROR" else Severity.WARNING, f"pod/{pod}",
+                f"the Cluster Agent's check {c.name} is in {c.state}" + (f": {c.error}" if c.error else ""),
+                "read the error: a forbidden list is a missing ClusterRole rule, a timeout an overloaded API server",
+                f"kubectl -n {ns} exec {name} -c {container} -- datadog-cluster-agent status"))
+    return out

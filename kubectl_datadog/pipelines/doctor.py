@@ -72,6 +72,7 @@ AREAS: tuple[Area, ...] = (
     Area("metamap", _metamap, areas.metamap_area, needs_exec="the Cluster Agent's map (`metamap`) to compare",
          per_install=True),
     Area("dca-health", collect_sweep, areas.health_area),
+    Area("dca-status", _leader, areas.dca_status_area, needs_exec="the leader's `status`", per_install=True),
     # To plug in as they land (issues 15, 16), each with an explain in diagnose/doctor_areas.py:
     #   Area("admission-explain", lambda c, r, o: collect_admission(c, r, AdmissionOptions()), areas.admission_area)
     #   Area("clusterchecks", lambda c, r, o: collect_clusterchecks(c, r, ClusterChecksOptions()),

@@ -6,6 +6,7 @@ here from API dicts and CLI text."""
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -191,6 +192,42 @@ class HealthReport:
         for m in re.finditer(r"===\s*\d+\s+(healthy|unhealthy) components\s*===\s*\n([^\n=]*)", text):
             lists[m.group(1)] = tuple(p.strip() for p in m.group(2).split(",") if p.strip())
         return cls(None if verdict is None else verdict.group(1) == "PASS", lists["healthy"], lists["unhealthy"])
+
+
+@dataclass(frozen=True)
+class CheckState:
+    """One check of the Cluster Agent's `status` Collector section."""
+
+    name: str
+    state: str  # OK | WARNING | ERROR (its instances' worst) | not-loaded
+    error: str  # its last error, or why it was not loaded
+
+
+def collector_checks(text: str) -> tuple[CheckState, ...]:
+    """Every check the `status` Collector section names: under Running Checks with its instances'
+    state, or only under a loading-errors subsection. Headings are a name over a line of dashes."""
+    from kubectl_datadog.textformats.status import check_counters, sections
+
+    parts = sections(text)
+    names: list[str] = []
+    for title in ("Running Checks", "Loading Errors", "Check Initialization Errors", "Config Errors"):
+        body = parts.get(title, [])
+        for line, under in pairwise(body):
+            if line.strip() and under.strip() and not set(under.strip()) - {"-"}:
+                names.append(line.strip().split(" (")[0])
+    out = []
+    for name in dict.fromkeys(names):
+        counters = check_counters(text, name)
+        if counters is None:
+            continue
+        if counters.state == "not-loaded":
+            out.append(CheckState(name, "not-loaded", counters.load_error))
+            continue
+        block = "\n".join(parts.get("Running Checks", []))
+        states = re.findall(rf"Instance ID: {re.escape(name)}\S* \[(\w+)\]", block)
+        worst = "ERROR" if "ERROR" in states else "WARNING" if "WARNING" in states else "OK"
+        out.append(CheckState(name, worst, counters.last_error))
+    return tuple(out)
 
 
 @dataclass(frozen=True)

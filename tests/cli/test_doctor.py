@@ -39,7 +39,7 @@ def test_healthy_installs_report_no_warning(scenario: str) -> None:
     assert [f for f in r.json["findings"] if f["severity"] in ("warning", "error")] == []
     assert r.json["score"] == 100 and r.json["notChecked"] == []
     assert [a["area"] for a in r.json["areas"]] == ["installs", "pods", "placement", "permissions", "leader",
-                                                    "env-check", "hpa-explain", "metamap", "dca-health"]
+                                                    "env-check", "hpa-explain", "metamap", "dca-health", "dca-status"]
     assert all(a["score"] in (100, None) for a in r.json["areas"])
 
 
@@ -143,7 +143,7 @@ def test_no_exec_skips_the_exec_areas_and_execs_nothing() -> None:
     assert r.exit_code == 0
     assert not [c for c in r.fake.calls if c.resource == "pods/exec"]
     skipped = {u["area"]: u["needs"] for u in r.json["notChecked"]}
-    assert skipped["metamap"] == skipped["dca-health"] == "exec (--no-exec was given)"
+    assert skipped["metamap"] == skipped["dca-health"] == skipped["dca-status"] == "exec (--no-exec was given)"
 
 
 def test_junit_has_one_testcase_per_check_and_per_unchecked_item() -> None:

@@ -242,3 +242,28 @@ def test_bindings_and_webhooks_pointing_at_a_namespace_with_no_install() -> None
     found = webhook_leftover(mwc, "MutatingWebhookConfiguration", {"datadog"})
     assert found is not None and found.detail == "calls service old/svc"
     assert webhook_leftover(mwc, "MutatingWebhookConfiguration", {"old"}) is None
+
+
+@pytest.mark.parametrize(("fixture", "expected"), [
+    ("check-failing.txt", [("kube_state_metrics_core", "ERROR", "dca-check-failing", Severity.ERROR)]),
+    ("check-not-loaded.txt", [("kube_state_metrics_core", "not-loaded", "dca-check-not-loaded", Severity.WARNING)]),
+])
+def test_the_leaders_other_cluster_checks(fixture: str, expected: list[tuple[str, str, str, Severity]]) -> None:
+    from pathlib import Path
+
+    from kubectl_datadog.snapshots.doctor import collector_checks
+
+    text = (Path(__file__).parents[1] / "statusfixtures" / "dca" / "dca-7.5x-component" / fixture).read_text()
+    # The corpus renders kubernetes_apiserver (leader's check): the same block under another check's name.
+    checks = collector_checks(text.replace("kubernetes_apiserver", "kube_state_metrics_core"))
+    findings = doctor_sweep.status_findings(checks, "datadog/dca-0", "cluster-agent")
+    assert [(c.name, c.state) for c in checks] == [e[:2] for e in expected]
+    assert [(f.code, f.severity) for f in findings] == [e[2:] for e in expected]
+    assert checks[0].error
+    # kubernetes_apiserver itself is leader's: not reported twice
+    assert doctor_sweep.status_findings(collector_checks(text), "datadog/dca-0", "cluster-agent") == []
+
+
+def test_area_data_cannot_shadow_the_reports_keys() -> None:
+    with pytest.raises(ValueError, match="checks"):
+        area_result("a", [], data={"checks": []})
