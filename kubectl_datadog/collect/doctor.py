@@ -91,15 +91,16 @@ def collect_areas(cluster: SharedReads, request: Request, options: DoctorOptions
 
 # --- doctor's own reads -------------------------------------------------------------------------
 
-def _health_of(cluster: Cluster, role: str, pods_of: Install, which: str) -> list[PodHealth]:
-    pods = pods_of.dca_pods if which == "dca" else pods_of.agent_pods
+def _health_of(cluster: Cluster, installs: list[Install]) -> list[PodHealth]:
+    """The install pods' health, from the objects discovery already read (a get only for one it did not)."""
+    known = cluster.seen(PODS) if isinstance(cluster, SharedReads) else {}
     out = []
-    for p in pods:
-        raw = cluster.seen(PODS, p.namespace, p.name) if isinstance(cluster, SharedReads) else None
-        if raw is None:
-            raw = cluster.get(PODS, p.name, p.namespace)
-        if raw is not None:
-            out.append(pod_health(raw, role))
+    for inst in installs:
+        for role, pods in ((ROLE_DCA, inst.dca_pods), (ROLE_AGENT, inst.agent_pods)):
+            for p in pods:
+                raw = known.get((p.namespace, p.name)) or cluster.get(PODS, p.name, p.namespace)
+                if raw is not None:
+                    out.append(pod_health(raw, role))
     return out
 
 
@@ -211,9 +212,7 @@ def collect_sweep(cluster: Cluster, request: Request, options: DoctorOptions) ->
     execs = start(health_calls)
     got = gather(calls)
 
-    pods: list[PodHealth] = []
-    for inst in installs:
-        pods += _health_of(cluster, ROLE_DCA, inst, "dca") + _health_of(cluster, ROLE_AGENT, inst, "agents")
+    pods = _health_of(cluster, installs)
     runners = got["runners"]
     pods += [pod_health(o, ROLE_RUNNER) for o in runners.value or []]
     budgets: list[Budget] = []

@@ -235,17 +235,20 @@ class SharedReads:
         return [f.answer() for f in flights]
 
     # --- beyond the protocol: what the sweep already read ----------------------------------
-    def seen(self, resource: Resource, namespace: str, name: str) -> dict[str, Any] | None:
-        """The object as a finished read returned it (any list or get), without asking again."""
+    def seen(self, resource: Resource) -> dict[tuple[str, str], dict[str, Any]]:
+        """Every object of `resource` that a finished read returned (any list or get), by (namespace,
+        name), without asking again: one pass, so a caller looking up 500 pods pays once."""
         with self._lock:
             flights = [(k, f) for k, f in self._flights.items() if f.done.is_set() and f.error is None]
+        out: dict[tuple[str, str], dict[str, Any]] = {}
         for key, flight in flights:
             if isinstance(key, _ListKey) and key.resource == resource and not key.metadata_only:
-                for o in flight.value:
-                    meta = o.get("metadata") or {}
-                    if meta.get("name") == name and meta.get("namespace", "") == namespace:
-                        return dict(o)
-            elif isinstance(key, tuple) and len(key) == 4 and key[:2] == ("get", resource) \
-                    and key[2:] == (namespace, name) and flight.value is not None:
-                return dict(flight.value)
-        return None
+                objs = flight.value
+            elif isinstance(key, tuple) and len(key) == 4 and key[:2] == ("get", resource) and flight.value:
+                objs = [flight.value]
+            else:
+                continue
+            for o in objs:
+                meta = o.get("metadata") or {}
+                out.setdefault((str(meta.get("namespace", "")), str(meta.get("name", ""))), o)
+        return out

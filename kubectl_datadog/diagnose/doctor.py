@@ -13,6 +13,7 @@ not count either way (a permission we lack is not a fault of the install).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Iterable, Mapping
 
 from kubectl_datadog.diagnose.forbidden import CODE as RBAC_FORBIDDEN
@@ -61,13 +62,17 @@ class AreaResult:
     ignored: tuple[Finding, ...] = ()
     data: Mapping[str, object] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def checks(self) -> tuple[Check, ...]:
         # An ignored finding's object was still checked: it passes.
-        subjects = dict.fromkeys([*self.checked, *(f.subject for f in (*self.findings, *self.ignored))])
-        return tuple(Check(self.area, s, tuple(f for f in self.findings if f.subject == s)) for s in subjects)
+        by_subject: dict[str, list[Finding]] = {s: [] for s in self.checked}
+        for f in self.ignored:
+            by_subject.setdefault(f.subject, [])
+        for f in self.findings:
+            by_subject.setdefault(f.subject, []).append(f)
+        return tuple(Check(self.area, s, tuple(fs)) for s, fs in by_subject.items())
 
-    @property
+    @cached_property
     def score(self) -> int | None:
         return score(self.checks)
 
@@ -158,16 +163,16 @@ class DoctorReport:
     areas: tuple[AreaResult, ...]
     installs: tuple[str, ...]  # labels of the installs found
 
-    @property
+    @cached_property
     def findings(self) -> tuple[Finding, ...]:
         """Every area's findings, root cause first across areas."""
         return sort_findings([f for a in self.areas for f in a.findings])
 
-    @property
+    @cached_property
     def checks(self) -> tuple[Check, ...]:
         return tuple(c for a in self.areas for c in a.checks)
 
-    @property
+    @cached_property
     def score(self) -> int | None:
         return score(self.checks)
 

@@ -101,9 +101,9 @@ def test_seen_returns_what_a_list_read_without_asking() -> None:
     fake = FakeCluster.from_scenario("helm")
     shared = SharedReads(fake)
     list(shared.list(PODS, None, label_selector="app.kubernetes.io/component in (cluster-agent,agent)"))
-    pod = shared.seen(PODS, "datadog", "datadog-9d5bl")
-    assert pod is not None and pod["metadata"]["name"] == "datadog-9d5bl"
-    assert shared.seen(PODS, "datadog", "absent") is None
+    seen = shared.seen(PODS)
+    assert seen[("datadog", "datadog-9d5bl")]["metadata"]["name"] == "datadog-9d5bl"
+    assert ("datadog", "absent") not in seen and shared.seen(CONFIGMAPS) == {}
     assert len(fake.calls) == 1
 
 
