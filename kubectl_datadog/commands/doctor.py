@@ -43,6 +43,9 @@ def doctor(app: App, ignore: tuple[str, ...]) -> int:
     checked (a permission we lack, --no-exec) is listed with the permission that would allow it,
     and does not count against the score.
 
+    -n NAMESPACE narrows the sweep to the install in that namespace, like --install-namespace;
+    with several installs and neither, the commands that judge one install run once per install.
+
     Exits 3 when a finding is at least --fail-on (default: error). -o junit gives one testcase per
     check (a warning or an error fails it) for CI systems.
 

@@ -107,7 +107,10 @@ def explain_areas(chosen: tuple[Area, ...], collected: dict[str, Any], request: 
 
 
 def run(app: App, ignore: tuple[str, ...]) -> int:
-    request = request_of(app)
+    # -n narrows the installs, as in leader and env-check; every area then sees the same scope.
+    shared_flags = request_of(app)
+    request = replace(shared_flags, namespace=None,
+                      install_namespace=shared_flags.install_namespace or shared_flags.namespace)
     options = DoctorOptions(ignore=frozenset(ignore))
     # Only metamap reads whole Endpoints/EndpointSlices lists, reducing them page by page.
     shared = SharedReads(app.cluster(), streamed=(ENDPOINTS, ENDPOINTSLICES))

@@ -189,3 +189,9 @@ def test_junit_of_an_install_known_only_by_its_leftovers_fails_its_one_case() ->
     cases = ET.fromstring(r.stdout).findall("./testsuite/testcase")
     assert len(cases) == 1 and cases[0].find("failure") is not None
     assert cases[0].find("failure").get("message", "").startswith("install-leftovers-only: ")
+
+
+def test_namespace_narrows_the_sweep_to_one_install() -> None:
+    r = invoke_cli("doctor", "-o", "json", "-n", "datadog-staging", scenario="env-two-installs")
+    assert r.json["installs"] == ["datadog-staging/datadog-staging-cluster-agent (helm)"]
+    assert "several-installs" not in {f["code"] for f in r.json["findings"]}
