@@ -158,6 +158,31 @@ def skipped_area(area: str, why: str, needs: str) -> AreaResult:
     return AreaResult(area, "not run", unchecked=(Unchecked(area, f"the whole area: {why}", needs),))
 
 
+# What the other areas report when no Cluster Agent replica serves (leader's holder not Ready, the
+# lock left stale, the Agents' and the API server's calls unanswered, no map to read).
+DCA_DOWN_CAUSES = ("pod-crash-looping", "pod-image-pull-failing", "pod-unschedulable", "pod-failed")
+DCA_DOWN_SYMPTOMS = frozenset({
+    "leader-stale", "leader-holder-not-ready", "leader-no-holder", "agent-dca-unreachable", "agent-dca-retrying",
+    "dca-not-ready", "apiservice-unavailable", "service-no-endpoints", "external-metrics-unavailable",
+    "dca-metamap-unavailable"})
+
+
+def link_dca_down(areas: tuple[AreaResult, ...], dca_down: tuple[str, ...]) -> tuple[AreaResult, ...]:
+    """Name the pod findings that keep the only install's Cluster Agent from serving (`dca_down`:
+    its Deployment, when none of its replicas is Ready) as the cause of the other areas' findings
+    that follow from it, so the report leads with the pods. Only with one such Deployment: with
+    several installs a symptom cannot be tied to one of them."""
+    if len(dca_down) != 1:
+        return areas
+    causes = tuple(dict.fromkeys(f.code for a in areas for f in a.findings
+                                 if f.subject == dca_down[0] and f.code in DCA_DOWN_CAUSES))
+    if not causes:
+        return areas
+    return tuple(replace(a, findings=sort_findings([
+        replace(f, caused_by=tuple(dict.fromkeys((*f.caused_by, *causes)))) if f.code in DCA_DOWN_SYMPTOMS else f
+        for f in a.findings])) for a in areas)
+
+
 @dataclass(frozen=True)
 class DoctorReport:
     areas: tuple[AreaResult, ...]

@@ -16,7 +16,7 @@ from kubectl_datadog.diagnose import hpa_explain as hpa_diagnosis
 from kubectl_datadog.diagnose import leader as leader_diagnosis
 from kubectl_datadog.diagnose import metamap as metamap_diagnosis
 from kubectl_datadog.diagnose.doctor import AreaResult, Unchecked, area_result, exec_unchecked
-from kubectl_datadog.snapshots.doctor import SweepSnapshot, collector_checks
+from kubectl_datadog.snapshots.doctor import ROLE_DCA, SweepSnapshot, collector_checks
 from kubectl_datadog.snapshots.env_check import EnvCheckSnapshot
 from kubectl_datadog.snapshots.hpa_explain import HpaSnapshot
 from kubectl_datadog.snapshots.leader import LeaderSnapshot
@@ -123,7 +123,16 @@ def pods_area(area: str, snap: SweepSnapshot, now: datetime) -> AreaResult:
         Unchecked(area, "the cluster checks runner pods", "list pods", "kubectl auth can-i list pods -A"),)
     return area_result(area, findings, checked=checked, unchecked=unchecked,
                        summary=", ".join(f"{n} {role} pod(s)" for role, n in sorted(roles.items())),
-                       data={"pods": dict(sorted(roles.items()))})
+                       data={"pods": dict(sorted(roles.items())), "clusterAgentsDown": list(dca_down(snap))})
+
+
+def dca_down(snap: SweepSnapshot) -> tuple[str, ...]:
+    """The Cluster Agent Deployments none of whose replicas is Ready."""
+    ready: dict[str, bool] = {}
+    for p in snap.pods:
+        if p.role == ROLE_DCA:
+            ready[p.workload] = ready.get(p.workload, False) or (p.ready and not p.deleting)
+    return tuple(sorted(w for w, ok in ready.items() if not ok))
 
 
 def placement_area(area: str, snap: SweepSnapshot, now: datetime) -> AreaResult:

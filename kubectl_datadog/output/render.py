@@ -245,7 +245,8 @@ def render(view: View, fmt: str, out: TextIO, err: TextIO, *, no_headers: bool =
             text = f"{section.title}\n{text}"
         blocks.append(text)
     if view.finding_groups:
-        blocks += [findings_text(group, title=f"Findings ({name})") for name, group in view.finding_groups if group]
+        blocks += [findings_text(group, title=f"Findings ({name})", context=view.findings)
+                   for name, group in view.finding_groups if group]
     elif view.findings:
         blocks.append(findings_text(view.findings))
     if not any_rows and view.empty_message:
@@ -264,14 +265,16 @@ def _cause_text(code: str, finding: Finding, findings: Sequence[Finding]) -> str
     return f"{code} ({cause.subject}): {cause.message}"
 
 
-def findings_text(findings: Sequence[Finding], title: str = "Findings") -> str:
+def findings_text(findings: Sequence[Finding], title: str = "Findings", context: Sequence[Finding] = ()) -> str:
+    """`context`: every finding of the report, where a cause named in `findings` is looked up (a
+    group's cause may be in another group)."""
     lines = [f"{title}:"]
     for f in findings:
         sev = f.severity.label.upper()
         lines.append(f"  {sev:<8} {f.code}   {f.subject}")
         lines.append(f"           {f.message}")
         for code in f.caused_by:
-            lines.append(f"           because {_cause_text(code, f, findings)}")
+            lines.append(f"           because {_cause_text(code, f, context or findings)}")
         if f.hint:
             lines.append(f"           Fix:    {f.hint}")
         if f.command:

@@ -26,7 +26,7 @@ from kubectl_datadog.collect.metamap import collect_metamap
 from kubectl_datadog.collect.request import Request
 from kubectl_datadog.collect.shared import SharedReads
 from kubectl_datadog.diagnose import doctor_areas as areas
-from kubectl_datadog.diagnose.doctor import AreaResult, Check, DoctorReport, failed_area, skipped_area, with_ignored
+from kubectl_datadog.diagnose.doctor import AreaResult, Check, DoctorReport, link_dca_down, failed_area, skipped_area, with_ignored
 from kubectl_datadog.errors import OnlyLeftovers
 from kubectl_datadog.model import Severity
 from kubectl_datadog.output.render import Column, Table, TestCase, Text, View
@@ -124,8 +124,10 @@ def run(app: App, ignore: tuple[str, ...]) -> int:
         view = leftovers_view("DoctorReport", found, app, "there is no install to check", {"score": None, "areas": []})
         cases = [check_case("installs", Check("installs", f.subject, (f,))) for f in view.findings]
         return app.finish(replace(view, test_cases=cases))
-    report = DoctorReport(explain_areas(chosen, collected, request, options.ignore, app.now()),
-                          tuple(i.label for i in installs))
+    results = explain_areas(chosen, collected, request, options.ignore, app.now())
+    sweep = collected.get(keys[collect_sweep])
+    down = areas.dca_down(sweep.value) if sweep is not None and sweep.value is not None else ()
+    report = DoctorReport(link_dca_down(results, down), tuple(i.label for i in installs))
     return app.finish(doctor_view(report, app))
 
 

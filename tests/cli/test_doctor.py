@@ -13,7 +13,7 @@ from kubectl_datadog.output import render
 from tests.conftest import invoke_cli
 from tests.fakes import FakeCluster, secret_values, writes
 
-SCENARIOS = ["doctor-helm", "doctor-operator", "doctor-faults", "doctor-viewer", "doctor-degraded"]
+SCENARIOS = ["doctor-helm", "doctor-operator", "doctor-faults", "doctor-viewer", "doctor-degraded", "doctor-dca-down"]
 # The five independent faults of doctor-faults, each in its own area.
 FAULTS = {"pod-crash-looping": "pods", "pod-oom-killed": "pods", "serviceaccount-permission-missing": "permissions",
           "old-install-leftovers": "installs", "dca-unhealthy-components": "dca-health",
@@ -195,3 +195,14 @@ def test_namespace_narrows_the_sweep_to_one_install() -> None:
     r = invoke_cli("doctor", "-o", "json", "-n", "datadog-staging", scenario="env-two-installs")
     assert r.json["installs"] == ["datadog-staging/datadog-staging-cluster-agent (helm)"]
     assert "several-installs" not in {f["code"] for f in r.json["findings"]}
+
+
+def test_a_cluster_agent_down_leads_and_the_other_areas_name_it_as_their_cause() -> None:
+    r = invoke_cli("doctor", "-o", "json", scenario="doctor-dca-down")
+    assert r.exit_code == 3
+    first, *rest = r.json["findings"]
+    assert (first["code"], first["object"]) == ("pod-crash-looping", "deployment/datadog/datadog-cluster-agent")
+    symptom = next(f for f in rest if f["code"] == "leader-holder-not-ready")
+    assert symptom["causedBy"] == ["pod-crash-looping"]
+    table = invoke_cli("doctor", scenario="doctor-dca-down").stdout
+    assert "because pod-crash-looping (deployment/datadog/datadog-cluster-agent): 2 Cluster Agent pod(s)" in table

@@ -241,6 +241,21 @@ def degraded() -> list[dict[str, Any]]:
     return objs
 
 
+def dca_down() -> list[dict[str, Any]]:
+    """Both Cluster Agent replicas crash-looping (a bad config): nothing serves the Agents, the
+    external metrics or the map."""
+    objs = []
+    for name in (LEADER, FOLLOWER):
+        pod = _pod("doctor-helm", name)
+        _set_status(pod, "cluster-agent", ready=False, restartCount=23, started=False,
+                    state={"waiting": {"reason": "CrashLoopBackOff",
+                                       "message": f"back-off 5m0s restarting failed container=cluster-agent pod={name}"}},
+                    lastState={"terminated": {"reason": "Error", "exitCode": 1, "startedAt": "2026-11-27T11:56:00Z",
+                                              "finishedAt": "2026-11-27T11:56:02Z"}})
+        objs.append(pod)
+    return objs
+
+
 def main() -> None:
     write("doctor-helm", "Healthy Helm install as the chart renders it, with the DCA's health and metamap answers",
           "env-helm", rendered_rbac("datadog", "datadog"), _healthy_execs("datadog-cluster-agent-metrics-api"))
@@ -260,6 +275,8 @@ def main() -> None:
     write("doctor-degraded", "doctor-helm degraded: one throttled DCA replica without a PodDisruptionBudget, an "
           "Agent that cannot pull an image, an Agent restarting and not Ready, runners unschedulable on two images",
           "doctor-helm", degraded(), {}, remove=[{"kind": "Pod", "namespace": "datadog", "name": FOLLOWER}])
+    write("doctor-dca-down", "doctor-helm with both Cluster Agent replicas crash-looping", "doctor-helm", dca_down(),
+          {}, unreadyPods=[f"datadog/{LEADER}", f"datadog/{FOLLOWER}"])
     # What a user with the built-in `view` ClusterRole gets (the harness's `viewer`): no secrets,
     # no exec, no access reviews.
     write("doctor-viewer", "doctor-helm as seen by a user with the `view` ClusterRole only", "doctor-helm", [], {},

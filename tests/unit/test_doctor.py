@@ -267,3 +267,16 @@ def test_the_leaders_other_cluster_checks(fixture: str, expected: list[tuple[str
 def test_area_data_cannot_shadow_the_reports_keys() -> None:
     with pytest.raises(ValueError, match="checks"):
         area_result("a", [], data={"checks": []})
+
+
+def test_dca_down_links_only_known_symptoms_and_only_for_one_install() -> None:
+    from kubectl_datadog.diagnose.doctor import link_dca_down
+
+    pods = area_result("pods", [Finding("pod-crash-looping", Severity.ERROR, DCA, "m")])
+    leader = area_result("leader", [Finding("leader-stale", Severity.ERROR, "configmap/datadog/l", "m"),
+                                    Finding("leader-flapping", Severity.WARNING, "configmap/datadog/l", "m")])
+    linked = link_dca_down((pods, leader), (DCA,))
+    assert {f.code: f.caused_by for f in linked[1].findings} == {"leader-stale": ("pod-crash-looping",),
+                                                                 "leader-flapping": ()}
+    assert link_dca_down((pods, leader), (DCA, "deployment/other/dca")) == (pods, leader)
+    assert link_dca_down((pods, leader), ()) == (pods, leader)
