@@ -99,3 +99,13 @@ def test_no_exec_runs_every_api_check(e2e_cluster):
     skipped = {u["area"] for u in doc["notChecked"]}
     assert skipped == {"metamap", "dca-health"}
     assert doc["findings"] == [] and doc["score"] == 100
+
+
+def test_a_cluster_agent_down_leads_the_report(e2e_cluster):
+    c = e2e_cluster("doctor-dca-down")
+    doc = run_json(c, code=3)
+    first = doc["findings"][0]
+    assert (first["code"], first["object"]) == ("pod-crash-looping", "deployment/datadog/datadog-cluster-agent")
+    leader = next(a for a in doc["areas"] if a["area"] == "leader")
+    assert leader["findings"] and all("pod-crash-looping" in f["causedBy"] for f in leader["findings"]
+                                      if f["severity"] != "info")

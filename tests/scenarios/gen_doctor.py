@@ -276,7 +276,7 @@ def main() -> None:
           "Agent that cannot pull an image, an Agent restarting and not Ready, runners unschedulable on two images",
           "doctor-helm", degraded(), {}, remove=[{"kind": "Pod", "namespace": "datadog", "name": FOLLOWER}])
     write("doctor-dca-down", "doctor-helm with both Cluster Agent replicas crash-looping", "doctor-helm", dca_down(),
-          {}, unreadyPods=[f"datadog/{LEADER}", f"datadog/{FOLLOWER}"])
+          {}, unreadyPods=[f"datadog/{LEADER}", f"datadog/{FOLLOWER}"], externalMetricsDown=True)
     # What a user with the built-in `view` ClusterRole gets (the harness's `viewer`): no secrets,
     # no exec, no access reviews.
     write("doctor-viewer", "doctor-helm as seen by a user with the `view` ClusterRole only", "doctor-helm", [], {},
