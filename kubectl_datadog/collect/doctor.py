@@ -16,6 +16,7 @@ from typing import Any, Callable, Mapping
 from kubectl_datadog.cluster import APISERVICES, DEPLOYMENTS, PODS, AccessCheck, Cluster, Resource
 from kubectl_datadog.collect import Fetched, gather, start
 from kubectl_datadog.collect.exec import run_dca_cli
+from kubectl_datadog.collect.hpa_explain_dca import dca_access_checks
 from kubectl_datadog.collect.install import EXTERNAL_METRICS_APISERVICE, discover, find_leftovers, require_installs
 from kubectl_datadog.collect.request import Request
 from kubectl_datadog.collect.shared import SharedReads
@@ -116,7 +117,8 @@ def _runners(cluster: Cluster, scope: str | None) -> list[dict[str, Any]]:
 
 def access_needs(inst: Install) -> list[tuple[str, str, str, AccessCheck]]:
     """(account, role, feature, check) for what the install's settings turn on. Event collection
-    and the leader lock are `leader`'s checks (reported in its area), not repeated here."""
+    and the leader lock are `leader`'s checks (reported in its area), not repeated here; the
+    external metrics ones are hpa-explain's list, reported here once (its area leaves them out)."""
     out: list[tuple[str, str, str, AccessCheck]] = []
     s = inst.settings
     if s is not None and inst.dca_pods:
@@ -138,21 +140,9 @@ def access_needs(inst: Install) -> list[tuple[str, str, str, AccessCheck]]:
                          "endpointslices", "discovery.k8s.io")
                 else:
                     need(f"{mapper}, from Endpoints", verb, "endpoints")
-        if s.external_metrics and s.known("DD_EXTERNAL_METRICS_PROVIDER_ENABLED"):
-            em = "external metrics (DD_EXTERNAL_METRICS_PROVIDER_ENABLED=true)"
-            need(em, "create", "subjectaccessreviews", "authorization.k8s.io")
-            need(em, "create", "tokenreviews", "authentication.k8s.io")
-            need(em, "list", "horizontalpodautoscalers", "autoscaling")
-            need(em, "watch", "horizontalpodautoscalers", "autoscaling")
-            if s.use_datadogmetric_crd:
-                crd = "DatadogMetrics (DD_EXTERNAL_METRICS_PROVIDER_USE_DATADOGMETRIC_CRD=true)"
-                need(crd, "list", "datadogmetrics", "datadoghq.com")
-                need(crd, "watch", "datadogmetrics", "datadoghq.com")
-                need(crd, "update", "datadogmetrics/status", "datadoghq.com")
-            elif s.known("DD_EXTERNAL_METRICS_PROVIDER_USE_DATADOGMETRIC_CRD"):
-                store = f"the external-metrics store ConfigMap {s.hpa_configmap}"
-                need(store, "get", "configmaps", "", s.resources_namespace, s.hpa_configmap)
-                need(store, "update", "configmaps", "", s.resources_namespace, s.hpa_configmap)
+        # External metrics: hpa-explain's rule (the checks it makes for the same account).
+        em = "external metrics (DD_EXTERNAL_METRICS_PROVIDER_ENABLED)"
+        out += [(account, ROLE_DCA, em, check) for check in dca_access_checks(inst)]
     # Node Agents read their kubelet with their own token: the kubelet asks the API server whether
     # that account may get nodes/proxy (pod list) and nodes/stats (the kubelet check).
     for sa in sorted({p.service_account for p in inst.agent_pods}):

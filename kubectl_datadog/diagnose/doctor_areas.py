@@ -8,6 +8,7 @@ pipelines/doctor.AREAS.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from datetime import datetime
 
 from kubectl_datadog.diagnose import doctor_pods, doctor_sweep
@@ -78,11 +79,19 @@ def env_check_area(area: str, snap: EnvCheckSnapshot, now: datetime) -> AreaResu
                        data={"agents": {"checked": len(report.rows), **report.counts}})
 
 
+# doctor's permissions area makes hpa-explain's access reviews of the Cluster Agent's external-metrics
+# permissions (the same list, one answer each) for every install, with or without HPAs: an HPA broken
+# by a denied one follows from that finding, and "could not check" is listed there once.
+PERMISSIONS_ROOT = "serviceaccount-permission-missing"
+
+
 def hpa_area(area: str, snap: HpaSnapshot, now: datetime) -> AreaResult:
     report = hpa_diagnosis.explain(snap, now=now)
     verdicts = [h.verdict for h in report.hpas]
     summary = f"{len(report.hpas)} HPA(s) on external metrics" + (f": {_counted(verdicts)}" if verdicts else "")
-    return area_result(area, report.findings, checked=[h.hpa.ref for h in report.hpas], summary=summary,
+    findings = [replace(f, caused_by=(*f.caused_by, PERMISSIONS_ROOT)) if f.code == "dca-rbac-missing" else f
+                for f in report.findings if f.code != "dca-rbac-unchecked"]
+    return area_result(area, findings, checked=[h.hpa.ref for h in report.hpas], summary=summary,
                        data={"hpas": [{"object": h.hpa.ref, "verdict": h.verdict} for h in report.hpas]})
 
 

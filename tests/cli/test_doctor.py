@@ -206,3 +206,22 @@ def test_a_cluster_agent_down_leads_and_the_other_areas_name_it_as_their_cause()
     assert symptom["causedBy"] == ["pod-crash-looping"]
     table = invoke_cli("doctor", scenario="doctor-dca-down").stdout
     assert "because pod-crash-looping (deployment/datadog/datadog-cluster-agent): 2 Cluster Agent pod(s)" in table
+
+
+@pytest.mark.parametrize(("scenario", "area", "summary", "codes"), [
+    ("hpa-nginxext", "hpa-explain", "1 HPA(s) on external metrics: 1 pinned-at-max", {"hpa-pinned-at-max"}),
+    ("hpa-independent-breaks", "hpa-explain", "1 HPA(s) on external metrics: 1 apiservice-other-adapter",
+     {"apiservice-other-adapter", "datadogmetric-error"}),
+    ("metamap-stale", "metamap", "the Cluster Agent's map against the API's over 8 pod(s): 1 missing, "
+     "1 node-missing, 2 stale", {"metamap-stale-service", "metamap-missing-service", "metamap-node-missing"}),
+])
+def test_the_commands_areas_report_what_the_commands_do(scenario: str, area: str, summary: str,
+                                                        codes: set[str]) -> None:
+    r = invoke_cli("doctor", "-o", "json", scenario=scenario)
+    found = next(a for a in r.json["areas"] if a["area"] == area)
+    assert found["summary"] == summary
+    assert codes <= {f["code"] for f in found["findings"]}
+    command = "hpa-explain" if area == "hpa-explain" else "metamap"
+    args = ["-A"] if command == "hpa-explain" else ["--source", "both"]
+    alone = invoke_cli(command, *args, "-o", "json", scenario=scenario)
+    assert {f["code"] for f in found["findings"]} <= {f["code"] for f in alone.json["findings"]}
