@@ -97,7 +97,7 @@ def test_no_exec_runs_every_api_check(e2e_cluster):
     c = e2e_cluster("doctor-helm")
     doc = run_json(c, "--no-exec")
     skipped = {u["area"] for u in doc["notChecked"]}
-    assert skipped == {"metamap", "dca-health"}
+    assert skipped == {"metamap", "dca-health", "dca-status"}
     assert doc["findings"] == [] and doc["score"] == 100
 
 
