@@ -18,7 +18,7 @@ def access_findings(snap: SweepSnapshot, area: str) -> tuple[list[Finding], list
     unknown: list[AccessNeed] = []
     for need in snap.access:
         subject = f"serviceaccount/{need.account}"
-        if subject not in checked:
+        if need.allowed is not None and subject not in checked:  # judged only on what was answered
             checked.append(subject)
         if need.allowed is None:
             unknown.append(need)
