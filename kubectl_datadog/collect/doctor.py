@@ -45,6 +45,8 @@ WEBHOOK_CONFIGURATIONS = (
              namespaced=False),
     Resource("admissionregistration.k8s.io", "v1", "validatingwebhookconfigurations",
              "ValidatingWebhookConfiguration", namespaced=False))
+# Either lets the kubelet serve the Agent its pod list (the second with fine-grained kubelet authorization).
+KUBELET_POD_LIST = ("nodes/proxy", "nodes/pods")
 # Cluster checks runners (reference: admission-and-clusterchecks.md B1): Helm and the Operator.
 RUNNER_SELECTORS = ("agent.datadoghq.com/component=cluster-checks-runner",
                     "app.kubernetes.io/component=clusterchecks-agent")
@@ -144,11 +146,12 @@ def access_needs(inst: Install) -> list[tuple[str, str, str, AccessCheck]]:
         em = "external metrics (DD_EXTERNAL_METRICS_PROVIDER_ENABLED)"
         out += [(account, ROLE_DCA, em, check) for check in dca_access_checks(inst)]
     # Node Agents read their kubelet with their own token: the kubelet asks the API server whether
-    # that account may get nodes/proxy (pod list) and nodes/stats (the kubelet check).
+    # that account may get nodes/stats, nodes/metrics, nodes/spec, and for the pod list nodes/proxy
+    # or, with the chart's datadog.kubelet.fineGrainedAuthorization, nodes/pods.
     for sa in sorted({p.service_account for p in inst.agent_pods}):
         user = f"system:serviceaccount:{inst.namespace}:{sa}"
-        kubelet = "the kubelet's pod list and stats (kubelet check)"
-        for sub in ("nodes/proxy", "nodes/stats"):
+        kubelet = "the kubelet check (its stats, metrics, spec and pod list)"
+        for sub in ("nodes/stats", "nodes/metrics", "nodes/spec", *KUBELET_POD_LIST):
             out.append((f"{inst.namespace}/{sa}", ROLE_AGENT, kubelet, AccessCheck("get", sub, "", None, None, user)))
     return out
 

@@ -9,6 +9,9 @@ from kubectl_datadog.model import Finding, Severity
 from kubectl_datadog.snapshots.doctor import ROLE_DCA, AccessNeed, CheckState, SweepSnapshot
 
 SHOWN = 4
+# Permissions of which one suffices (collect.doctor.KUBELET_POD_LIST: the kubelet's pod list through
+# nodes/proxy, or nodes/pods with fine-grained kubelet authorization).
+ANY_OF = (frozenset({"nodes/proxy", "nodes/pods"}),)
 
 
 def access_findings(snap: SweepSnapshot, area: str) -> tuple[list[Finding], list[str], list[Unchecked]]:
@@ -24,6 +27,13 @@ def access_findings(snap: SweepSnapshot, area: str) -> tuple[list[Finding], list
             unknown.append(need)
         elif need.allowed is False:
             denied.setdefault((subject, need.role, need.feature), []).append(need)
+    for group in ANY_OF:  # one allowed member satisfies its group: its denied members are no fault
+        for key, needs in list(denied.items()):
+            account = needs[0].account
+            if any(n.account == account and n.check.resource in group and n.allowed for n in snap.access):
+                denied[key] = [n for n in needs if n.check.resource not in group]
+                if not denied[key]:
+                    del denied[key]
     findings = []
     for (subject, role, feature), needs in sorted(denied.items()):
         ns, sa = needs[0].account.split("/", 1)

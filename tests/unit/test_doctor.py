@@ -280,3 +280,15 @@ def test_dca_down_links_only_known_symptoms_and_only_for_one_install() -> None:
                                                                  "leader-flapping": ()}
     assert link_dca_down((pods, leader), (DCA, "deployment/other/dca")) == (pods, leader)
     assert link_dca_down((pods, leader), ()) == (pods, leader)
+
+
+@pytest.mark.parametrize(("proxy", "pods", "denied"), [
+    (True, False, []), (False, True, []), (False, False, ["get nodes/proxy", "get nodes/pods"]),
+], ids=["proxy", "fine-grained", "neither"])
+def test_the_kubelet_pod_list_needs_either_permission(proxy: bool, pods: bool, denied: list[str]) -> None:
+    user = "system:serviceaccount:datadog:agent"
+    needs = tuple(AccessNeed("datadog/agent", ROLE_AGENT, "kubelet", AccessCheck("get", r, user=user), a)
+                  for r, a in (("nodes/proxy", proxy), ("nodes/pods", pods), ("nodes/stats", True)))
+    findings, _, _ = doctor_sweep.access_findings(sweep(access=needs), "permissions")
+    assert [f.message.split("may not ")[1].split(", which")[0] for f in findings] == \
+        ([", ".join(denied)] if denied else [])
