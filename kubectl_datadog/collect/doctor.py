@@ -156,6 +156,13 @@ def access_needs(inst: Install) -> list[tuple[str, str, str, AccessCheck]]:
     return out
 
 
+def _runs_pods(lo: Leftover) -> bool:
+    """A Datadog-named Deployment or DaemonSet with ready pods is something that runs (a user's own
+    forwarder, say), not what an old install left: find_leftovers lists every one, as it is only
+    asked when no Datadog pod runs at all. Its detail is "<ready>/<desired> pods ready"."""
+    return lo.role == "workload" and not lo.detail.startswith("0/")
+
+
 def _other_leftovers(cluster: Cluster, installs: list[Install],
                      scope: str | None) -> tuple[tuple[Leftover, ...], tuple[Forbidden, ...]]:
     """What an old install left where no install runs now: objects in such namespaces, the
@@ -169,7 +176,7 @@ def _other_leftovers(cluster: Cluster, installs: list[Install],
     svc_ns = str((((got["apiservice"].value or {}).get("spec") or {}).get("service") or {}).get("namespace") or "")
     found = [lo for lo in got["found"].require()
              if (lo.kind == "APIService" and svc_ns not in running)
-             or (lo.kind != "APIService" and lo.namespace not in running)]
+             or (lo.kind != "APIService" and lo.namespace not in running and not _runs_pods(lo))]
     found += [lo for o in got["bindings"].value or [] if (lo := binding_leftover(o, running)) is not None]
     for r in WEBHOOK_CONFIGURATIONS:
         found += [lo for o in got[r.kind].value or [] if (lo := webhook_leftover(o, r.kind, running)) is not None]

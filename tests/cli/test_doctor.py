@@ -225,3 +225,14 @@ def test_the_commands_areas_report_what_the_commands_do(scenario: str, area: str
     args = ["-A"] if command == "hpa-explain" else ["--source", "both"]
     alone = invoke_cli(command, *args, "-o", "json", scenario=scenario)
     assert {f["code"] for f in found["findings"]} <= {f["code"] for f in alone.json["findings"]}
+
+
+def test_a_running_datadog_named_workload_elsewhere_is_not_a_leftover() -> None:
+    fake = FakeCluster.from_scenario("doctor-faults")
+    old = next(o for o in fake.objects if o["kind"] == "Deployment" and o["metadata"]["namespace"] == "datadog-old")
+    old["status"] = {"replicas": 1, "readyReplicas": 1}
+    r = invoke_cli("doctor", "-o", "json", fake=fake)
+    leftovers = next(a for a in r.json["areas"] if a["area"] == "installs")["leftovers"]
+    assert "deployment/datadog-old/datadog-cluster-agent" not in {lo["object"] for lo in leftovers}
+    assert {lo["object"] for lo in leftovers} == {"clusterrolebinding/datadog-old-cluster-agent",
+                                                  "mutatingwebhookconfiguration/datadog-webhook-old"}
