@@ -135,8 +135,9 @@ def check_case(suite: str, check: Check) -> TestCase:
     """A check as a JUnit testcase: failed by its warnings and errors, INFO findings as its output."""
     failing = [f for f in check.findings if f.severity >= Severity.WARNING]
     info = [f for f in check.findings if f.severity < Severity.WARNING]
+    lead = max(failing, key=lambda f: f.severity) if failing else None  # the message names the worst
     return TestCase(suite, check.subject,
-                    failure=f"{failing[0].code}: {failing[0].message}" if failing else "",
+                    failure=f"{lead.code}: {lead.message}" if lead else "",
                     failure_type=check.severity.label if failing else "",
                     details="\n\n".join(_finding_text(f) for f in failing),
                     output="\n\n".join(_finding_text(f) for f in info))
