@@ -109,3 +109,26 @@ def test_a_cluster_agent_down_leads_the_report(e2e_cluster):
     leader = next(a for a in doc["areas"] if a["area"] == "leader")
     assert leader["findings"] and all("pod-crash-looping" in f["causedBy"] for f in leader["findings"]
                                       if f["severity"] != "info")
+
+
+def test_the_same_object_is_never_fetched_twice_and_nothing_is_written(e2e_cluster):
+    """The apiserver's own audit log of one doctor run (a user no other test of this file uses)."""
+    c = e2e_cluster("doctor-helm")
+    before = len(c.audit_events(user="nosecrets"))
+    run(c, "-o", "json", user="nosecrets")
+    events = c.audit_events(user="nosecrets")[before:]
+    # (a streamed request, an exec, is audited at ResponseStarted too: count each request once)
+    reads = Counter(e["requestURI"] for e in events if e["verb"] in ("get", "list")
+                    and e.get("stage") == "ResponseComplete")
+    assert reads and [uri for uri, n in reads.items() if n > 1] == []
+    assert any("/exec?command=datadog-cluster-agent&command=health" in uri for uri in reads)
+    # every area really read: discovery's pod lists, the lock, the PDBs, the DCA Deployment
+    assert any("/pods?" in uri and "labelSelector" in uri for uri in reads)
+    assert any("/configmaps/datadog-leader-election" in uri for uri in reads) or \
+        any(uri.startswith("/api/v1/configmaps") for uri in reads)
+    assert any("poddisruptionbudgets" in uri for uri in reads)
+    writes = [(e["verb"], e.get("objectRef", {}).get("resource"), e.get("objectRef", {}).get("subresource"))
+              for e in events if e["verb"] not in ("get", "list", "watch")
+              and e.get("objectRef", {}).get("subresource") != "exec"
+              and e.get("objectRef", {}).get("resource") not in ("subjectaccessreviews", "selfsubjectaccessreviews")]
+    assert writes == []
