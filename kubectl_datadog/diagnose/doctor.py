@@ -167,6 +167,26 @@ DCA_DOWN_SYMPTOMS = frozenset({
     "dca-metamap-unavailable"})
 
 
+# Findings of the other areas about a workload that is not Ready, whose pods doctor sees failing.
+SAME_WORKLOAD_SYMPTOMS = frozenset({"clusterchecks-runners-not-ready"})
+
+
+def link_pod_causes(areas: tuple[AreaResult, ...], dca_down: tuple[str, ...]) -> tuple[AreaResult, ...]:
+    """Name the pod findings as the cause of what follows from them in the other areas: a workload's
+    not-Ready finding (same object), and, when the only install's Cluster Agent has no Ready
+    replica, what its absence causes (link_dca_down)."""
+    failing: dict[str, tuple[str, ...]] = {}
+    for a in areas:
+        for f in a.findings:
+            if f.code in DCA_DOWN_CAUSES:
+                failing[f.subject] = tuple(dict.fromkeys((*failing.get(f.subject, ()), f.code)))
+    linked = tuple(replace(a, findings=sort_findings([
+        replace(f, caused_by=tuple(dict.fromkeys((*f.caused_by, *failing[f.subject]))))
+        if f.code in SAME_WORKLOAD_SYMPTOMS and f.subject in failing else f
+        for f in a.findings])) for a in areas)
+    return link_dca_down(linked, dca_down)
+
+
 def link_dca_down(areas: tuple[AreaResult, ...], dca_down: tuple[str, ...]) -> tuple[AreaResult, ...]:
     """Name the pod findings that keep the only install's Cluster Agent from serving (`dca_down`:
     its Deployment, when none of its replicas is Ready) as the cause of the other areas' findings

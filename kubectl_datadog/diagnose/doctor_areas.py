@@ -11,12 +11,14 @@ from collections import Counter
 from dataclasses import replace
 from datetime import datetime
 
+from kubectl_datadog.diagnose import clusterchecks as clusterchecks_diagnosis
 from kubectl_datadog.diagnose import doctor_pods, doctor_sweep
 from kubectl_datadog.diagnose import env_check as env_check_diagnosis
 from kubectl_datadog.diagnose import hpa_explain as hpa_diagnosis
 from kubectl_datadog.diagnose import leader as leader_diagnosis
 from kubectl_datadog.diagnose import metamap as metamap_diagnosis
 from kubectl_datadog.diagnose.doctor import AreaResult, Unchecked, area_result, exec_unchecked
+from kubectl_datadog.snapshots.clusterchecks import ClusterChecksSnapshot
 from kubectl_datadog.snapshots.doctor import ROLE_DCA, SweepSnapshot, collector_checks
 from kubectl_datadog.snapshots.env_check import EnvCheckSnapshot
 from kubectl_datadog.snapshots.hpa_explain import HpaSnapshot
@@ -93,6 +95,15 @@ def hpa_area(area: str, snap: HpaSnapshot, now: datetime) -> AreaResult:
                 for f in report.findings if f.code != "dca-rbac-unchecked"]
     return area_result(area, findings, checked=[h.hpa.ref for h in report.hpas], summary=summary,
                        data={"hpas": [{"object": h.hpa.ref, "verdict": h.verdict} for h in report.hpas]})
+
+
+def clusterchecks_area(area: str, snap: ClusterChecksSnapshot, now: datetime) -> AreaResult:
+    report = clusterchecks_diagnosis.explain(snap)
+    verdicts = [r.verdict for r in report.rows]
+    summary = f"{len(report.rows)} check config(s)" + (f": {_counted(verdicts)}" if verdicts else "")
+    return area_result(area, report.findings, checked=sorted({r.source for r in report.rows}), summary=summary,
+                       data={"configs": [{"check": r.check, "source": r.source, "verdict": r.verdict}
+                                         for r in report.rows]})
 
 
 def metamap_area(area: str, snap: MetamapSnapshot, now: datetime) -> AreaResult:

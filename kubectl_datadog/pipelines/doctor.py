@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 from kubectl_datadog.app import App
 from kubectl_datadog.cluster import ENDPOINTS, ENDPOINTSLICES, Cluster
+from kubectl_datadog.collect.clusterchecks import ClusterChecksOptions, collect_clusterchecks
 from kubectl_datadog.collect.doctor import AreaCollect, DoctorOptions, collect_areas, collect_sweep
 from kubectl_datadog.collect.env_check import EnvCheckOptions, collect_env_check
 from kubectl_datadog.collect.hpa_explain import collect_hpa_explain
@@ -26,7 +27,7 @@ from kubectl_datadog.collect.metamap import collect_metamap
 from kubectl_datadog.collect.request import Request
 from kubectl_datadog.collect.shared import SharedReads
 from kubectl_datadog.diagnose import doctor_areas as areas
-from kubectl_datadog.diagnose.doctor import AreaResult, Check, DoctorReport, link_dca_down, failed_area, skipped_area, with_ignored
+from kubectl_datadog.diagnose.doctor import AreaResult, Check, DoctorReport, link_pod_causes, failed_area, skipped_area, with_ignored
 from kubectl_datadog.errors import OnlyLeftovers
 from kubectl_datadog.model import Severity
 from kubectl_datadog.output.render import Column, Table, TestCase, Text, View
@@ -57,6 +58,10 @@ def _hpas(cluster: Cluster, request: Request, options: DoctorOptions) -> Any:
     return collect_hpa_explain(cluster, replace(request, all_namespaces=True, namespace=None), None)
 
 
+def _clusterchecks(cluster: Cluster, request: Request, options: DoctorOptions) -> Any:
+    return collect_clusterchecks(cluster, request, ClusterChecksOptions())
+
+
 def _metamap(cluster: Cluster, request: Request, options: DoctorOptions) -> Any:
     return collect_metamap(cluster, request, source="both", mode="auto", filters=Filters())
 
@@ -71,12 +76,11 @@ AREAS: tuple[Area, ...] = (
     Area("hpa-explain", _hpas, areas.hpa_area),
     Area("metamap", _metamap, areas.metamap_area, needs_exec="the Cluster Agent's map (`metamap`) to compare",
          per_install=True),
+    Area("clusterchecks", _clusterchecks, areas.clusterchecks_area, per_install=True),
     Area("dca-health", collect_sweep, areas.health_area),
     Area("dca-status", _leader, areas.dca_status_area, needs_exec="the leader's `status`", per_install=True),
-    # To plug in as they land (issues 15, 16), each with an explain in diagnose/doctor_areas.py:
+    # To plug in as it lands (issue 15), with an explain in diagnose/doctor_areas.py:
     #   Area("admission-explain", lambda c, r, o: collect_admission(c, r, AdmissionOptions()), areas.admission_area)
-    #   Area("clusterchecks", lambda c, r, o: collect_clusterchecks(c, r, ClusterChecksOptions()),
-    #        areas.clusterchecks_area, per_install=True)
 )
 
 
@@ -127,7 +131,7 @@ def run(app: App, ignore: tuple[str, ...]) -> int:
     results = explain_areas(chosen, collected, request, options.ignore, app.now())
     sweep = collected.get(keys[collect_sweep])
     down = areas.dca_down(sweep.value) if sweep is not None and sweep.value is not None else ()
-    report = DoctorReport(link_dca_down(results, down), tuple(i.label for i in installs))
+    report = DoctorReport(link_pod_causes(results, down), tuple(i.label for i in installs))
     return app.finish(doctor_view(report, app))
 
 

@@ -108,8 +108,18 @@ def write(name: str, description: str, base: str, objects: list[dict[str, Any]],
         path.write_text(text)
 
 
+# The leader's `clusterchecks` with no check configured: the node Agents report, nothing to dispatch.
+CLUSTERCHECKS = """=== 2 agents reporting ===
+
+Name                                  Running checks
+gke-test-default-pool-068cb9c0-sf1w   0
+gke-test-default-pool-068cb9c0-wntj   0
+"""
+
+
 def _healthy_execs(metrics_service: str) -> dict[tuple[str, str], str]:
     return {(LEADER, "datadog-cluster-agent_health"): health(),
+            (LEADER, "datadog-cluster-agent_clusterchecks"): CLUSTERCHECKS,
             (FOLLOWER, "datadog-cluster-agent_health"): health(),
             (LEADER, "datadog-cluster-agent_metamap"): METAMAP.format(metrics=metrics_service)}
 

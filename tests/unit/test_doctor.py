@@ -292,3 +292,14 @@ def test_the_kubelet_pod_list_needs_either_permission(proxy: bool, pods: bool, d
     findings, _, _ = doctor_sweep.access_findings(sweep(access=needs), "permissions")
     assert [f.message.split("may not ")[1].split(", which")[0] for f in findings] == \
         ([", ".join(denied)] if denied else [])
+
+
+def test_a_not_ready_workload_finding_names_its_failing_pods() -> None:
+    from kubectl_datadog.diagnose.doctor import link_pod_causes
+
+    runners = "deployment/datadog/datadog-clusterchecks"
+    pods = area_result("pods", [Finding("pod-unschedulable", Severity.ERROR, runners, "m")])
+    checks = area_result("clusterchecks", [Finding("clusterchecks-runners-not-ready", Severity.ERROR, runners, "m"),
+                                           Finding("clusterchecks-runners-not-ready", Severity.ERROR, "other", "m")])
+    linked = link_pod_causes((pods, checks), ())
+    assert {f.subject: f.caused_by for f in linked[1].findings} == {runners: ("pod-unschedulable",), "other": ()}
