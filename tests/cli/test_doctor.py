@@ -219,6 +219,8 @@ def test_a_cluster_agent_down_leads_and_the_other_areas_name_it_as_their_cause()
      {"apiservice-other-adapter", "datadogmetric-error"}),
     ("metamap-stale", "metamap", "the Cluster Agent's map against the API's over 8 pod(s): 1 missing, "
      "1 node-missing, 2 stale", {"metamap-stale-service", "metamap-missing-service", "metamap-node-missing"}),
+    ("clusterchecks-check-error", "clusterchecks", "3 check config(s): 2 dispatched, 1 error",
+     {"clusterchecks-check-error"}),
 ])
 def test_the_commands_areas_report_what_the_commands_do(scenario: str, area: str, summary: str,
                                                         codes: set[str]) -> None:
@@ -226,9 +228,8 @@ def test_the_commands_areas_report_what_the_commands_do(scenario: str, area: str
     found = next(a for a in r.json["areas"] if a["area"] == area)
     assert found["summary"] == summary
     assert codes <= {f["code"] for f in found["findings"]}
-    command = "hpa-explain" if area == "hpa-explain" else "metamap"
-    args = ["-A"] if command == "hpa-explain" else ["--source", "both"]
-    alone = invoke_cli(command, *args, "-o", "json", scenario=scenario)
+    args = {"hpa-explain": ["-A"], "metamap": ["--source", "both"], "clusterchecks": ["-A"]}[area]
+    alone = invoke_cli(area, *args, "-o", "json", scenario=scenario)
     assert {f["code"] for f in found["findings"]} <= {f["code"] for f in alone.json["findings"]}
 
 
