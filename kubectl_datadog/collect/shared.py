@@ -235,6 +235,11 @@ class SharedReads:
         return [f.answer() for f in flights]
 
     # --- beyond the protocol: what the sweep already read ----------------------------------
+    def once(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """`compute()` once per key for the sweep (e.g. install discovery: the same pods parsed
+        once for every collection); concurrent askers wait for the first, errors included."""
+        return self._once(("once", key), compute)
+
     def seen(self, resource: Resource) -> dict[tuple[str, str], dict[str, Any]]:
         """Every object of `resource` that a finished read returned (any list or get), by (namespace,
         name), without asking again: one pass, so a caller looking up 500 pods pays once."""

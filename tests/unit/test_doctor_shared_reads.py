@@ -130,3 +130,14 @@ def test_streamed_whole_lists_pass_through_unkept() -> None:
     narrow = list(shared.list(ENDPOINTSLICES, "datadog", label_selector="kubernetes.io/service-name=datadog-cluster-agent"))
     assert len(narrow) == 1
     assert [c.verb for c in fake.calls] == ["list", "list", "list"]  # whole lists are not kept to answer others
+
+
+def test_install_discovery_runs_once_on_shared_reads() -> None:
+    from kubectl_datadog.collect.install import discover
+
+    shared = SharedReads(FakeCluster.from_scenario("helm"))
+    first, second = discover(shared), discover(shared, namespace=None)
+    assert first == second and first[0] is second[0]  # the same installs, not parsed again
+    assert first is not second  # each caller gets its own list
+    plain = FakeCluster.from_scenario("helm")
+    assert discover(plain)[0] is not discover(plain)[0]
