@@ -24,9 +24,8 @@ from kubectl_datadog.cluster import (
 )
 from kubectl_datadog.cluster.selectors import match_labels_selector
 from kubectl_datadog.collect import gather
-from kubectl_datadog.errors import Forbidden, NoInstall, OnlyLeftovers, SeveralInstalls
 from kubectl_datadog.collect.shared import SharedReads
-from kubectl_datadog.errors import NoInstall, OnlyLeftovers, SeveralInstalls
+from kubectl_datadog.errors import Forbidden, NoInstall, OnlyLeftovers, SeveralInstalls
 from kubectl_datadog.install import (
     AGENT_CONTAINER,
     DCA_CONTAINER,
@@ -107,7 +106,19 @@ def discover(cluster: Cluster, *, namespace: str | None = None, dca_selector: st
     `namespace` asked, discovery then looks in `fallback_namespace` (the one --install-namespace, -n
     or the context names) and goes on with what it finds there, each install carrying the denied
     list (Install.scope_forbidden) for the command to name; finding nothing there is NoInstall
-    naming both."""
+    naming both.
+
+    On a sweep's shared reads (doctor: collect/shared.py) it runs once per set of filters: the
+    other collections asking the same get the same installs, without parsing the pods again."""
+    if isinstance(cluster, SharedReads):
+        key = ("discover", namespace, dca_selector, agent_selector, need_agents, fallback_namespace)
+        return list(cluster.once(key, lambda: _discover_or_fallback(cluster, namespace, dca_selector, agent_selector,
+                                                                    need_agents, fallback_namespace)))
+    return _discover_or_fallback(cluster, namespace, dca_selector, agent_selector, need_agents, fallback_namespace)
+
+
+def _discover_or_fallback(cluster: Cluster, namespace: str | None, dca_selector: str, agent_selector: str,
+                          need_agents: bool, fallback_namespace: str | None) -> list[Install]:
     try:
         return _discover(cluster, namespace, dca_selector, agent_selector, need_agents)
     except Forbidden as denied:
@@ -128,12 +139,6 @@ def discover(cluster: Cluster, *, namespace: str | None = None, dca_selector: st
                         hint="pass --install-namespace with the install's namespace, or ask for list on pods at "
                              "the cluster scope (kubectl auth can-i list pods --all-namespaces)")
     return [replace(i, scope_forbidden=cluster_wide) for i in installs]
-    On a sweep's shared reads (doctor: collect/shared.py) it runs once per set of filters: the
-    other collections asking the same get the same installs, without parsing the pods again."""
-    if isinstance(cluster, SharedReads):
-        return list(cluster.once(("discover", namespace, dca_selector, agent_selector, need_agents),
-                                 lambda: _discover(cluster, namespace, dca_selector, agent_selector, need_agents)))
-    return _discover(cluster, namespace, dca_selector, agent_selector, need_agents)
 
 
 def _discover(cluster: Cluster, namespace: str | None, dca_selector: str, agent_selector: str,

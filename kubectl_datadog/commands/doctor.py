@@ -29,7 +29,8 @@ def doctor(app: App, ignore: tuple[str, ...]) -> int:
     """Check the whole Datadog install at once, rank what is wrong, and score it.
 
     Runs every check the other commands make (leader, env-check, hpa-explain on every HPA on
-    Datadog metrics, and, with exec, the metamap comparison of the DCA's map with the API's) and
+    Datadog metrics, admission-explain on every pod, clusterchecks, and, with exec, the metamap
+    comparison of the DCA's map with the API's) and
     the checks only a sweep makes sense of: the Cluster Agent, node Agent and cluster checks
     runner pods' health (CrashLoopBackOff, OOMKilled, restarts, Pending/Unschedulable, image pulls,
     readiness); the DCA's CPU limit, single replica without a PodDisruptionBudget, and spread;

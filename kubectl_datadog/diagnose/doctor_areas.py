@@ -11,13 +11,16 @@ from collections import Counter
 from dataclasses import replace
 from datetime import datetime
 
+from kubectl_datadog.diagnose import admission as admission_diagnosis
 from kubectl_datadog.diagnose import clusterchecks as clusterchecks_diagnosis
 from kubectl_datadog.diagnose import doctor_pods, doctor_sweep
 from kubectl_datadog.diagnose import env_check as env_check_diagnosis
 from kubectl_datadog.diagnose import hpa_explain as hpa_diagnosis
 from kubectl_datadog.diagnose import leader as leader_diagnosis
 from kubectl_datadog.diagnose import metamap as metamap_diagnosis
+from kubectl_datadog.model import Severity
 from kubectl_datadog.diagnose.doctor import AreaResult, Unchecked, area_result, exec_unchecked
+from kubectl_datadog.snapshots.admission import AdmissionSnapshot
 from kubectl_datadog.snapshots.clusterchecks import ClusterChecksSnapshot
 from kubectl_datadog.snapshots.doctor import ROLE_DCA, SweepSnapshot, collector_checks
 from kubectl_datadog.snapshots.env_check import EnvCheckSnapshot
@@ -95,6 +98,24 @@ def hpa_area(area: str, snap: HpaSnapshot, now: datetime) -> AreaResult:
                 for f in report.findings if f.code != "dca-rbac-unchecked"]
     return area_result(area, findings, checked=[h.hpa.ref for h in report.hpas], summary=summary,
                        data={"hpas": [{"object": h.hpa.ref, "verdict": h.verdict} for h in report.hpas]})
+
+
+# A feature the install does not turn on is an ERROR when one asks why a pod was not mutated, and no
+# fault of the install in a sweep: doctor says it (INFO) and judges nothing more there.
+FEATURE_OFF = {"admission-disabled"}
+
+
+def admission_area(area: str, snap: AdmissionSnapshot, now: datetime) -> AreaResult:
+    report = admission_diagnosis.explain(snap, now)
+    if any(f.code in FEATURE_OFF for f in report.findings):
+        off = [replace(f, severity=Severity.INFO) for f in report.findings if f.code in FEATURE_OFF]
+        return area_result(area, off, summary="the admission controller is not enabled: no pod to judge")
+    verdicts = [r.verdict for r in report.rows]
+    namespaces = sorted({f"namespace/{r.pod.namespace}" for r in report.rows})
+    summary = f"{len(report.rows)} pod(s) in {len(namespaces)} namespace(s)" + (
+        f": {_counted(verdicts)}" if verdicts else "")
+    return area_result(area, report.findings, checked=namespaces, summary=summary,
+                       data={"pods": report.summary()})
 
 
 def clusterchecks_area(area: str, snap: ClusterChecksSnapshot, now: datetime) -> AreaResult:

@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 from kubectl_datadog.app import App
 from kubectl_datadog.cluster import ENDPOINTS, ENDPOINTSLICES, Cluster
+from kubectl_datadog.collect.admission import AdmissionOptions, collect_admission
 from kubectl_datadog.collect.clusterchecks import ClusterChecksOptions, collect_clusterchecks
 from kubectl_datadog.collect.doctor import AreaCollect, DoctorOptions, collect_areas, collect_sweep
 from kubectl_datadog.collect.env_check import EnvCheckOptions, collect_env_check
@@ -58,6 +59,11 @@ def _hpas(cluster: Cluster, request: Request, options: DoctorOptions) -> Any:
     return collect_hpa_explain(cluster, replace(request, all_namespaces=True, namespace=None), None)
 
 
+def _admission(cluster: Cluster, request: Request, options: DoctorOptions) -> Any:
+    # Every pod, in every namespace: which of them the webhooks select and whether they were mutated.
+    return collect_admission(cluster, replace(request, all_namespaces=True, namespace=None), AdmissionOptions())
+
+
 def _clusterchecks(cluster: Cluster, request: Request, options: DoctorOptions) -> Any:
     return collect_clusterchecks(cluster, request, ClusterChecksOptions())
 
@@ -76,11 +82,10 @@ AREAS: tuple[Area, ...] = (
     Area("hpa-explain", _hpas, areas.hpa_area),
     Area("metamap", _metamap, areas.metamap_area, needs_exec="the Cluster Agent's map (`metamap`) to compare",
          per_install=True),
+    Area("admission-explain", _admission, areas.admission_area, per_install=True),
     Area("clusterchecks", _clusterchecks, areas.clusterchecks_area, per_install=True),
     Area("dca-health", collect_sweep, areas.health_area),
     Area("dca-status", _leader, areas.dca_status_area, needs_exec="the leader's `status`", per_install=True),
-    # To plug in as it lands (issue 15), with an explain in diagnose/doctor_areas.py:
-    #   Area("admission-explain", lambda c, r, o: collect_admission(c, r, AdmissionOptions()), areas.admission_area)
 )
 
 

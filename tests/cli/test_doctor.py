@@ -39,8 +39,8 @@ def test_healthy_installs_report_no_warning(scenario: str) -> None:
     assert [f for f in r.json["findings"] if f["severity"] in ("warning", "error")] == []
     assert r.json["score"] == 100 and r.json["notChecked"] == []
     assert [a["area"] for a in r.json["areas"]] == ["installs", "pods", "placement", "permissions", "leader",
-                                                    "env-check", "hpa-explain", "metamap", "clusterchecks", "dca-health",
-                                                    "dca-status"]
+                                                    "env-check", "hpa-explain", "metamap", "admission-explain",
+                                                    "clusterchecks", "dca-health", "dca-status"]
     assert all(a["score"] in (100, None) for a in r.json["areas"])
 
 
@@ -101,7 +101,7 @@ def test_ignore_accepts_findings_and_changes_the_exit_code() -> None:
 
 
 @pytest.mark.parametrize(("scenario", "fail_on", "code"), [
-    ("doctor-helm", "error", 0), ("doctor-helm", "info", 0), ("doctor-faults", "warning", 3), ("doctor-faults", "error", 3),
+    ("doctor-helm", "error", 0), ("doctor-helm", "warning", 0), ("doctor-helm", "info", 3), ("doctor-faults", "warning", 3), ("doctor-faults", "error", 3),
     ("doctor-faults", "never", 0), ("doctor-viewer", "error", 0), ("doctor-viewer", "warning", 0),
 ])
 def test_fail_on_exit_codes(scenario: str, fail_on: str, code: int) -> None:
@@ -221,6 +221,8 @@ def test_a_cluster_agent_down_leads_and_the_other_areas_name_it_as_their_cause()
      "1 node-missing, 2 stale", {"metamap-stale-service", "metamap-missing-service", "metamap-node-missing"}),
     ("clusterchecks-check-error", "clusterchecks", "3 check config(s): 2 dispatched, 1 error",
      {"clusterchecks-check-error"}),
+    ("admission-no-endpoints", "admission-explain", "3 pod(s) in 2 namespace(s): 2 not-selected, 1 webhook-unreachable",
+     {"admission-no-endpoints", "admission-pods-unmutated"}),
 ])
 def test_the_commands_areas_report_what_the_commands_do(scenario: str, area: str, summary: str,
                                                         codes: set[str]) -> None:
@@ -228,7 +230,8 @@ def test_the_commands_areas_report_what_the_commands_do(scenario: str, area: str
     found = next(a for a in r.json["areas"] if a["area"] == area)
     assert found["summary"] == summary
     assert codes <= {f["code"] for f in found["findings"]}
-    args = {"hpa-explain": ["-A"], "metamap": ["--source", "both"], "clusterchecks": ["-A"]}[area]
+    args = {"hpa-explain": ["-A"], "metamap": ["--source", "both"], "clusterchecks": ["-A"],
+            "admission-explain": ["-A"]}[area]
     alone = invoke_cli(area, *args, "-o", "json", scenario=scenario)
     assert {f["code"] for f in found["findings"]} <= {f["code"] for f in alone.json["findings"]}
 
@@ -242,3 +245,11 @@ def test_a_running_datadog_named_workload_elsewhere_is_not_a_leftover() -> None:
     assert "deployment/datadog-old/datadog-cluster-agent" not in {lo["object"] for lo in leftovers}
     assert {lo["object"] for lo in leftovers} == {"clusterrolebinding/datadog-old-cluster-agent",
                                                   "mutatingwebhookconfiguration/datadog-webhook-old"}
+
+
+def test_an_admission_controller_not_enabled_is_said_not_counted() -> None:
+    r = invoke_cli("doctor", "-o", "json", scenario="doctor-helm")
+    area = next(a for a in r.json["areas"] if a["area"] == "admission-explain")
+    assert [(f["code"], f["severity"]) for f in area["findings"]] == [("admission-disabled", "info")]
+    assert invoke_cli("admission-explain", "-A", "-o", "json", scenario="doctor-helm").json["findings"][0]["severity"] \
+        == "error"
