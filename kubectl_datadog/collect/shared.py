@@ -193,6 +193,11 @@ class SharedReads:
         result: dict[str, Any] = self._once(("raw", path, tuple(query)), lambda: self._cluster.get_raw(path, query))
         return result
 
+    def proxy_get(self, namespace: str, pod: str, port: int, path: str, timeout: float | None = None) -> str:
+        text: str = self._once(("proxy", namespace, pod, port, path),
+                               lambda: self._cluster.proxy_get(namespace, pod, port, path, timeout))
+        return text
+
     def exec(self, namespace: str, pod: str, container: str, argv: Sequence[str],
              timeout: float | None = None) -> ExecResult:
         result: ExecResult = self._once(("exec", namespace, pod, container, tuple(argv)),

@@ -141,3 +141,31 @@ def test_install_discovery_runs_once_on_shared_reads() -> None:
     assert first is not second  # each caller gets its own list
     plain = FakeCluster.from_scenario("helm")
     assert discover(plain)[0] is not discover(plain)[0]
+
+
+def test_every_cluster_method_is_shared() -> None:
+    """A method added to the Cluster protocol must be added here too (doctor's areas call it through
+    SharedReads): the protocol's methods and SharedReads' are compared by name and parameters."""
+    import inspect
+
+    from kubectl_datadog.cluster import Cluster
+
+    for name, member in inspect.getmembers(Cluster):
+        if name.startswith("_"):
+            continue
+        assert hasattr(SharedReads, name), name
+        if inspect.isfunction(member):
+            assert list(inspect.signature(member).parameters) == \
+                list(inspect.signature(getattr(SharedReads, name)).parameters), name
+
+
+def test_proxy_reads_are_made_once() -> None:
+    class ProxyFake(FakeCluster):
+        def proxy_get(self, namespace, pod, port, path, timeout=None):  # type: ignore[no-untyped-def]
+            self.calls.append(("proxy", pod, port, path))  # type: ignore[arg-type]
+            return "metric 1\n"
+
+    fake = ProxyFake.from_scenario("helm")
+    shared = SharedReads(fake)
+    assert shared.proxy_get("datadog", "p", 5000, "/metrics") == shared.proxy_get("datadog", "p", 5000, "/metrics")
+    assert len(fake.calls) == 1
