@@ -159,4 +159,4 @@ def test_a_url_port_the_dca_service_does_not_expose_is_found_without_exec(e2e_cl
     with_exec = run_json(c, code=3)
     unreachable = next(f for f in with_exec["findings"] if f["code"] == "agent-dca-unreachable")
     assert unreachable["causedBy"] == ["dca-url-port-not-served"]
-    assert [f["code"] for f in with_exec["findings"]][0] == "dca-url-port-not-served"
+    assert with_exec["findings"][0]["code"] == "dca-url-port-not-served"
