@@ -7,7 +7,8 @@ Per Agent, in the order the Agent itself goes (reference section 4):
      only if that Service existed (in the pod's namespace) when the pod started and enableServiceLinks
      is on. With exec the real `env` decides; without, it is predicted from creation times;
   3. does that endpoint reach the DCA: a Service that selects the DCA pods, on a port that forwards
-     to the DCA's cmd port (5005), with ready endpoints;
+     to the DCA's cmd port (5005), with ready endpoints; a URL is dialled on its own port (https's
+     443 when none is written), which the Service must expose;
   4. the auth token: set, at least 32 characters, the same as the DCA's (compared by fingerprint);
   5. with exec, the Agent's own view (`agent status`: a failed contact is judged by the cause inside
      its error, since the status labels every first failure "could not detect the endpoint") and,
