@@ -421,19 +421,23 @@ def _url_port_findings(agent: AgentData, ep: Endpoint, inst: Install) -> list[Fi
     """DD_CLUSTER_AGENT_URL names the DCA's own Service (by name or ClusterIP): the Agent connects to
     the URL's port on the ClusterIP, so the Service must expose that port, forwarding to the DCA's cmd
     port. A URL port that the Service exposes but forwards wrongly while no port reaches the DCA is the
-    Service's problem (dca-service-wrong-port), not the URL's."""
+    Service's problem (dca-service-wrong-port), not the URL's. A headless Service's name resolves to
+    the pods themselves: there the URL's port must be the cmd port."""
     svc = ep.service
     if ep.source != "url" or svc is None or ep.port is None:
         return []
     cmd = _cmd_port(inst)
-    served = [sp.port for sp in svc.ports if _target_number(sp, inst) == cmd]
+    headless = svc.cluster_ip in ("", "None")
+    served = [cmd] if headless else [sp.port for sp in svc.ports if _target_number(sp, inst) == cmd]
     exposed = [sp for sp in svc.ports if sp.port == ep.port]
     if ep.port in served or (exposed and not served):
         return []
     pod = agent.pod
     parts = urlsplit(ep.url)
     written = f"port {ep.port}" + ("" if parts.port is not None else f" (no port written: the {parts.scheme} default)")
-    if exposed:
+    if headless:
+        what = f"is headless: its name resolves to the Cluster Agent pods, which listen on {cmd}"
+    elif exposed:
         sp = exposed[0]
         what = f"forwards port {sp.port} to {sp.target_port}, but the Cluster Agent listens on {cmd}"
     else:
@@ -442,8 +446,8 @@ def _url_port_findings(agent: AgentData, ep: Endpoint, inst: Install) -> list[Fi
                 else "exposes no port")
     host = parts.hostname or svc.cluster_ip
     host = f"[{host}]" if ":" in host else host
-    hint = (f"set DD_CLUSTER_AGENT_URL=https://{host}:{served[0]} on the Agents (the Service's port that forwards "
-            f"to the Cluster Agent's {cmd}), then restart them" if served else
+    why = "the Cluster Agent's own port" if headless else f"the Service's port that forwards to the Cluster Agent's {cmd}"
+    hint = (f"set DD_CLUSTER_AGENT_URL=https://{host}:{served[0]} on the Agents ({why}), then restart them" if served else
             f"expose the Cluster Agent's port {cmd} on the Service (dca-service-wrong-port) and write that port "
             "into DD_CLUSTER_AGENT_URL")
     return [Finding(

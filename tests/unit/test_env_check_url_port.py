@@ -17,12 +17,14 @@ AGENTS = ("datadog-9d5bl", "datadog-k4x2n")
 CODE = "dca-url-port-not-served"
 
 
-def check(url: str, ports: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def check(url: str, ports: list[dict[str, Any]] | None = None, headless: bool = False) -> dict[str, Any]:
     """env-check --no-exec on the Helm install, the Agents given `url`, the DCA Service `ports`."""
     fake = FakeCluster.from_scenario("helm")
     svc = next(o for o in fake.objects if o["kind"] == "Service" and o["metadata"]["name"] == "datadog-cluster-agent")
     if ports is not None:
         svc["spec"]["ports"] = ports
+    if headless:
+        svc["spec"]["clusterIP"], svc["spec"]["clusterIPs"] = "None", ["None"]
     for o in fake.objects:
         if o["kind"] == "Pod" and o["metadata"]["name"] in AGENTS:
             for c in o["spec"]["containers"]:
@@ -120,6 +122,23 @@ def test_a_url_port_missing_from_a_service_that_reaches_the_dca_on_no_port_names
     (f,) = port_findings(doc)
     assert "dca-service-wrong-port" in {g["code"] for g in doc["findings"]}
     assert "dca-service-wrong-port" in f["hint"]
+
+
+@pytest.mark.parametrize("url, port", [
+    ("https://datadog-cluster-agent.datadog.svc:5005", None),
+    ("https://datadog-cluster-agent.datadog.svc:443", 443),
+])
+def test_a_headless_service_is_dialled_on_the_pods_own_port(url: str, port: int | None) -> None:
+    """Its name resolves to the DCA pods: the URL's port is dialled on them, whatever the Service maps."""
+    doc = check(url, [{"name": "agentport", "port": 443, "protocol": "TCP", "targetPort": 5005}], headless=True)
+    found = port_findings(doc)
+    if port is None:
+        assert found == []
+        return
+    (f,) = found
+    assert "connects to port 443 of the Service datadog/datadog-cluster-agent, which is headless" in f["message"]
+    assert f["hint"].startswith("set DD_CLUSTER_AGENT_URL=https://datadog-cluster-agent.datadog.svc:5005 on the "
+                                "Agents (the Cluster Agent's own port)")
 
 
 def test_a_plain_http_url_stays_the_not_https_finding_only() -> None:
