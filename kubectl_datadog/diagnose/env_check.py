@@ -7,7 +7,8 @@ Per Agent, in the order the Agent itself goes (reference section 4):
      only if that Service existed (in the pod's namespace) when the pod started and enableServiceLinks
      is on. With exec the real `env` decides; without, it is predicted from creation times;
   3. does that endpoint reach the DCA: a Service that selects the DCA pods, on a port that forwards
-     to the DCA's cmd port (5005), with ready endpoints;
+     to the DCA's cmd port (5005), with ready endpoints; a URL is dialled on its own port (https's
+     443 when none is written), which the Service must expose;
   4. the auth token: set, at least 32 characters, the same as the DCA's (compared by fingerprint);
   5. with exec, the Agent's own view (`agent status`: a failed contact is judged by the cause inside
      its error, since the status labels every first failure "could not detect the endpoint") and,
@@ -289,10 +290,7 @@ def _resolve(agent: AgentData, nss: dict[str, NamespaceObjects]) -> tuple[Endpoi
                 "use https://<service>.<namespace>.svc:5005, or unset it to use the service-link env vars",
                 f"kubectl -n {pod.namespace} exec {pod.name} -c agent -- agent status")]
         host = parts.hostname or ""
-        try:
-            port = parts.port or 443
-        except ValueError:
-            port = None
+        port = url_port(full)
         svc, ns, name = _find_service(host, pod.namespace, nss)
         if svc is None:
             if ns and name:
@@ -385,7 +383,9 @@ def _endpoint_findings(agent: AgentData, ep: Endpoint, dca: InstallData | None, 
     pod = agent.pod
     subject = f"pod/{pod.namespace}/{pod.name}"
     if svc.namespace == inst.namespace and svc.name == settings.service_name:
-        return []  # the DCA's own Service: judged once for the install
+        # The DCA's own Service is judged once for the install, on any of its ports; only the port a
+        # DD_CLUSTER_AGENT_URL names is this Agent's own.
+        return _url_port_findings(agent, ep, inst)
     other = next((d.install for d in installs if d is not dca and d.install.dca_pods
                   and _selects(svc, d.install.dca_pods)), None)
     if other is not None and not _selects(svc, inst.dca_pods):
@@ -404,6 +404,58 @@ def _endpoint_findings(agent: AgentData, ep: Endpoint, dca: InstallData | None, 
             f"set DD_CLUSTER_AGENT_KUBERNETES_SERVICE_NAME={settings.service_name} on the Agents",
             f"kubectl -n {svc.namespace} get endpointslices -l kubernetes.io/service-name={svc.name}")]
     return []
+
+
+def url_port(url: str) -> int | None:
+    """The port the Agent dials for DD_CLUSTER_AGENT_URL (a scheme is already prefixed): the one
+    written, else the scheme's default (https 443, http 80); None when the port is not a number."""
+    parts = urlsplit(url)
+    try:
+        written = parts.port
+    except ValueError:
+        return None
+    return written if written is not None else {"https": 443, "http": 80}.get(parts.scheme)
+
+
+def _url_port_findings(agent: AgentData, ep: Endpoint, inst: Install) -> list[Finding]:
+    """DD_CLUSTER_AGENT_URL names the DCA's own Service (by name or ClusterIP): the Agent connects to
+    the URL's port on the ClusterIP, so the Service must expose that port, forwarding to the DCA's cmd
+    port. A URL port that the Service exposes but forwards wrongly while no port reaches the DCA is the
+    Service's problem (dca-service-wrong-port), not the URL's. A headless Service's name resolves to
+    the pods themselves: there the URL's port must be the cmd port."""
+    svc = ep.service
+    if ep.source != "url" or svc is None or ep.port is None:
+        return []
+    cmd = _cmd_port(inst)
+    headless = svc.cluster_ip in ("", "None")
+    served = [cmd] if headless else [sp.port for sp in svc.ports if _target_number(sp, inst) == cmd]
+    exposed = [sp for sp in svc.ports if sp.port == ep.port]
+    if ep.port in served or (exposed and not served):
+        return []
+    pod = agent.pod
+    parts = urlsplit(ep.url)
+    written = f"port {ep.port}" + ("" if parts.port is not None else f" (no port written: the {parts.scheme} default)")
+    if headless:
+        what = f"is headless: its name resolves to the Cluster Agent pods, which listen on {cmd}"
+    elif exposed:
+        sp = exposed[0]
+        what = f"forwards port {sp.port} to {sp.target_port}, but the Cluster Agent listens on {cmd}"
+    else:
+        numbers = [str(sp.port) for sp in svc.ports]
+        what = (f"exposes only port{'s' if len(numbers) > 1 else ''} {', '.join(numbers)}" if numbers
+                else "exposes no port")
+    host = parts.hostname or svc.cluster_ip
+    host = f"[{host}]" if ":" in host else host
+    why = "the Cluster Agent's own port" if headless else f"the Service's port that forwards to the Cluster Agent's {cmd}"
+    hint = (f"set DD_CLUSTER_AGENT_URL=https://{host}:{served[0]} on the Agents ({why}), then restart them" if served else
+            f"expose the Cluster Agent's port {cmd} on the Service (dca-service-wrong-port) and write that port "
+            "into DD_CLUSTER_AGENT_URL")
+    return [Finding(
+        "dca-url-port-not-served", Severity.ERROR, f"pod/{pod.namespace}/{pod.name}",
+        f"DD_CLUSTER_AGENT_URL is {ep.url}: the Agent connects to {written} of the Service "
+        f"{svc.namespace}/{svc.name}, which {what}: the Agent cannot reach the Cluster Agent", hint,
+        f"kubectl -n {svc.namespace} get svc {svc.name} "
+        "-o jsonpath='{range .spec.ports[*]}{.port}->{.targetPort}{\" \"}{end}'")]
 
 
 # --- one Agent --------------------------------------------------------------------------------
@@ -546,7 +598,7 @@ def check_agent(agent: AgentData, snap: EnvCheckSnapshot,
 # one; anything that stops the Agent finding or reaching the DCA a problem of the endpoint.
 _ENDPOINT_CAUSES = ("agent-dca-url-not-https", "agent-dca-service-missing", "agent-dca-endpoint-unset",
                     "agent-service-links-missing", "agent-dca-endpoint-stale", "agent-dca-other-install",
-                    "agent-dca-service-mismatch", "dca-service-missing", "dca-service-selector-mismatch",
+                    "agent-dca-service-mismatch", "dca-url-port-not-served", "dca-service-missing", "dca-service-selector-mismatch",
                     "dca-service-wrong-port", "dca-service-no-endpoints")
 _CAUSES_BY_KIND: dict[str, tuple[str, ...]] = {
     "forbidden": ("token-mismatch", "agent-token-stale", "token-too-short"),

@@ -90,6 +90,7 @@ CASES: dict[str, tuple[int, set[str], set[str]]] = {
     "env-wrong-service-name": (3, {"error"}, {"agent-dca-service-missing"}),
     "env-no-endpoints": (3, {"error"}, {"dca-service-selector-mismatch"}),
     "env-wrong-port": (3, {"error"}, {"dca-service-wrong-port"}),
+    "env-url-port": (3, {"error"}, {"dca-url-port-not-served", "agent-dca-unreachable"}),
     "env-dca-disabled": (3, {"error"}, {"agent-dca-disabled"}),
     "env-leader-election": (0, {"warning"}, {"agents-leader-election"}),
     "env-two-installs": (3, {"ok", "error"}, {"agent-dca-other-install"}),

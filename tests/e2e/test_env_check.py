@@ -36,6 +36,7 @@ def run_json(c, *args, user="admin", code=0):
     ("env-wrong-service-name", 3, {"error"}, "agent-dca-service-missing"),
     ("env-no-endpoints", 3, {"error"}, "dca-service-selector-mismatch"),
     ("env-wrong-port", 3, {"error"}, "dca-service-wrong-port"),
+    ("env-url-port", 3, {"error"}, "dca-url-port-not-served"),
     ("env-dca-disabled", 3, {"error"}, "agent-dca-disabled"),
     ("env-two-installs", 3, {"ok", "error"}, "agent-dca-other-install"),
 ])
@@ -143,3 +144,19 @@ def test_agents_whose_own_view_cannot_be_read_are_unknown_not_ok(e2e_cluster):
     r = run(c, "--install-namespace", "datadog", user="nsreader")
     assert "0 ok, 0 warning, 0 error, 2 unknown (their own view could not be read)" in r.stdout
     assert run_json(c, "--install-namespace", "datadog", "--no-exec", user="nsreader")["summary"]["ok"] == 2
+
+
+def test_a_url_port_the_dca_service_does_not_expose_is_found_without_exec(e2e_cluster):
+    """DD_CLUSTER_AGENT_URL names the DCA Service without a port: the Agents dial 443, the real Service
+    exposes 5005 only. The specs alone tell it: --no-exec still reports it, as the root cause."""
+    c = e2e_cluster("env-url-port")
+    doc = run_json(c, "--no-exec", "--no-logs", code=3)
+    assert {a["verdict"] for a in doc["agents"]} == {"error"}
+    (f,) = [f for f in doc["findings"] if f["code"] == "dca-url-port-not-served"]
+    assert "connects to port 443 (no port written: the https default)" in f["message"]
+    assert "exposes only port 5005" in f["message"]
+    assert f["hint"].startswith("set DD_CLUSTER_AGENT_URL=https://datadog-cluster-agent.datadog.svc:5005")
+    with_exec = run_json(c, code=3)
+    unreachable = next(f for f in with_exec["findings"] if f["code"] == "agent-dca-unreachable")
+    assert unreachable["causedBy"] == ["dca-url-port-not-served"]
+    assert with_exec["findings"][0]["code"] == "dca-url-port-not-served"

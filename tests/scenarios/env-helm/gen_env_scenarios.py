@@ -271,6 +271,11 @@ def main() -> None:
     helm_agents(w, status=status(HELM_IP, f"  - Could not detect the Datadog Cluster Agent's endpoint: {refused}\n"),
                 log=log_error(refused))
 
+    # DD_CLUSTER_AGENT_URL names the DCA's Service without a port: the Agent dials https' 443, which the
+    # Service (5005 only) does not expose.
+    url_port_scenario(helm, refused_on=f"Get \"{URL_NO_PORT}/version\": dial tcp {HELM_IP}:443: connect: "
+                                       "connection refused")
+
     # The DCA is disabled on the Agents.
     objs = copy.deepcopy(helm)
     for c in agent_containers(objs, "datadog"):
@@ -304,6 +309,20 @@ def main() -> None:
                            "DD_CLUSTER_AGENT_KUBERNETES_SERVICE_NAME": "datadog-staging-cluster-agent"},
                           STAGING_TOKEN),
               log=log_error(err))
+
+
+URL_NO_PORT = "https://datadog-cluster-agent.datadog.svc"
+
+
+def url_port_scenario(helm: list[dict], refused_on: str) -> None:
+    objs = copy.deepcopy(helm)
+    for c in agent_containers(objs, "datadog"):
+        set_env(c, "DD_CLUSTER_AGENT_URL", URL_NO_PORT)
+    w = Writer("env-url-port", "DD_CLUSTER_AGENT_URL names the DCA Service without a port: the Agents dial 443, "
+                               "the Service exposes only 5005", "env-helm")
+    w.objects(agent_objects(objs, "datadog"))
+    helm_agents(w, status=status(HELM_IP, f"  - Could not detect the Datadog Cluster Agent's endpoint: {refused_on}\n"),
+                dd={**HELM_DD, "DD_CLUSTER_AGENT_URL": URL_NO_PORT}, log=log_error(refused_on))
 
 
 def staging_install(helm: list[dict]) -> list[dict]:

@@ -271,7 +271,8 @@ type agentSpec struct {
 	Version     string
 	ServiceName string
 	TokenLength int
-	OldToken    bool // the token error text of the releases before it was reworded
+	OldToken    bool   // the token error text of the releases before it was reworded
+	Dial        string // the address the dialer reports (the resolved IP and port); default: the Endpoint's host:port
 }
 
 func (s agentSpec) withDefaults() agentSpec {
@@ -288,6 +289,13 @@ func (s agentSpec) withDefaults() agentSpec {
 		s.TokenLength = 10
 	}
 	return s
+}
+
+func (s agentSpec) dial() string {
+	if s.Dial != "" {
+		return s.Dial
+	}
+	return strings.TrimPrefix(s.Endpoint, "https://")
 }
 
 func tokenErr(s agentSpec) string {
@@ -307,7 +315,7 @@ func (s agentSpec) details() map[string]interface{} {
 	detection := map[string]string{
 		"first-403": retryErr(remoteErr(version, "403 Forbidden")),
 		"first-refused": retryErr(remoteErr(version, fmt.Sprintf("Get %q: dial tcp %s: connect: connection refused",
-			version, strings.TrimPrefix(s.Endpoint, "https://")))),
+			version, s.dial()))),
 		"token-short": retryErr(tokenErr(s)),
 		"no-env": retryErr(fmt.Sprintf("cannot get a cluster agent endpoint for kubernetes service %s, env %s_SERVICE_HOST is empty",
 			s.ServiceName, link)),
@@ -635,6 +643,9 @@ func scenarioTargets() []scenarioTarget {
 		"first contact: connection refused")...)
 	out = append(out, agents("env-wrong-port", "datadog", pair, c, agentSpec{State: "first-refused", Endpoint: helmEP},
 		"first contact: connection refused")...)
+	out = append(out, agents("env-url-port", "datadog", pair, c, agentSpec{State: "first-refused",
+		Endpoint: "https://datadog-cluster-agent.datadog.svc", Dial: "127.96.10.10:443"},
+		"first contact: connection refused on the URL's implicit port 443")...)
 	out = append(out, agents("env-service-late", "datadog", pair, c, agentSpec{State: "no-env"}, "no service-link env")...)
 	out = append(out, agents("env-wrong-service-name", "datadog", pair, c, agentSpec{State: "no-env", ServiceName: "datadog-clusteragent"},
 		"no service-link env for the misspelt service")...)
