@@ -55,6 +55,7 @@ def test_every_command_from_what_ships(e2e_cluster, binary):
         (["env-check", "--fail-on", "never"], lambda d: d["kind"] == "EnvCheckReport"),
         (["admission-explain", "-n", "default", "--fail-on", "never"], lambda d: d["kind"] == "AdmissionReport"),
         (["clusterchecks", "--fail-on", "never"], lambda d: d["kind"] == "ClusterChecksReport"),
+        (["doctor", "--fail-on", "never"], lambda d: d["kind"] == "DoctorReport"),
     ]:
         ran.add(args[0])
         r = run(c, binary, *args, "-o", "json")
