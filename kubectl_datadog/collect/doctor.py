@@ -15,6 +15,7 @@ from typing import Any, Callable, Mapping
 
 from kubectl_datadog.cluster import APISERVICES, DEPLOYMENTS, PODS, AccessCheck, Cluster, Resource
 from kubectl_datadog.collect import Fetched, gather, start
+from kubectl_datadog.collect.clusterchecks import RUNNER_SELECTORS
 from kubectl_datadog.collect.exec import run_dca_cli
 from kubectl_datadog.collect.hpa_explain_dca import dca_access_checks
 from kubectl_datadog.collect.install import EXTERNAL_METRICS_APISERVICE, discover, find_leftovers, require_installs
@@ -22,6 +23,7 @@ from kubectl_datadog.collect.request import Request
 from kubectl_datadog.collect.shared import SharedReads
 from kubectl_datadog.errors import Forbidden
 from kubectl_datadog.install import Install, Leftover
+from kubectl_datadog.objects import Pod
 from kubectl_datadog.snapshots.doctor import (
     ROLE_AGENT,
     ROLE_DCA,
@@ -47,9 +49,11 @@ WEBHOOK_CONFIGURATIONS = (
              "ValidatingWebhookConfiguration", namespaced=False))
 # Either lets the kubelet serve the Agent its pod list (the second with fine-grained kubelet authorization).
 KUBELET_POD_LIST = ("nodes/proxy", "nodes/pods")
-# Cluster checks runners (reference: admission-and-clusterchecks.md B1): Helm and the Operator.
-RUNNER_SELECTORS = ("agent.datadoghq.com/component=cluster-checks-runner",
-                    "app.kubernetes.io/component=clusterchecks-agent")
+# What a Cluster Checks Runner's account needs whichever renders it: the chart binds it to the
+# Agents' ClusterRole (with a Cluster Agent: `get endpoints`, the leader election check's rule),
+# the Operator renders its own (get/list/watch endpoints among others). Kube-state-metrics core's
+# list/watch on the runner is clusterchecks' check (its area), not repeated here.
+RUNNER_NEEDS = (("the runner's Agent (as the chart and the Operator grant it)", "get", "endpoints", ""),)
 
 
 @dataclass(frozen=True)
@@ -156,6 +160,17 @@ def access_needs(inst: Install) -> list[tuple[str, str, str, AccessCheck]]:
     return out
 
 
+def runner_access_needs(runners: list[Pod]) -> list[tuple[str, str, str, AccessCheck]]:
+    """(account, role, feature, check) for each Cluster Checks Runner service account, from the
+    runner pods the sweep read (clusterchecks' selectors)."""
+    out: list[tuple[str, str, str, AccessCheck]] = []
+    for ns, sa in sorted({(p.namespace, p.service_account or "default") for p in runners}):
+        user = f"system:serviceaccount:{ns}:{sa}"
+        for feature, verb, resource, group in RUNNER_NEEDS:
+            out.append((f"{ns}/{sa}", ROLE_RUNNER, feature, AccessCheck(verb, resource, group, None, None, user)))
+    return out
+
+
 def _runs_pods(lo: Leftover) -> bool:
     """A Datadog-named Deployment or DaemonSet with ready pods is something that runs (a user's own
     forwarder, say), not what an old install left: find_leftovers lists every one, as it is only
@@ -215,6 +230,10 @@ def collect_sweep(cluster: Cluster, request: Request, options: DoctorOptions) ->
     pods = _health_of(cluster, installs)
     runners = got["runners"]
     pods += [pod_health(o, ROLE_RUNNER) for o in runners.value or []]
+    # The runners' accounts are known once their pods are read: their reviews are a second round.
+    runner_needs = runner_access_needs([Pod.from_dict(o) for o in runners.value or []])
+    runner_answers = (gather({"access": lambda: cluster.access([c for *_, c in runner_needs])})["access"].get()
+                      or []) if runner_needs else []
     budgets: list[Budget] = []
     budgets_forbidden = None
     for key, fetched in got.items():
@@ -232,6 +251,8 @@ def collect_sweep(cluster: Cluster, request: Request, options: DoctorOptions) ->
     answers = got["access"].get() or []
     access = tuple(AccessNeed(account, role, feature, check, answers[i] if i < len(answers) else None)
                    for i, (account, role, feature, check) in enumerate(needs))
+    access += tuple(AccessNeed(account, role, feature, check, runner_answers[i] if i < len(runner_answers) else None)
+                    for i, (account, role, feature, check) in enumerate(runner_needs))
     health = []
     for key, fetched in sorted(execs.results().items()):
         outcome = fetched.require()

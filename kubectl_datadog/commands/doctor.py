@@ -13,7 +13,7 @@ FORMATS = ("table", "wide", "json", "yaml")
 JUNIT = "junit"
 # The codes of doctor's own checks, offered by shell completion for --ignore (a test pins them to
 # diagnose/doctor_*.py). The other commands' codes can be ignored too: docs/findings.md lists them.
-OWN_CODES = ("agent-dca-version-skew", "dca-check-failing", "dca-check-not-loaded", "dca-cpu-limited", "dca-replicas-one-node", "dca-single-replica",
+OWN_CODES = ("agent-dca-version-skew", "dca-api-key-invalid", "dca-check-failing", "dca-check-not-loaded", "dca-cpu-limited", "dca-replicas-one-node", "dca-single-replica",
              "dca-unhealthy-components", "image-differs-across-replicas", "old-install-leftovers",
              "pod-crash-looping", "pod-failed", "pod-image-pull-failing", "pod-not-ready", "pod-oom-killed",
              "pod-pending", "pod-restarting", "pod-unschedulable", "serviceaccount-permission-missing",

@@ -22,7 +22,7 @@ from kubectl_datadog.model import Severity
 from kubectl_datadog.diagnose.doctor import AreaResult, Unchecked, area_result, exec_unchecked
 from kubectl_datadog.snapshots.admission import AdmissionSnapshot
 from kubectl_datadog.snapshots.clusterchecks import ClusterChecksSnapshot
-from kubectl_datadog.snapshots.doctor import ROLE_DCA, SweepSnapshot, collector_checks
+from kubectl_datadog.snapshots.doctor import ROLE_DCA, SweepSnapshot, api_key_states, collector_checks
 from kubectl_datadog.snapshots.env_check import EnvCheckSnapshot
 from kubectl_datadog.snapshots.hpa_explain import HpaSnapshot
 from kubectl_datadog.snapshots.leader import LeaderSnapshot
@@ -55,7 +55,8 @@ def leader_area(area: str, snap: LeaderSnapshot, now: datetime) -> AreaResult:
 
 
 def dca_status_area(area: str, snap: LeaderSnapshot, now: datetime) -> AreaResult:
-    """The leader's `status` (read once, for `leader` too): the Collector's other checks."""
+    """The leader's `status` (read once, for `leader` too): the Collector's other checks and the
+    Forwarder's API keys."""
     status = snap.status
     if status is None:
         return AreaResult(area, "no leader status to read", unchecked=(
@@ -67,12 +68,17 @@ def dca_status_area(area: str, snap: LeaderSnapshot, now: datetime) -> AreaResul
         return AreaResult(area, "not run", unchecked=(
             Unchecked(area, f"the leader's `status`: {status.problem}", "", status.command),))
     checks = collector_checks(status.stdout)
-    findings = doctor_sweep.status_findings(checks, status.pod, status.container)
+    keys = api_key_states(status.stdout)
+    findings = [*doctor_sweep.status_findings(checks, status.pod, status.container),
+                *doctor_sweep.api_key_findings(keys, status.pod, status.container)]
     others = [c for c in checks if c.name not in doctor_sweep.LEADERS_CHECKS]
-    return area_result(area, findings, checked=(f"pod/{status.pod}",),
-                       summary=f"{len(others)} other cluster check(s) in the leader's status: "
-                               + (_counted([c.state for c in others]) if others else "none"),
-                       data={"collectorChecks": [{"name": c.name, "state": c.state} for c in checks]})
+    summary = f"{len(others)} other cluster check(s) in the leader's status: " + (
+        _counted([c.state for c in others]) if others else "none")
+    if keys:
+        summary += f"; {sum(k.invalid for k in keys)}/{len(keys)} API key(s) invalid"
+    return area_result(area, findings, checked=(f"pod/{status.pod}",), summary=summary,
+                       data={"collectorChecks": [{"name": c.name, "state": c.state} for c in checks],
+                             "apiKeys": [{"ending": k.ending, "status": k.status} for k in keys]})
 
 
 def env_check_area(area: str, snap: EnvCheckSnapshot, now: datetime) -> AreaResult:

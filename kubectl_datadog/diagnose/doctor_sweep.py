@@ -6,12 +6,17 @@ from __future__ import annotations
 
 from kubectl_datadog.diagnose.doctor import Unchecked, exec_unchecked
 from kubectl_datadog.model import Finding, Severity
-from kubectl_datadog.snapshots.doctor import ROLE_DCA, AccessNeed, CheckState, SweepSnapshot
+from kubectl_datadog.snapshots.doctor import ROLE_AGENT, ROLE_DCA, ROLE_RUNNER, AccessNeed, ApiKeyState, CheckState, \
+    SweepSnapshot
 
 SHOWN = 4
 # Permissions of which one suffices (collect.doctor.KUBELET_POD_LIST: the kubelet's pod list through
 # nodes/proxy, or nodes/pods with fine-grained kubelet authorization).
 ANY_OF = (frozenset({"nodes/proxy", "nodes/pods"}),)
+
+
+# The account's owner as findings name it.
+WHO = {ROLE_DCA: "Cluster Agent", ROLE_AGENT: "node Agent", ROLE_RUNNER: "Cluster Checks Runner"}
 
 
 def access_findings(snap: SweepSnapshot, area: str) -> tuple[list[Finding], list[str], list[Unchecked]]:
@@ -38,7 +43,7 @@ def access_findings(snap: SweepSnapshot, area: str) -> tuple[list[Finding], list
     for (subject, role, feature), needs in sorted(denied.items()):
         ns, sa = needs[0].account.split("/", 1)
         what = ", ".join(n.check.describe() for n in needs)
-        who = "Cluster Agent" if role == ROLE_DCA else "node Agent"
+        who = WHO[role]
         findings.append(Finding(
             "serviceaccount-permission-missing", Severity.ERROR, subject,
             f"the {who}'s service account may not {what}, which {feature} needs",
@@ -144,3 +149,16 @@ def status_findings(checks: tuple[CheckState, ...], pod: str, container: str) ->
                 "read the error: a forbidden list is a missing ClusterRole rule, a timeout an overloaded API server",
                 f"kubectl -n {ns} exec {name} -c {container} -- datadog-cluster-agent status"))
     return out
+
+
+def api_key_findings(keys: tuple[ApiKeyState, ...], pod: str, container: str) -> list[Finding]:
+    """The leader's `status` Forwarder section: an API key the Datadog API refused (HTTP 403 from
+    its validate endpoint). Named by its last five characters, as the DCA prints it."""
+    ns, name = pod.split("/", 1)
+    return [Finding(
+        "dca-api-key-invalid", Severity.ERROR, f"pod/{pod}",
+        f"the Cluster Agent's forwarder reports its API key ending with {k.ending} invalid: the Datadog API "
+        "refuses it, so nothing the Cluster Agent sends is accepted",
+        "set a valid API key for this site in the Secret the Cluster Agent reads DD_API_KEY from (the chart's "
+        "datadog.apiKey/apiKeyExistingSecret, the Operator's spec.global.credentials), then restart it",
+        f"kubectl -n {ns} exec {name} -c {container} -- datadog-cluster-agent status") for k in keys if k.invalid]

@@ -231,6 +231,39 @@ def collector_checks(text: str) -> tuple[CheckState, ...]:
 
 
 @dataclass(frozen=True)
+class ApiKeyState:
+    """One API key of the `status` Forwarder section, as the DCA names it: its last five characters
+    (all it prints of a key), and what the validate endpoint said."""
+
+    ending: str
+    status: str  # "API Key valid", "API Key invalid", "Unable to reach the API Key validation endpoint", ...
+
+    @property
+    def invalid(self) -> bool:
+        return self.status == "API Key invalid"
+
+
+_API_KEY_LINE = re.compile(r"API key ending with (\S+):\s*(.+)")
+_COLOUR = re.compile(r"\x1b\[[0-9;]*m")  # yellowText on a terminal
+
+
+def api_key_states(text: str) -> tuple[ApiKeyState, ...]:
+    """The keys under the Forwarder's "API Keys status" (valid, or not validated) and "API Keys
+    errors" (invalid) subsections; none when the section is absent (a release or a build without it)."""
+    from kubectl_datadog.textformats.status import sections
+
+    parts = sections(_COLOUR.sub("", text))
+    out = []
+    for title in ("API Keys status", "API Keys errors"):
+        for line in parts.get(title, []):
+            m = _API_KEY_LINE.search(line)
+            if m:
+                # never more than the DCA itself prints of a key
+                out.append(ApiKeyState(m.group(1)[-5:], m.group(2).strip()))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
 class DcaHealth:
     pod: str  # namespace/name
     outcome: ExecOutcome

@@ -13,7 +13,8 @@ from kubectl_datadog.output import render
 from tests.conftest import invoke_cli
 from tests.fakes import FakeCluster, secret_values, writes
 
-SCENARIOS = ["doctor-helm", "doctor-operator", "doctor-faults", "doctor-viewer", "doctor-degraded", "doctor-dca-down"]
+SCENARIOS = ["doctor-helm", "doctor-operator", "doctor-faults", "doctor-viewer", "doctor-degraded", "doctor-dca-down",
+             "doctor-runner-rbac", "doctor-api-key-invalid"]
 # The five independent faults of doctor-faults, each in its own area.
 FAULTS = {"pod-crash-looping": "pods", "pod-oom-killed": "pods", "serviceaccount-permission-missing": "permissions",
           "old-install-leftovers": "installs", "dca-unhealthy-components": "dca-health",
@@ -80,6 +81,34 @@ def test_degraded_install_pods_and_placement() -> None:
                                     ("dca-single-replica", "deployment/datadog/datadog-cluster-agent"),
                                     ("image-differs-across-replicas", "daemonset/datadog/datadog"),
                                     ("image-differs-across-replicas", "deployment/datadog/datadog-clusterchecks")]
+
+
+def test_a_runner_account_missing_a_permission_is_named_with_verb_and_resource() -> None:
+    r = invoke_cli("doctor", "-o", "json", scenario="doctor-runner-rbac")
+    assert r.exit_code == 3, r.stderr
+    permissions = next(a for a in r.json["areas"] if a["area"] == "permissions")
+    [missing] = permissions["findings"]
+    assert (missing["code"], missing["severity"]) == ("serviceaccount-permission-missing", "error")
+    assert missing["object"] == "serviceaccount/datadog/datadog-cluster-checks"
+    assert "Cluster Checks Runner" in missing["message"] and "may not get endpoints" in missing["message"]
+    assert missing["command"] == "kubectl auth can-i get endpoints --as system:serviceaccount:datadog:datadog-cluster-checks"
+    # the DCA's and the node Agents' accounts are still judged beside it
+    assert {"serviceaccount/datadog/datadog-cluster-agent", "serviceaccount/datadog/datadog"} <= {
+        c["object"] for c in permissions["checks"]}
+
+
+def test_an_api_key_the_leader_reports_invalid_is_an_error_naming_only_its_last_five_characters() -> None:
+    r = invoke_cli("doctor", "-o", "json", scenario="doctor-api-key-invalid")
+    assert r.exit_code == 3, r.stderr
+    status = next(a for a in r.json["areas"] if a["area"] == "dca-status")
+    [invalid] = status["findings"]
+    assert (invalid["code"], invalid["severity"]) == ("dca-api-key-invalid", "error")
+    assert invalid["object"] == "pod/datadog/datadog-cluster-agent-8568545574-x9tc9"
+    assert "API key ending with 4f2a1 invalid" in invalid["message"]
+    assert status["apiKeys"] == [{"ending": "4f2a1", "status": "API Key invalid"}]
+    # the healthy install's leader prints no Forwarder section: nothing judged, nothing reported
+    healthy = invoke_cli("doctor", "-o", "json", scenario="doctor-helm").json
+    assert next(a for a in healthy["areas"] if a["area"] == "dca-status")["apiKeys"] == []
 
 
 def test_score_formula() -> None:

@@ -64,6 +64,16 @@ def test_several_independent_faults_each_reported_root_cause_first(e2e_cluster):
     assert table.index("Findings (installs):") < table.index("Findings (pods):") < table.index("Findings (dca-health):")
 
 
+def test_a_runner_account_nothing_binds_is_denied_by_the_real_rbac(e2e_cluster):
+    c = e2e_cluster("doctor-runner-rbac")
+    doc = run_json(c, code=3)
+    permissions = next(a for a in doc["areas"] if a["area"] == "permissions")
+    # the apiserver's RBAC denies the runner's account (no binding names it) and nothing else
+    assert [(f["code"], f["object"]) for f in permissions["findings"]] == [
+        ("serviceaccount-permission-missing", "serviceaccount/datadog/datadog-cluster-checks")]
+    assert "may not get endpoints" in permissions["findings"][0]["message"]
+
+
 def test_degraded_pods_as_a_kubelet_and_scheduler_leave_them(e2e_cluster):
     c = e2e_cluster("doctor-degraded")
     doc = run_json(c, code=3)

@@ -6,6 +6,7 @@
   metrics need it to create subject and token reviews), the node Agents' ClusterRole (kubelet
   access), the DatadogMetric status permission, and the exec fixtures of the DCA's `health` and
   `metamap`.
+- doctor-runner-rbac: doctor-helm with a Cluster Checks Runner whose account nothing binds.
 - doctor-faults: doctor-helm with five independent faults, one per area: a node Agent killed for
   memory and crash-looping, the DCA's auth-delegator binding missing, objects of an old install in
   another namespace, the leader's `health` failing one component, and the node Agents one minor
@@ -194,6 +195,43 @@ def _set_status(pod: dict[str, Any], container: str, *, ready: bool, **fields: A
                 cond["status"] = "False"
 
 
+RUNNER_LABELS = {"app": "datadog-clusterchecks", "app.kubernetes.io/component": "clusterchecks-agent",
+                 "agent.datadoghq.com/component": "cluster-checks-runner", "pod-template-hash": "6b7c9d8f5"}
+
+
+def runner_pod(name: str, i: int, *, running: bool) -> dict[str, Any]:
+    """A Cluster Checks Runner pod as the chart runs it (account `datadog-cluster-checks`): Running
+    and Ready, or Pending and unschedulable (on an older image)."""
+    image = "gcr.io/datadoghq/agent:7.62.2" if running else "gcr.io/datadoghq/agent:7.61.0"
+    conditions = [{"type": "PodScheduled", "status": "True" if running else "False",
+                   "lastTransitionTime": "2026-11-27T10:00:00Z", "lastProbeTime": None}]
+    if running:
+        conditions.append({"type": "Ready", "status": "True", "lastTransitionTime": "2026-11-27T10:00:00Z",
+                           "lastProbeTime": None})
+    else:
+        conditions[0].update({"reason": "Unschedulable",
+                              "message": "0/2 nodes are available: 2 node(s) didn't match pod anti-affinity rules."})
+    status: dict[str, Any] = {"phase": "Running" if running else "Pending", "conditions": conditions,
+                              "qosClass": "BestEffort"}
+    if running:
+        status.update({"hostIP": "10.128.0.10", "podIP": f"10.244.0.{40 + i}", "podIPs": [{"ip": f"10.244.0.{40 + i}"}],
+                       "startTime": "2026-11-27T10:00:00Z",
+                       "containerStatuses": [{"name": "agent", "image": image, "imageID": "", "ready": True,
+                                              "restartCount": 0, "started": True,
+                                              "state": {"running": {"startedAt": "2026-11-27T10:00:00Z"}}}]})
+    spec: dict[str, Any] = {"serviceAccountName": "datadog-cluster-checks",
+                            "containers": [{"name": "agent", "image": image,
+                                            "env": [{"name": "DD_CLC_RUNNER_ENABLED", "value": "true"}]}]}
+    if running:
+        spec["nodeName"] = "gke-test-default-pool-068cb9c0-sf1w"
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": meta(name, "datadog", f"pod-{name}", RUNNER_LABELS, created="2026-11-27T10:00:00Z",
+                             ownerReferences=[{"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                                               "name": "datadog-clusterchecks-6b7c9d8f5",
+                                               "uid": "rs-clusterchecks", "controller": True}]),
+            "spec": spec, "status": status}
+
+
 def degraded() -> list[dict[str, Any]]:
     """One replica, throttled, pods that cannot pull or get ready, runners that cannot schedule."""
     objs: list[dict[str, Any]] = []
@@ -216,38 +254,10 @@ def degraded() -> list[dict[str, Any]]:
                 lastState={"terminated": {"reason": "Error", "exitCode": 1, "startedAt": "2026-11-27T11:30:00Z",
                                           "finishedAt": "2026-11-27T11:40:00Z"}})
     objs.append(unready)
-    labels = {"app": "datadog-clusterchecks", "app.kubernetes.io/component": "clusterchecks-agent",
-              "agent.datadoghq.com/component": "cluster-checks-runner", "pod-template-hash": "6b7c9d8f5"}
-    for i, (name, phase) in enumerate([("datadog-clusterchecks-6b7c9d8f5-a1b2c", "Running"),
-                                       ("datadog-clusterchecks-6b7c9d8f5-d3e4f", "Pending")]):
-        running = phase == "Running"
-        image = "gcr.io/datadoghq/agent:7.62.2" if running else "gcr.io/datadoghq/agent:7.61.0"
-        conditions = [{"type": "PodScheduled", "status": "True" if running else "False",
-                       "lastTransitionTime": "2026-11-27T10:00:00Z", "lastProbeTime": None}]
-        if running:
-            conditions.append({"type": "Ready", "status": "True", "lastTransitionTime": "2026-11-27T10:00:00Z",
-                               "lastProbeTime": None})
-        else:
-            conditions[0].update({"reason": "Unschedulable",
-                                  "message": "0/2 nodes are available: 2 node(s) didn't match pod anti-affinity rules."})
-        status: dict[str, Any] = {"phase": phase, "conditions": conditions, "qosClass": "BestEffort"}
-        if running:
-            status.update({"hostIP": "10.128.0.10", "podIP": f"10.244.0.{40 + i}", "podIPs": [{"ip": f"10.244.0.{40 + i}"}],
-                           "startTime": "2026-11-27T10:00:00Z",
-                           "containerStatuses": [{"name": "agent", "image": image, "imageID": "", "ready": True,
-                                                  "restartCount": 0, "started": True,
-                                                  "state": {"running": {"startedAt": "2026-11-27T10:00:00Z"}}}]})
-        spec: dict[str, Any] = {"serviceAccountName": "datadog-cluster-checks",
-                                "containers": [{"name": "agent", "image": image,
-                                                "env": [{"name": "DD_CLC_RUNNER_ENABLED", "value": "true"}]}]}
-        if running:
-            spec["nodeName"] = "gke-test-default-pool-068cb9c0-sf1w"
-        objs.append({"apiVersion": "v1", "kind": "Pod",
-                     "metadata": meta(name, "datadog", f"pod-{name}", labels, created="2026-11-27T10:00:00Z",
-                                      ownerReferences=[{"apiVersion": "apps/v1", "kind": "ReplicaSet",
-                                                        "name": "datadog-clusterchecks-6b7c9d8f5",
-                                                        "uid": "rs-clusterchecks", "controller": True}]),
-                     "spec": spec, "status": status})
+    objs += [runner_pod("datadog-clusterchecks-6b7c9d8f5-a1b2c", 0, running=True),
+             runner_pod("datadog-clusterchecks-6b7c9d8f5-d3e4f", 1, running=False)]
+    # The chart's binding of the runners' account to the Agents' ClusterRole.
+    objs.append(binding("datadog-cluster-checks", "datadog", "datadog", "datadog-cluster-checks"))
     return objs
 
 
@@ -287,6 +297,12 @@ def main() -> None:
           "doctor-helm", degraded(), {}, remove=[{"kind": "Pod", "namespace": "datadog", "name": FOLLOWER}])
     write("doctor-dca-down", "doctor-helm with both Cluster Agent replicas crash-looping", "doctor-helm", dca_down(),
           {}, unreadyPods=[f"datadog/{LEADER}", f"datadog/{FOLLOWER}"], externalMetricsDown=True)
+    # Runners whose account the chart's binding to the Agents' ClusterRole no longer names.
+    write("doctor-runner-rbac", "doctor-helm with a Cluster Checks Runner whose service account no ClusterRoleBinding "
+          "names (the chart's datadog-cluster-checks binding missing): it may not get endpoints", "doctor-helm",
+          [runner_pod("datadog-clusterchecks-6b7c9d8f5-a1b2c", 0, running=True)], {},
+          # The fake's answer for the missing binding (the harness asks the real RBAC).
+          accessReviews={"denyFor": {"system:serviceaccount:datadog:datadog-cluster-checks": ["get endpoints"]}})
     # What a user with the built-in `view` ClusterRole gets (the harness's `viewer`): no secrets,
     # no exec, no access reviews.
     write("doctor-viewer", "doctor-helm as seen by a user with the `view` ClusterRole only", "doctor-helm", [], {},

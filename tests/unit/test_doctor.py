@@ -264,6 +264,41 @@ def test_the_leaders_other_cluster_checks(fixture: str, expected: list[tuple[str
     assert doctor_sweep.status_findings(collector_checks(text), "datadog/dca-0", "cluster-agent") == []
 
 
+STATUS_OUT = "pods/datadog/datadog-cluster-agent-8568545574-x9tc9/exec/datadog-cluster-agent_status.out"
+
+
+@pytest.mark.parametrize(("text", "keys", "codes"), [
+    # rendered by tests/statusfixtures/generator from the forwarder's own template
+    ("doctor-api-key-invalid", [("4f2a1", "API Key invalid")], ["dca-api-key-invalid"]),
+    # a status without a Forwarder section (the other fixtures): nothing to judge
+    ("helm", [], []),
+    # the same key valid, under "API Keys status"
+    ("valid", [("4f2a1", "API Key valid")], []),
+    # on a terminal the errors are yellow; a longer key is still cut to what the DCA prints
+    ("coloured", [("4f2a1", "API Key invalid")], ["dca-api-key-invalid"]),
+], ids=["invalid", "no-forwarder-section", "valid", "coloured"])
+def test_the_leaders_api_keys(text: str, keys: list[tuple[str, str]], codes: list[str]) -> None:
+    from pathlib import Path
+
+    from kubectl_datadog.snapshots.doctor import api_key_states
+
+    scenarios = Path(__file__).parents[1] / "scenarios"
+    invalid = (scenarios / "doctor-api-key-invalid" / STATUS_OUT).read_text()
+    texts = {
+        "doctor-api-key-invalid": invalid,
+        "helm": (scenarios / "helm" / STATUS_OUT).read_text(),
+        "valid": invalid.replace("API Keys errors", "API Keys status").replace("API Key invalid", "API Key valid"),
+        "coloured": invalid.replace("API key ending with 4f2a1: API Key invalid",
+                                    "\x1b[33mAPI key ending with abcdef4f2a1\x1b[0m\x1b[33m:\x1b[0m "
+                                    "\x1b[33mAPI Key invalid\x1b[0m"),
+    }
+    states = api_key_states(texts[text])
+    assert [(k.ending, k.status) for k in states] == keys
+    findings = doctor_sweep.api_key_findings(states, "datadog/dca-0", "cluster-agent")
+    assert [f.code for f in findings] == codes
+    assert all("abcdef" not in f.message for f in findings)
+
+
 def test_area_data_cannot_shadow_the_reports_keys() -> None:
     with pytest.raises(ValueError, match="checks"):
         area_result("a", [], data={"checks": []})

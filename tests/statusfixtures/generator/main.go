@@ -75,6 +75,7 @@ var layouts = []layout{
 		Templates: []tmplRef{
 			{"pkg/status/collector/status_templates/collector.tmpl", "04d81195435ca609a617054a55f9dfe907db1c18"},
 			{"pkg/clusteragent/metricsstatus/status_templates/custommetrics.tmpl", "08f7187776149b93953a99d3b2747e6d179af031"},
+			{"comp/forwarder/defaultforwarder/status_templates/forwarder.tmpl", "822f02573b62711a32ed5ec65c1eadc13a2dd960"},
 			{"pkg/util/kubernetes/apiserver/leaderelection/status_templates/leaderelection.tmpl", "15d4c1b16cc5e5d589b617bd586e7ad14288523d"},
 		},
 		Source: "comp/core/status/statusimpl GetStatus (printHeader, Collector first, then sections by name; the header provider is left out); leaderelection/status.go"},
@@ -141,6 +142,7 @@ type dcaSpec struct {
 	BigCounts   bool   // counters above a million
 	ConfigMap   string // custom metrics store, <ns>/<name>
 	MetricTS    time.Time
+	APIKey      string // "": no Forwarder section (the fixtures made before it) | valid | invalid
 }
 
 func (s dcaSpec) withDefaults() dcaSpec {
@@ -249,6 +251,9 @@ func dcaData(s dcaSpec) map[string]interface{} {
 		// The pre-component renderChecksStats passed these keys, capitalised, to collector.tmpl.
 		"RunnerStats": runner, "CheckSchedulerStats": sched, "AutoConfigStats": map[string]interface{}{},
 	}
+	if s.APIKey != "" {
+		d["forwarderStats"] = forwarderStats(s.APIKey)
+	}
 	switch s.Election {
 	case "leader", "follower":
 		d["leaderelection"] = map[string]interface{}{
@@ -260,6 +265,30 @@ func dcaData(s dcaSpec) map[string]interface{} {
 		d["leaderelection"] = map[string]interface{}{"status": "Failing", "error": forbiddenLock(s.Namespace)}
 	}
 	return d
+}
+
+// apiKeyEnding is the fixture key's last five characters: what forwarder_health.go setAPIKeyStatus
+// keeps of a key ("API key ending with <last 5>").
+const apiKeyEnding = "4f2a1"
+
+// forwarderStats is the forwarder's expvar map as forwarder_health.go fills it: a valid key under
+// APIKeyStatus, an invalid one (HTTP 403 from /api/v1/validate) under APIKeyFailure only.
+func forwarderStats(apiKey string) map[string]interface{} {
+	key := "API key ending with " + apiKeyEnding
+	keyStatus, keyFailure := map[string]interface{}{}, map[string]interface{}{}
+	if apiKey == "invalid" {
+		keyFailure[key] = "API Key invalid"
+	} else {
+		keyStatus[key] = "API Key valid"
+	}
+	return map[string]interface{}{
+		"Transactions": map[string]interface{}{
+			"Success": 1204.0, "SuccessByEndpoint": map[string]interface{}{"series_v2": 736.0, "check_run_v1": 468.0},
+			"Errors": 0.0, "Dropped": 0.0, "DroppedOnInput": 0.0, "Requeued": 0.0, "Retried": 0.0,
+			"RetryQueueSize": 0.0, "HighPriorityQueueFull": 0.0,
+		},
+		"APIKeyStatus": keyStatus, "APIKeyFailure": keyFailure,
+	}
 }
 
 // --- Agent states --------------------------------------------------------------------------------
@@ -549,6 +578,7 @@ func section(b *bytes.Buffer, title string, text []byte) {
 var componentTitles = map[string]string{
 	"collector.tmpl": "Collector", "custommetrics.tmpl": "Custom Metrics Server",
 	"leaderelection.tmpl": "Leader Election", "clusteragent.tmpl": "Datadog Cluster Agent",
+	"forwarder.tmpl": "Forwarder",
 }
 
 func renderLayout(l layout, dir string, data map[string]interface{}) ([]byte, error) {
@@ -561,6 +591,10 @@ func renderLayout(l layout, dir string, data map[string]interface{}) ([]byte, er
 			continue
 		}
 		if filepath.Base(ref.Path) == "leaderelection.tmpl" && data["leaderelection"] == nil {
+			continue
+		}
+		// Only the fixtures that show the forwarder carry its section (the others were made before it).
+		if filepath.Base(ref.Path) == "forwarder.tmpl" && data["forwarderStats"] == nil {
 			continue
 		}
 		var text bytes.Buffer
@@ -610,6 +644,8 @@ func scenarioTargets() []scenarioTarget {
 	failing.Election, failing.Check = "error", "failing"
 	notLoaded := helmLeader
 	notLoaded.Check = "not-loaded"
+	keyInvalid := helmLeader
+	keyInvalid.APIKey = "invalid"
 	legacy := dcaSpec{Version: "1.0.0", Namespace: "default", Election: "leader", Check: "running", Acquired: at(7, 39, 5),
 		Renewed: at(11, 59, 56), ConfigMap: "default/datadog-hpa", MetricTS: at(11, 59, 30)}
 	dca := func(file, layoutName string, s dcaSpec, note string) scenarioTarget {
@@ -621,6 +657,8 @@ func scenarioTargets() []scenarioTarget {
 		dca("operator/"+x9+"agent_status.out", "dca-7.5x-component", helmLeader, "leader, check running (`agent status` in the DCA image)"),
 		dca("leader-status-failing/"+x9+"datadog-cluster-agent_status.out", "dca-7.5x-component", failing,
 			"election error, check failing"),
+		dca("doctor-api-key-invalid/"+x9+"datadog-cluster-agent_status.out", "dca-7.5x-component", keyInvalid,
+			"leader, check running; the forwarder's only API key invalid (403 from the validate endpoint)"),
 		dca("leader-check-not-loaded/"+x9+"datadog-cluster-agent_status.out", "dca-7.5x-component", notLoaded,
 			"kubernetes_apiserver only under Loading Errors"),
 		dca("legacy/pods/default/datadog-cluster-agent-8568545574-x9tc9/exec/datadog-cluster-agent_status.out", "dca-1.x-html",
