@@ -36,7 +36,8 @@ def doctor(app: App, ignore: tuple[str, ...]) -> int:
     readiness); the DCA's CPU limit, single replica without a PodDisruptionBudget, and spread;
     images and versions across replicas and between the Agents and the DCA; the Datadog service
     accounts' permissions against the features their settings enable (by access review); more than
-    one install or leftovers of an old one; and, with exec, the DCA's own `health`.
+    one install or leftovers of an old one; and, with exec, the DCA's own `health` and its leader's
+    `status` (cluster checks failing or not loaded, an API key the Datadog API refuses).
 
     The reads are shared: an object two checks need is fetched once, and independent checks run
     at once. Findings are grouped by area, root cause first; each area gets a summary line and a

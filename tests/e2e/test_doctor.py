@@ -74,6 +74,14 @@ def test_a_runner_account_nothing_binds_is_denied_by_the_real_rbac(e2e_cluster):
     assert "may not get endpoints" in permissions["findings"][0]["message"]
 
 
+def test_an_invalid_api_key_in_the_leaders_status_read_by_real_exec(e2e_cluster):
+    c = e2e_cluster("doctor-api-key-invalid")
+    doc = run_json(c, code=3)
+    status = next(a for a in doc["areas"] if a["area"] == "dca-status")
+    assert [(f["code"], f["severity"]) for f in status["findings"]] == [("dca-api-key-invalid", "error")]
+    assert status["apiKeys"] == [{"ending": "4f2a1", "status": "API Key invalid"}]
+
+
 def test_degraded_pods_as_a_kubelet_and_scheduler_leave_them(e2e_cluster):
     c = e2e_cluster("doctor-degraded")
     doc = run_json(c, code=3)
