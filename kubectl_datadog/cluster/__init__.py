@@ -59,10 +59,18 @@ ENDPOINTSLICES = Resource("discovery.k8s.io", "v1", "endpointslices", "EndpointS
 DEPLOYMENTS = Resource("apps", "v1", "deployments", "Deployment")
 DAEMONSETS = Resource("apps", "v1", "daemonsets", "DaemonSet")
 HPAS_V2 = Resource("autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler")
+HPAS_V2BETA2 = Resource("autoscaling", "v2beta2", "horizontalpodautoscalers", "HorizontalPodAutoscaler")
 HPAS_V1 = Resource("autoscaling", "v1", "horizontalpodautoscalers", "HorizontalPodAutoscaler")
+CRDS = Resource("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition",
+                namespaced=False)
+PDBS = Resource("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget")
+CLUSTER_ROLE_BINDINGS = Resource("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding",
+                                 namespaced=False)
 APISERVICES = Resource("apiregistration.k8s.io", "v1", "apiservices", "APIService", namespaced=False)
 MUTATINGWEBHOOKCONFIGURATIONS = Resource("admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations",
                                          "MutatingWebhookConfiguration", namespaced=False)
+VALIDATINGWEBHOOKCONFIGURATIONS = Resource("admissionregistration.k8s.io", "v1", "validatingwebhookconfigurations",
+                                           "ValidatingWebhookConfiguration", namespaced=False)
 DATADOGMETRICS = Resource("datadoghq.com", "v1alpha1", "datadogmetrics", "DatadogMetric")
 
 

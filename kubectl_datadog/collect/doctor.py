@@ -13,7 +13,17 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping
 
-from kubectl_datadog.cluster import APISERVICES, DEPLOYMENTS, PODS, AccessCheck, Cluster, Resource
+from kubectl_datadog.cluster import (
+    APISERVICES,
+    CLUSTER_ROLE_BINDINGS,
+    DEPLOYMENTS,
+    MUTATINGWEBHOOKCONFIGURATIONS,
+    PDBS,
+    PODS,
+    VALIDATINGWEBHOOKCONFIGURATIONS,
+    AccessCheck,
+    Cluster,
+)
 from kubectl_datadog.collect import Fetched, gather, start
 from kubectl_datadog.collect.clusterchecks import RUNNER_SELECTORS
 from kubectl_datadog.collect.exec import run_dca_cli
@@ -39,14 +49,7 @@ from kubectl_datadog.snapshots.doctor import (
     webhook_leftover,
 )
 
-PDBS = Resource("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget")
-CLUSTER_ROLE_BINDINGS = Resource("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding",
-                                 namespaced=False)
-WEBHOOK_CONFIGURATIONS = (
-    Resource("admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations", "MutatingWebhookConfiguration",
-             namespaced=False),
-    Resource("admissionregistration.k8s.io", "v1", "validatingwebhookconfigurations",
-             "ValidatingWebhookConfiguration", namespaced=False))
+WEBHOOK_CONFIGURATIONS = (MUTATINGWEBHOOKCONFIGURATIONS, VALIDATINGWEBHOOKCONFIGURATIONS)
 # Either lets the kubelet serve the Agent its pod list (the second with fine-grained kubelet authorization).
 KUBELET_POD_LIST = ("nodes/proxy", "nodes/pods")
 # What a Cluster Checks Runner's account needs whichever renders it: the chart binds it to the

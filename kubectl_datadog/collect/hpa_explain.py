@@ -17,12 +17,14 @@ from typing import Any, Callable
 from kubectl_datadog.cluster import (
     APISERVICES,
     CONFIGMAPS,
+    CRDS,
     DATADOGMETRICS,
     ENDPOINTS,
     ENDPOINTSLICES,
     EVENTS,
     HPAS_V1,
     HPAS_V2,
+    HPAS_V2BETA2,
     SECRETS,
     SERVICES,
     Cluster,
@@ -66,9 +68,6 @@ from kubectl_datadog.snapshots.hpa_explain_objects import (
     parse_service,
 )
 
-HPAS_V2BETA2 = Resource("autoscaling", "v2beta2", "horizontalpodautoscalers", "HorizontalPodAutoscaler")
-CRDS = Resource("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition",
-                namespaced=False)
 
 
 # --- collection ----------------------------------------------------------------------------------

@@ -191,3 +191,16 @@ def test_diagnosis_reads_typed_snapshots_not_api_objects() -> None:
                     and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
                 key = node.args[0].value
                 assert "/" in key or "." in key, f"{path}:{node.lineno} reads .get({key!r}) from a raw object"
+
+
+def test_every_api_resource_is_named_once_in_the_cluster_package() -> None:
+    # One home for what each kind is (group, version, plural, scope): a second `Resource(...)` for the
+    # same kind elsewhere could drift (a wrong version or scope) and would defeat doctor's shared reads.
+    defined_elsewhere = set()
+    for path in PACKAGE.rglob("*.py"):
+        if path == PACKAGE / "cluster" / "__init__.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "Resource":
+                defined_elsewhere.add(f"{path.relative_to(PACKAGE)}:{node.lineno}")
+    assert not defined_elsewhere
